@@ -1,0 +1,140 @@
+/**
+ * The cluster as NetworkPolicy sees it: plain readonly data with the API
+ * server's defaults already applied (see from-k8s.ts). Every stage of the pure
+ * core — translate, explain — reads this and nothing else, so a Cluster can be
+ * built from YAML files, from informers, or from test builders alike.
+ */
+
+/** Transport protocols NetworkPolicy can name. */
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+/** The two directions a policy can isolate. */
+export type Direction = 'ingress' | 'egress';
+
+/** Address family, named as nft names it (`ip` = IPv4, `ip6` = IPv6). */
+export type Family = 'ip' | 'ip6';
+
+export type Labels = Readonly<Record<string, string>>;
+
+export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+
+export interface SelectorRequirement {
+  readonly key: string;
+  readonly operator: SelectorOperator;
+  /** Empty for Exists / DoesNotExist. */
+  readonly values: readonly string[];
+}
+
+/** A metav1.LabelSelector. Both parts empty selects everything. */
+export interface LabelSelector {
+  readonly matchLabels: Labels;
+  readonly matchExpressions: readonly SelectorRequirement[];
+}
+
+export interface Namespace {
+  readonly name: string;
+  /** Always carries `kubernetes.io/metadata.name` (added when loading). */
+  readonly labels: Labels;
+}
+
+/** A port a container declares; only those with a name matter for policy. */
+export interface ContainerPort {
+  readonly name: string;
+  readonly containerPort: number;
+  readonly protocol: Protocol;
+}
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface Pod {
+  readonly namespace: string;
+  readonly name: string;
+  /** `spec.nodeName`; empty when not yet scheduled. */
+  readonly nodeName: string;
+  readonly labels: Labels;
+  /** Every IP of `status.podIPs` (IPv4 and IPv6), canonical text form. */
+  readonly ips: readonly string[];
+  readonly hostNetwork: boolean;
+  readonly phase: PodPhase;
+  /** Named container ports of all containers (and init containers). */
+  readonly ports: readonly ContainerPort[];
+}
+
+export interface Node {
+  readonly name: string;
+  /** `spec.podCIDRs` (or `spec.podCIDR`), used by fail-closed mode. */
+  readonly podCIDRs: readonly string[];
+  /** InternalIP addresses of the node. */
+  readonly addresses: readonly string[];
+}
+
+/**
+ * One entry of a rule's `ports`. `port` undefined means every port of the
+ * protocol; a string is a named port, resolved per destination pod.
+ * `endPort` is only ever set with a numeric `port` (validated on load).
+ */
+export interface PortSpec {
+  readonly protocol: Protocol;
+  readonly port?: number | string;
+  readonly endPort?: number;
+}
+
+/**
+ * One entry of a rule's `from`/`to`.
+ *  - `pods`: `namespaceSelector` null means the policy's own namespace
+ *    (podSelector alone); otherwise the namespaces it selects. `podSelector`
+ *    is the empty selector when absent (every pod of those namespaces).
+ *  - `ipBlock`: a CIDR less its `except` CIDRs (same family, inside it).
+ */
+export type Peer =
+  | {
+      readonly kind: 'pods';
+      readonly namespaceSelector: LabelSelector | null;
+      readonly podSelector: LabelSelector;
+    }
+  | { readonly kind: 'ipBlock'; readonly cidr: string; readonly except: readonly string[] };
+
+/**
+ * One ingress or egress rule. `peers` null means the rule had no `from`/`to`
+ * (all peers); `ports` null means no `ports` (all ports and protocols).
+ * An empty array can only arise from an explicit empty list, which the API
+ * treats the same as absent; from-k8s normalises both to null.
+ */
+export interface Rule {
+  readonly peers: readonly Peer[] | null;
+  readonly ports: readonly PortSpec[] | null;
+}
+
+export interface Policy {
+  readonly namespace: string;
+  readonly name: string;
+  readonly podSelector: LabelSelector;
+  /** After defaulting: Ingress always unless given, Egress when egress rules exist. */
+  readonly policyTypes: readonly Direction[];
+  readonly ingress: readonly Rule[];
+  readonly egress: readonly Rule[];
+}
+
+/** Everything the pure core needs to know about a cluster. */
+export interface Cluster {
+  readonly namespaces: readonly Namespace[];
+  readonly pods: readonly Pod[];
+  readonly policies: readonly Policy[];
+  readonly nodes: readonly Node[];
+}
+
+/** `namespace/name`, the way policies and pods are named in output. */
+export function qualifiedName(obj: { readonly namespace: string; readonly name: string }): string {
+  return `${obj.namespace}/${obj.name}`;
+}
+
+/**
+ * A pod takes part in policy — as a target or as a peer — only when it has
+ * IPs, is not on the host network, and is not terminal (a Succeeded or Failed
+ * pod's IPs are free for reuse).
+ */
+export function isEnforceable(pod: Pod): boolean {
+  return (
+    pod.ips.length > 0 && !pod.hostNetwork && pod.phase !== 'Succeeded' && pod.phase !== 'Failed'
+  );
+}
