@@ -1,0 +1,84 @@
+/**
+ * Full translate + render of every node of generated clusters at growing
+ * sizes. Reports time, peak memory, script size per node and set elements per
+ * node, prints a table and writes bench/results/translate.json.
+ *
+ *   make bench                                   # small, medium, large
+ *   NFTPOL_BENCH_SIZES=small make bench          # one size
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { generateCluster, SIZES } from './generate.js';
+import { quantile, formatBytes, machineNote } from './stats.js';
+import { translateNode } from '../src/policy/translate.js';
+import { renderScript } from '../src/nft/render.js';
+import { summarizePlan } from '../src/policy/plan.js';
+
+interface Row {
+  size: string;
+  nodes: number;
+  pods: number;
+  policies: number;
+  translateRenderMs: number;
+  perNodeMs: number;
+  heapAfterBuildBytes: number;
+  peakRssBytes: number;
+  scriptBytesMedian: number;
+  scriptBytesMax: number;
+  setElementsMedian: number;
+  setElementsMax: number;
+  rulesMedian: number;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const names = (process.env['NFTPOL_BENCH_SIZES'] ?? 'small,medium,large').split(',');
+const rows: Row[] = [];
+for (const name of names) {
+  const size = SIZES[name];
+  if (!size) throw new Error(`unknown size "${name}" (known: ${Object.keys(SIZES).join(', ')})`);
+  const cluster = generateCluster(size, 42);
+  gc?.();
+  let peakRss = process.memoryUsage().rss;
+  const scriptBytes: number[] = [];
+  const elements: number[] = [];
+  const rules: number[] = [];
+  const t0 = performance.now();
+  for (const node of cluster.nodes) {
+    const plan = translateNode(cluster, node.name);
+    const { script } = renderScript(plan);
+    const s = summarizePlan(plan);
+    scriptBytes.push(Buffer.byteLength(script));
+    elements.push(s.setElements);
+    rules.push(s.rules);
+    if (scriptBytes.length % 100 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }
+  const ms = performance.now() - t0;
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  gc?.();
+  rows.push({
+    size: name,
+    ...size,
+    translateRenderMs: Math.round(ms),
+    perNodeMs: Number((ms / size.nodes).toFixed(2)),
+    heapAfterBuildBytes: process.memoryUsage().heapUsed,
+    peakRssBytes: peakRss,
+    scriptBytesMedian: quantile(scriptBytes, 0.5),
+    scriptBytesMax: quantile(scriptBytes, 1),
+    setElementsMedian: quantile(elements, 0.5),
+    setElementsMax: quantile(elements, 1),
+    rulesMedian: quantile(rules, 0.5),
+  });
+  const r = rows[rows.length - 1]!;
+  console.log(
+    `${name.padEnd(7)} ${size.nodes} nodes / ${size.pods} pods / ${size.policies} policies: ` +
+      `${r.translateRenderMs} ms total (${r.perNodeMs} ms/node), peak RSS ${formatBytes(r.peakRssBytes)}, ` +
+      `script median ${formatBytes(r.scriptBytesMedian)} max ${formatBytes(r.scriptBytesMax)}, ` +
+      `set elements median ${r.setElementsMedian} max ${r.setElementsMax}, rules median ${r.rulesMedian}`,
+  );
+}
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(
+  new URL('./results/translate.json', import.meta.url),
+  JSON.stringify({ machine: `${machineNote()}, ${cpus().length} cpus`, rows }, null, 2) + '\n',
+);
