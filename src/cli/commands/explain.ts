@@ -1,0 +1,271 @@
+/**
+ * `nftpol explain`: asks the oracle about one connection and says why. The
+ * oracle speaks addresses and port numbers, as the kernel does; this file is
+ * the translation from what a person types — `shop/frontend`, `http` — to
+ * those, with the rules of choice spelled out: which of a dual-stack pod's
+ * addresses, and which container port a name means on the destination pod.
+ * matrix.ts reuses the same rules so that both commands agree on every pair.
+ */
+import { explainConnection } from '../../policy/explain.js';
+import { canonicalIp, isIp, parseIp } from '../../policy/cidr.js';
+import type { Cluster, Family, Pod, Protocol } from '../../policy/model.js';
+import { isEnforceable, qualifiedName } from '../../policy/model.js';
+import { resolvePortSpec } from '../../policy/ports.js';
+import type { Connection, Verdict } from '../../policy/verdict.js';
+import type { Command, FlagValues, Invocation, OutputFormat, PortArg } from '../command.js';
+import {
+  FILE_FLAG,
+  OUTPUT_FLAG,
+  PROTOCOL_FLAG,
+  readFamily,
+  readFiles,
+  readOutput,
+  readPortAndProtocol,
+  readString,
+} from '../command.js';
+import { InputError, UsageError } from '../errors.js';
+import { formatExplanationJson, formatExplanationText } from '../format.js';
+
+/** One end of the connection as typed: a pod reference or an address. */
+export type Endpoint =
+  | { readonly kind: 'pod'; readonly namespace: string; readonly name: string }
+  | { readonly kind: 'ip'; readonly ip: string };
+
+/** A validated `explain` command line. */
+export interface ExplainOptions {
+  readonly files: readonly string[];
+  readonly from: Endpoint;
+  readonly to: Endpoint;
+  readonly port: PortArg;
+  readonly protocol: Protocol;
+  /** null: IPv4 when both ends have it, else IPv6. */
+  readonly family: Family | null;
+  readonly output: OutputFormat;
+}
+
+/** One end after resolution. */
+export interface ResolvedEndpoint {
+  /** What was typed (`ns/pod` or the address as given). */
+  readonly input: string;
+  /** `namespace/name` of the pod at this address, or null (external, node, hostNetwork). */
+  readonly pod: string | null;
+  /** The address used. */
+  readonly ip: string;
+}
+
+/** The oracle's verdict with the names it was asked about. */
+export interface Explanation {
+  readonly verdict: Verdict;
+  readonly from: ResolvedEndpoint;
+  readonly to: ResolvedEndpoint;
+  /** The port name typed, or null for a number. */
+  readonly portName: string | null;
+  readonly family: Family;
+}
+
+const HELP = `Usage: nftpol explain -f PATH... --from NS/POD|IP --to NS/POD|IP --port N|NAME
+                      [--protocol TCP|UDP|SCTP] [--family ip|ip6] [-o text|json]
+
+Ask whether a new connection is allowed by the NetworkPolicies in the input,
+and which policy and rule decide it, for the egress of the source and the
+ingress of the destination. Evaluated from the NetworkPolicy specification.
+
+A pod reference picks the pod's address; for dual-stack pods --family chooses
+(default: IPv4 when both ends have an IPv4 address, else IPv6). A named port
+(--port http) resolves against the destination pod's container ports for the
+protocol; if it resolves nowhere, that is an error (exit 1).
+
+Options:
+  -f, --file PATH         YAML file or directory; repeatable
+      --from NS/POD|IP    source pod or address
+      --to NS/POD|IP      destination pod or address
+      --port N|NAME       destination port number or name (also N/PROTOCOL)
+      --protocol PROTO    TCP (default), UDP or SCTP
+      --family ip|ip6     address family for pod references
+  -o, --output FORMAT     text (default) or json
+  -h, --help              show this help
+
+Exit status: 0 when answered (allowed or denied); 1 invalid input; 2 usage error.
+`;
+
+/** Parses `--from`/`--to`. @throws UsageError */
+export function parseEndpoint(text: string, flag: string): Endpoint {
+  const slash = text.indexOf('/');
+  if (slash >= 0) {
+    const namespace = text.slice(0, slash);
+    const name = text.slice(slash + 1);
+    if (namespace === '' || name === '' || name.includes('/')) {
+      throw new UsageError(`${flag}: expected NAMESPACE/POD or an IP address, got "${text}"`);
+    }
+    return { kind: 'pod', namespace, name };
+  }
+  if (isIp(text)) return { kind: 'ip', ip: canonicalIp(text) };
+  throw new UsageError(`${flag}: expected NAMESPACE/POD or an IP address, got "${text}"`);
+}
+
+/** Parses `explain` flags. @throws UsageError */
+export function parseExplainArgs(values: FlagValues): ExplainOptions {
+  const files = readFiles(values);
+  const from = readString(values, 'from');
+  const to = readString(values, 'to');
+  if (from === undefined) throw new UsageError('--from NS/POD|IP is required');
+  if (to === undefined) throw new UsageError('--to NS/POD|IP is required');
+  const { port, protocol } = readPortAndProtocol(values, null);
+  return {
+    files,
+    from: parseEndpoint(from, '--from'),
+    to: parseEndpoint(to, '--to'),
+    port,
+    protocol,
+    family: readFamily(values),
+    output: readOutput(values),
+  };
+}
+
+/** The family of an address. */
+export function familyOf(ip: string): Family {
+  return parseIp(ip).family;
+}
+
+/**
+ * The family to use between two sets of addresses: `wanted` if both have it;
+ * otherwise IPv4 when both have it, else IPv6; null when they share none.
+ */
+export function pickFamily(
+  from: readonly string[],
+  to: readonly string[],
+  wanted: Family | null,
+): Family | null {
+  const common = (f: Family): boolean =>
+    from.some((ip) => familyOf(ip) === f) && to.some((ip) => familyOf(ip) === f);
+  if (wanted !== null) return common(wanted) ? wanted : null;
+  if (common('ip')) return 'ip';
+  return common('ip6') ? 'ip6' : null;
+}
+
+/** The first address of `family` among `ips`. */
+export function addressOf(ips: readonly string[], family: Family): string | undefined {
+  return ips.find((ip) => familyOf(ip) === family);
+}
+
+/**
+ * The destination port number `port` means on `pod`: a number is itself, a
+ * name is the pod's container port of that name and protocol; null when the
+ * name resolves nowhere (or there is no pod to resolve it on).
+ */
+export function resolveDestinationPort(
+  port: PortArg,
+  protocol: Protocol,
+  pod: Pod | null,
+): number | null {
+  if (typeof port === 'number') return port;
+  return resolvePortSpec({ protocol, port }, pod)?.first ?? null;
+}
+
+/** The enforceable pod holding `ip`, else any pod listing it (e.g. hostNetwork), else null. */
+export function findPodByIp(cluster: Cluster, ip: string): Pod | null {
+  const holding = cluster.pods.filter((p) => p.ips.includes(ip));
+  return holding.find(isEnforceable) ?? holding[0] ?? null;
+}
+
+function findPod(cluster: Cluster, ref: { namespace: string; name: string }): Pod {
+  const found = cluster.pods.find((p) => p.namespace === ref.namespace && p.name === ref.name);
+  if (found === undefined) throw new InputError(`no pod ${ref.namespace}/${ref.name} in the input`);
+  if (found.ips.length === 0) {
+    throw new InputError(`pod ${qualifiedName(found)} has no IP address (status.podIPs is empty)`);
+  }
+  return found;
+}
+
+function endpointText(e: Endpoint): string {
+  return e.kind === 'pod' ? `${e.namespace}/${e.name}` : e.ip;
+}
+
+function familyName(f: Family): string {
+  return f === 'ip' ? 'IPv4' : 'IPv6';
+}
+
+/**
+ * Resolves the typed endpoints and port to a Connection and asks the oracle.
+ * @throws InputError when a pod is missing or has no address of a common
+ * family, or a named port resolves nowhere.
+ */
+export function explainQuery(cluster: Cluster, options: ExplainOptions): Explanation {
+  const fromPod = options.from.kind === 'pod' ? findPod(cluster, options.from) : null;
+  const toPod = options.to.kind === 'pod' ? findPod(cluster, options.to) : null;
+  const fromIps = fromPod?.ips ?? [options.from.kind === 'ip' ? options.from.ip : ''];
+  const toIps = toPod?.ips ?? [options.to.kind === 'ip' ? options.to.ip : ''];
+  const family = pickFamily(fromIps, toIps, options.family);
+  if (family === null) {
+    const describe = (e: Endpoint, ips: readonly string[]): string =>
+      `${endpointText(e)} has ${ips.map((ip) => `${familyName(familyOf(ip))} ${ip}`).join(', ')}`;
+    const wanted =
+      options.family === null
+        ? 'no common address family'
+        : `not both ends have an ${familyName(options.family)} address`;
+    throw new InputError(
+      `${wanted}: ${describe(options.from, fromIps)}; ${describe(options.to, toIps)}`,
+    );
+  }
+  const fromIp = addressOf(fromIps, family) ?? '';
+  const toIp = addressOf(toIps, family) ?? '';
+  const destination = toPod ?? findPodByIp(cluster, toIp);
+  const port = resolveDestinationPort(options.port, options.protocol, destination);
+  if (port === null) throw new InputError(unresolvedPortMessage(options, destination, toIp));
+  const connection: Connection = { from: fromIp, to: toIp, protocol: options.protocol, port };
+  const verdict = explainConnection(cluster, connection);
+  const sourcePod = fromPod ?? findPodByIp(cluster, fromIp);
+  return {
+    verdict,
+    from: {
+      input: endpointText(options.from),
+      pod: sourcePod ? qualifiedName(sourcePod) : null,
+      ip: fromIp,
+    },
+    to: {
+      input: endpointText(options.to),
+      pod: destination ? qualifiedName(destination) : null,
+      ip: toIp,
+    },
+    portName: typeof options.port === 'string' ? options.port : null,
+    family,
+  };
+}
+
+function unresolvedPortMessage(options: ExplainOptions, pod: Pod | null, ip: string): string {
+  const what = `named port "${String(options.port)}" (${options.protocol}) resolves nowhere`;
+  if (pod === null) return `${what}: ${ip} is no pod's address, so it has no container ports`;
+  const declared = pod.ports.map((p) => `${p.name} ${p.containerPort}/${p.protocol}`);
+  const list = declared.length === 0 ? 'none' : declared.join(', ');
+  return `${what}: pod ${qualifiedName(pod)} declares no ${options.protocol} container port of that name (its named ports: ${list})`;
+}
+
+/** Runs `explain` on a loaded cluster; returns stdout. */
+export function runExplain(cluster: Cluster, options: ExplainOptions): Promise<string> {
+  const explanation = explainQuery(cluster, options);
+  return Promise.resolve(
+    options.output === 'json'
+      ? formatExplanationJson(explanation)
+      : formatExplanationText(explanation),
+  );
+}
+
+/** The `explain` subcommand. */
+export const explainCommand: Command = {
+  name: 'explain',
+  summary: 'say whether one connection is allowed, and by which policy and rule',
+  help: HELP,
+  flags: {
+    ...FILE_FLAG,
+    ...OUTPUT_FLAG,
+    ...PROTOCOL_FLAG,
+    from: { type: 'string' },
+    to: { type: 'string' },
+    port: { type: 'string' },
+    family: { type: 'string' },
+  },
+  prepare(values: FlagValues): Invocation {
+    const options = parseExplainArgs(values);
+    return { files: options.files, run: (cluster) => runExplain(cluster, options) };
+  },
+};

@@ -1,0 +1,230 @@
+/**
+ * The incremental engine: nodes marked dirty by the snapshot are rendered in
+ * coalesced batches and handed to a sink (the publisher). Level-based: a mark
+ * says only "look at this node again"; the render reads the snapshot as it
+ * is when the batch runs, so ten events on one node cost one render.
+ *
+ * Coalescing: a batch runs `debounceMs` after the last mark, but never later
+ * than `maxDelayMs` after the first mark of the batch, so a steady stream of
+ * events cannot starve the writes. One batch runs at a time; marks made while
+ * it runs go into the next one. The clock and timers are injected so tests
+ * drive time by hand.
+ *
+ * No API calls here: the engine translates and renders, the sink writes.
+ */
+import { renderScript } from '../nft/render.js';
+import type { Cluster } from '../policy/model.js';
+import { summarizePlan, type PlanSummary } from '../policy/plan.js';
+import { translateNode } from '../policy/translate.js';
+import type { ClusterSnapshot } from './snapshot.js';
+
+/** `spec.summary` of a NodeFirewall. */
+export interface NodeSummary extends PlanSummary {
+  /** `namespace/name` of every policy in the script, sorted. */
+  readonly policyNames: readonly string[];
+}
+
+/** One node's rendered script. */
+export interface RenderedNode {
+  readonly node: string;
+  readonly script: string;
+  /** `sha256:<hex>` of the script. */
+  readonly scriptHash: string;
+  readonly summary: NodeSummary;
+}
+
+/** What one batch asks the sink to do. */
+export interface Batch {
+  /** Scripts of dirty nodes that exist. */
+  readonly rendered: readonly RenderedNode[];
+  /** Dirty nodes that no longer exist: their NodeFirewall should go. */
+  readonly removed: readonly string[];
+}
+
+/** Timers the engine uses; {@link SYSTEM_CLOCK} in production, a fake in tests. */
+export interface Clock {
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+/** The real clock. */
+export const SYSTEM_CLOCK: Clock = {
+  now: () => Date.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** Translates and renders one node of `cluster`. */
+export type RenderNode = (cluster: Cluster, node: string) => RenderedNode;
+
+/** Options of {@link Engine}. */
+export interface EngineOptions {
+  /** @default 100 */
+  readonly debounceMs: number;
+  /** @default 1000 */
+  readonly maxDelayMs: number;
+  /** @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
+  /** @default translate + render, see {@link renderNodeWith} */
+  readonly render?: RenderNode;
+  /** Called after each batch with its duration and size (for metrics and logs). */
+  readonly onBatchDone?: (info: { readonly durationMs: number; readonly nodes: number }) => void;
+  /** Called when the sink throws; the batch's nodes are not retried by the engine. */
+  readonly onError?: (err: unknown) => void;
+}
+
+/** The production render: translateNode, then renderScript, then the summary. */
+export function renderNodeWith(options: { readonly failClosed: boolean }): RenderNode {
+  return (cluster, node) => {
+    const plan = translateNode(cluster, node, { failClosed: options.failClosed });
+    const { script, scriptHash } = renderScript(plan);
+    return { node, script, scriptHash, summary: { ...summarizePlan(plan), policyNames: plan.policies } };
+  };
+}
+
+/** Coalesces dirty marks into batches of rendered nodes. */
+export class Engine {
+  private readonly snapshot: ClusterSnapshot;
+  private readonly options: EngineOptions;
+  private readonly clock: Clock;
+  private readonly render: RenderNode;
+  private readonly sink: (batch: Batch) => Promise<void>;
+  private dirty = new Set<string>();
+  private firstMarkAt = 0;
+  private timer: unknown = null;
+  private running: Promise<void> | null = null;
+  private active = false;
+  private inFlight = 0;
+  private stopped = false;
+  /** Hash last rendered per node (small; scripts are not kept). */
+  private readonly hashes = new Map<string, string>();
+
+  constructor(
+    snapshot: ClusterSnapshot,
+    options: EngineOptions,
+    sink: (batch: Batch) => Promise<void>,
+  ) {
+    this.snapshot = snapshot;
+    this.options = options;
+    this.clock = options.clock ?? SYSTEM_CLOCK;
+    this.render = options.render ?? renderNodeWith({ failClosed: false });
+    this.sink = sink;
+  }
+
+  /** Nodes waiting for the next batch (plus the running batch's, while it runs). */
+  get queueDepth(): number {
+    return this.dirty.size + this.inFlight;
+  }
+
+  /** The hash last rendered for `node`, if any. */
+  lastHash(node: string): string | undefined {
+    return this.hashes.get(node);
+  }
+
+  /**
+   * Turns batching on or off. While inactive (a follower, or before the
+   * informers synced) marks are dropped: activation marks every node.
+   */
+  setActive(active: boolean, extra: Iterable<string> = []): void {
+    if (this.active === active) return;
+    this.active = active;
+    if (!active) {
+      this.cancelTimer();
+      this.dirty.clear();
+      return;
+    }
+    this.markDirty([...this.snapshot.nodeNames(), ...extra]);
+  }
+
+  /** Marks nodes for re-render; schedules a batch. */
+  markDirty(nodes: Iterable<string>): void {
+    if (!this.active || this.stopped) return;
+    const before = this.dirty.size;
+    let any = false;
+    for (const n of nodes) {
+      this.dirty.add(n);
+      any = true;
+    }
+    if (!any) return;
+    const now = this.clock.now();
+    if (before === 0) this.firstMarkAt = now;
+    this.schedule(now);
+  }
+
+  /** Runs a batch now with whatever is dirty (tests, shutdown). */
+  async flush(): Promise<void> {
+    this.cancelTimer();
+    await this.runBatch();
+  }
+
+  /** Stops scheduling; waits for a running batch. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancelTimer();
+    await this.running;
+  }
+
+  private schedule(now: number): void {
+    this.cancelTimer();
+    if (this.running !== null) return; // the running batch reschedules when done
+    const due = Math.min(now + this.options.debounceMs, this.firstMarkAt + this.options.maxDelayMs);
+    this.timer = this.clock.setTimer(
+      () => {
+        this.timer = null;
+        void this.runBatch();
+      },
+      Math.max(0, due - now),
+    );
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== null) this.clock.clearTimer(this.timer);
+    this.timer = null;
+  }
+
+  private async runBatch(): Promise<void> {
+    if (this.running !== null) {
+      await this.running;
+      return;
+    }
+    if (this.dirty.size === 0) return;
+    const nodes = [...this.dirty].sort();
+    this.dirty = new Set();
+    this.inFlight = nodes.length;
+    this.running = this.renderAndSink(nodes);
+    try {
+      await this.running;
+    } finally {
+      this.running = null;
+      this.inFlight = 0;
+      if (this.dirty.size > 0 && !this.stopped) {
+        // Marks that arrived during the batch: a fresh debounce, still
+        // bounded by the max delay from their first mark.
+        this.schedule(this.clock.now());
+      }
+    }
+  }
+
+  private async renderAndSink(nodes: readonly string[]): Promise<void> {
+    const started = this.clock.now();
+    const rendered: RenderedNode[] = [];
+    const removed: string[] = [];
+    for (const node of nodes) {
+      if (!this.snapshot.hasNode(node)) {
+        removed.push(node);
+        this.hashes.delete(node);
+        continue;
+      }
+      const r = this.render(this.snapshot.clusterForNode(node), node);
+      this.hashes.set(node, r.scriptHash);
+      rendered.push(r);
+    }
+    try {
+      await this.sink({ rendered, removed });
+    } catch (err) {
+      this.options.onError?.(err);
+    }
+    this.options.onBatchDone?.({ durationMs: this.clock.now() - started, nodes: nodes.length });
+  }
+}

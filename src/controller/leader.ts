@@ -1,0 +1,218 @@
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, with client-go's
+ * semantics so that nftpol behaves like every other controller an operator
+ * knows:
+ *
+ *  - a candidate tries every `retryPeriodMs`; it takes the Lease when it is
+ *    absent, released (empty holder), or not renewed for its
+ *    `leaseDurationSeconds` — measured on the candidate's own clock from the
+ *    moment it last saw the record change, so clock skew between replicas
+ *    does not matter;
+ *  - the leader renews every `retryPeriodMs` and steps down when it has not
+ *    renewed for `renewDeadlineMs`, or as soon as it sees another holder;
+ *  - writes use the Lease's resourceVersion, so two candidates racing for an
+ *    expired Lease cannot both win (the loser gets 409 Conflict);
+ *  - {@link LeaderElector.stop} with release empties the holder and sets the
+ *    duration to 1 s, so a successor takes over at once instead of waiting
+ *    out the lease.
+ *
+ * The API is behind {@link LeaseStore}; main.ts implements it over client-node.
+ */
+import type { Clock } from './engine.js';
+
+/** The Lease spec fields election uses. Times are RFC 3339 with microseconds. */
+export interface LeaseRecord {
+  readonly holderIdentity: string;
+  readonly leaseDurationSeconds: number;
+  readonly acquireTime: string | null;
+  readonly renewTime: string | null;
+  readonly leaseTransitions: number;
+}
+
+/** A Lease as read, with the resourceVersion needed to update it. */
+export interface StoredLease {
+  readonly record: LeaseRecord;
+  readonly resourceVersion: string;
+}
+
+/** Thrown by a {@link LeaseStore} when the API answers 409 (lost a race). */
+export class LeaseConflictError extends Error {
+  override readonly name = 'LeaseConflictError';
+}
+
+/** Lease API calls; implemented over client-node in main.ts, faked in tests. */
+export interface LeaseStore {
+  /** The Lease, or null when it does not exist. */
+  get(): Promise<StoredLease | null>;
+  /** @throws LeaseConflictError when it already exists. */
+  create(record: LeaseRecord): Promise<StoredLease>;
+  /** @throws LeaseConflictError when `resourceVersion` is stale. */
+  update(record: LeaseRecord, resourceVersion: string): Promise<StoredLease>;
+}
+
+/** Options of {@link LeaderElector}. */
+export interface LeaderOptions {
+  readonly identity: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  readonly clock: Clock;
+}
+
+/** What the elector tells its owner. */
+export interface LeaderCallbacks {
+  onStartedLeading(): void;
+  onStoppedLeading(): void;
+  /** An API error while acquiring or renewing (logged by the owner). */
+  onError?(err: unknown): void;
+}
+
+/** `2024-05-01T10:00:00.123000Z`: a metav1.MicroTime. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, '000Z');
+}
+
+/** Acquires, renews and releases the Lease; one per replica. */
+export class LeaderElector {
+  private readonly store: LeaseStore;
+  private readonly options: LeaderOptions;
+  private readonly callbacks: LeaderCallbacks;
+  private leader = false;
+  private lastRenewAt = 0;
+  private observedJson = '';
+  private observedAt = 0;
+  private timer: unknown = null;
+  private ticking: Promise<void> | null = null;
+  private stopped = true;
+
+  constructor(store: LeaseStore, options: LeaderOptions, callbacks: LeaderCallbacks) {
+    this.store = store;
+    this.options = options;
+    this.callbacks = callbacks;
+  }
+
+  /** True while this replica holds the Lease. */
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** Starts trying at once, then every retry period. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.tick();
+  }
+
+  /**
+   * Stops trying. With `release` (the default; SIGTERM) a leader hands the
+   * Lease back so a successor need not wait for it to expire; without it
+   * (a crash, in tests) the Lease simply stops being renewed.
+   */
+  async stop(options: { readonly release?: boolean } = {}): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) this.options.clock.clearTimer(this.timer);
+    this.timer = null;
+    await this.ticking;
+    if (!this.leader) return;
+    if (options.release ?? true) {
+      try {
+        const current = await this.store.get();
+        if (current !== null && current.record.holderIdentity === this.options.identity) {
+          const now = this.options.clock.now();
+          await this.store.update(
+            { ...current.record, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now) },
+            current.resourceVersion,
+          );
+        }
+      } catch (err) {
+        this.callbacks.onError?.(err);
+      }
+    }
+    this.setLeader(false);
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.ticking = this.attempt().finally(() => {
+      this.ticking = null;
+      if (!this.stopped) {
+        this.timer = this.options.clock.setTimer(() => {
+          this.timer = null;
+          this.tick();
+        }, this.options.retryPeriodMs);
+      }
+    });
+  }
+
+  private async attempt(): Promise<void> {
+    let held: boolean;
+    try {
+      held = await this.tryAcquireOrRenew();
+    } catch (err) {
+      if (!(err instanceof LeaseConflictError)) this.callbacks.onError?.(err);
+      held = false;
+    }
+    if (this.stopped) return;
+    const now = this.options.clock.now();
+    if (held) {
+      this.lastRenewAt = now;
+      this.setLeader(true);
+    } else if (this.leader && now - this.lastRenewAt >= this.options.renewDeadlineMs) {
+      this.setLeader(false);
+    }
+  }
+
+  /** One round; true when we hold the Lease afterwards. */
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const me = this.options.identity;
+    const durationSeconds = Math.max(1, Math.ceil(this.options.leaseDurationMs / 1000));
+    const now = this.options.clock.now();
+    const current = await this.store.get();
+    if (current === null) {
+      const created = await this.store.create({
+        holderIdentity: me,
+        leaseDurationSeconds: durationSeconds,
+        acquireTime: microTime(now),
+        renewTime: microTime(now),
+        leaseTransitions: 0,
+      });
+      this.see(created.record, now);
+      return true;
+    }
+    const record = current.record;
+    this.see(record, now);
+    const holder = record.holderIdentity;
+    if (holder !== '' && holder !== me) {
+      if (this.leader) this.setLeader(false); // someone else took it: stop writing now
+      if (this.observedAt + record.leaseDurationSeconds * 1000 > now) return false;
+    }
+    const next: LeaseRecord =
+      holder === me
+        ? { ...record, leaseDurationSeconds: durationSeconds, renewTime: microTime(now) }
+        : {
+            holderIdentity: me,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: record.leaseTransitions + 1,
+          };
+    const updated = await this.store.update(next, current.resourceVersion);
+    this.see(updated.record, now);
+    return true;
+  }
+
+  private see(record: LeaseRecord, now: number): void {
+    const json = JSON.stringify(record);
+    if (json !== this.observedJson) {
+      this.observedJson = json;
+      this.observedAt = now;
+    }
+  }
+
+  private setLeader(leader: boolean): void {
+    if (this.leader === leader) return;
+    this.leader = leader;
+    if (leader) this.callbacks.onStartedLeading();
+    else this.callbacks.onStoppedLeading();
+  }
+}

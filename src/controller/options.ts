@@ -1,0 +1,229 @@
+/**
+ * The controller's one options type. Every knob has a default here, a flag and
+ * an environment variable (flags win), and a stated constraint that
+ * {@link validate} checks — all problems at once, so an operator fixes a bad
+ * Deployment in one round trip. docs/controller.md lists the same table.
+ */
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+
+/** Log levels pino understands, plus `silent`. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Everything the controller can be told. Durations are milliseconds. */
+export interface ControllerOptions {
+  /** Path to a kubeconfig; empty means in-cluster config, then the default loading rules. */
+  readonly kubeconfig: string;
+  /** Quiet period after the last event before dirty nodes are rendered. Must be ≥ 0 and ≤ maxDelayMs. @default 100 */
+  readonly debounceMs: number;
+  /** Longest a dirty node waits under a continuous stream of events. Must be ≥ debounceMs. @default 1000 */
+  readonly maxDelayMs: number;
+  /** Render fail-closed scripts (drop local pod-CIDR addresses not yet known). @default false */
+  readonly failClosed: boolean;
+  /** Take part in leader election; false makes this replica write unconditionally (single replica only). @default true */
+  readonly leaderElect: boolean;
+  /** Name of the coordination.k8s.io/v1 Lease. @default "nftpol-controller" */
+  readonly leaseName: string;
+  /** Namespace of the Lease (and of nothing else). @default $POD_NAMESPACE or "kube-system" */
+  readonly leaseNamespace: string;
+  /** This replica's identity in the Lease. @default $POD_NAME or "<hostname>-<pid>" */
+  readonly identity: string;
+  /** How long a Lease is honoured without renewal. Must be > renewDeadlineMs, whole seconds in the API (rounded up). @default 15000 */
+  readonly leaseDurationMs: number;
+  /** The leader steps down when it cannot renew for this long. Must be > retryPeriodMs and < leaseDurationMs. @default 10000 */
+  readonly renewDeadlineMs: number;
+  /** Interval between acquire or renew attempts. Must be > 0. @default 2000 */
+  readonly retryPeriodMs: number;
+  /** Port of the /healthz, /readyz and /metrics server; 0 picks a free port, -1 disables it. @default 8080 */
+  readonly healthPort: number;
+  /** Address the health server binds. @default "0.0.0.0" */
+  readonly healthHost: string;
+  /** pino level. @default "info" */
+  readonly logLevel: LogLevel;
+  /** Minimum interval between two Events of the same reason on the same NetworkPolicy. @default 600000 */
+  readonly eventIntervalMs: number;
+  /** NodeFirewall writes in flight at once. Must be ≥ 1. @default 8 */
+  readonly writeConcurrency: number;
+  /** Delay before a failed write is retried (doubles per failure, up to 32×). Must be > 0. @default 1000 */
+  readonly retryDelayMs: number;
+  /** First informer reconnect delay after an error (doubles up to informerMaxBackoffMs). Must be > 0. @default 500 */
+  readonly informerBackoffMs: number;
+  /** Longest informer reconnect delay. Must be ≥ informerBackoffMs. @default 30000 */
+  readonly informerMaxBackoffMs: number;
+}
+
+/** The defaults, as documented in docs/controller.md. */
+export const DEFAULTS: ControllerOptions = {
+  kubeconfig: '',
+  debounceMs: 100,
+  maxDelayMs: 1000,
+  failClosed: false,
+  leaderElect: true,
+  leaseName: 'nftpol-controller',
+  leaseNamespace: 'kube-system',
+  identity: `${hostname()}-${process.pid}`,
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+  healthPort: 8080,
+  healthHost: '0.0.0.0',
+  logLevel: 'info',
+  eventIntervalMs: 600_000,
+  writeConcurrency: 8,
+  retryDelayMs: 1_000,
+  informerBackoffMs: 500,
+  informerMaxBackoffMs: 30_000,
+};
+
+type Kind = 'string' | 'number' | 'boolean' | 'level';
+
+/** Flag name, environment variable and type of each option. */
+const SPEC: Readonly<Record<keyof ControllerOptions, { flag: string; env: string; kind: Kind }>> = {
+  kubeconfig: { flag: 'kubeconfig', env: 'KUBECONFIG', kind: 'string' },
+  debounceMs: { flag: 'debounce-ms', env: 'NFTPOL_DEBOUNCE_MS', kind: 'number' },
+  maxDelayMs: { flag: 'max-delay-ms', env: 'NFTPOL_MAX_DELAY_MS', kind: 'number' },
+  failClosed: { flag: 'fail-closed', env: 'NFTPOL_FAIL_CLOSED', kind: 'boolean' },
+  leaderElect: { flag: 'leader-elect', env: 'NFTPOL_LEADER_ELECT', kind: 'boolean' },
+  leaseName: { flag: 'lease-name', env: 'NFTPOL_LEASE_NAME', kind: 'string' },
+  leaseNamespace: { flag: 'lease-namespace', env: 'POD_NAMESPACE', kind: 'string' },
+  identity: { flag: 'identity', env: 'POD_NAME', kind: 'string' },
+  leaseDurationMs: { flag: 'lease-duration-ms', env: 'NFTPOL_LEASE_DURATION_MS', kind: 'number' },
+  renewDeadlineMs: { flag: 'renew-deadline-ms', env: 'NFTPOL_RENEW_DEADLINE_MS', kind: 'number' },
+  retryPeriodMs: { flag: 'retry-period-ms', env: 'NFTPOL_RETRY_PERIOD_MS', kind: 'number' },
+  healthPort: { flag: 'health-port', env: 'NFTPOL_HEALTH_PORT', kind: 'number' },
+  healthHost: { flag: 'health-host', env: 'NFTPOL_HEALTH_HOST', kind: 'string' },
+  logLevel: { flag: 'log-level', env: 'NFTPOL_LOG_LEVEL', kind: 'level' },
+  eventIntervalMs: { flag: 'event-interval-ms', env: 'NFTPOL_EVENT_INTERVAL_MS', kind: 'number' },
+  writeConcurrency: { flag: 'write-concurrency', env: 'NFTPOL_WRITE_CONCURRENCY', kind: 'number' },
+  retryDelayMs: { flag: 'retry-delay-ms', env: 'NFTPOL_RETRY_DELAY_MS', kind: 'number' },
+  informerBackoffMs: { flag: 'informer-backoff-ms', env: 'NFTPOL_INFORMER_BACKOFF_MS', kind: 'number' },
+  informerMaxBackoffMs: {
+    flag: 'informer-max-backoff-ms',
+    env: 'NFTPOL_INFORMER_MAX_BACKOFF_MS',
+    kind: 'number',
+  },
+};
+
+/** Flag → option key, for `--help`-style listings (docs/controller.md). */
+export const FLAGS: ReadonlyArray<{
+  readonly flag: string;
+  readonly env: string;
+  readonly kind: 'string' | 'number' | 'boolean' | 'level';
+  readonly key: keyof ControllerOptions;
+}> =
+  (Object.keys(SPEC) as (keyof ControllerOptions)[]).map((key) => ({ key, ...SPEC[key] }));
+
+/** Options read from argv and env, with whatever could not be parsed. */
+export interface ParsedOptions {
+  readonly options: ControllerOptions;
+  /** One sentence per unparseable flag or variable; empty when all parsed. */
+  readonly problems: readonly string[];
+  /** `--help` was given. */
+  readonly help: boolean;
+}
+
+/**
+ * Reads options from command-line flags (`--debounce-ms 50` or
+ * `--debounce-ms=50`; booleans also as bare `--fail-closed`) and environment
+ * variables; flags win over the environment, which wins over {@link DEFAULTS}.
+ * Never throws: anything unparseable is reported in `problems` and the default kept.
+ */
+export function parseOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ParsedOptions {
+  const problems: string[] = [];
+  const flagConfig: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const { flag, kind } of FLAGS) {
+    flagConfig[flag] = { type: 'string' };
+    if (kind === 'boolean') flagConfig[`no-${flag}`] = { type: 'boolean' };
+  }
+  let values: Record<string, string | boolean | undefined> = {};
+  try {
+    values = parseArgs({ args: normaliseBooleans([...argv]), options: flagConfig, strict: true })
+      .values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  for (const { key, flag, env: envName, kind } of FLAGS) {
+    let raw: string | undefined = env[envName];
+    let from = `environment variable ${envName}`;
+    const flagValue = values[flag];
+    if (typeof flagValue === 'string') {
+      raw = flagValue;
+      from = `--${flag}`;
+    }
+    if (values[`no-${flag}`] === true) {
+      raw = 'false';
+      from = `--no-${flag}`;
+    }
+    if (raw === undefined || (raw === '' && kind !== 'string')) continue;
+    const parsed = parseValue(raw, kind);
+    if (parsed === undefined) problems.push(`${from}: "${raw}" is not a valid ${kind}`);
+    else out[key] = parsed;
+  }
+  return { options: out as unknown as ControllerOptions, problems, help: values['help'] === true };
+}
+
+/** Bare boolean flags (`--fail-closed`) become `--fail-closed=true`. */
+function normaliseBooleans(args: string[]): string[] {
+  const booleans = new Set(FLAGS.filter((f) => f.kind === 'boolean').map((f) => `--${f.flag}`));
+  return args.map((a, i) => {
+    if (!booleans.has(a)) return a;
+    const next = args[i + 1];
+    return next === 'true' || next === 'false' ? a : `${a}=true`;
+  });
+}
+
+function parseValue(raw: string, kind: Kind): unknown {
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'number': {
+      const n = Number(raw);
+      return raw.trim() !== '' && Number.isInteger(n) ? n : undefined;
+    }
+    case 'boolean':
+      return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : undefined;
+    case 'level':
+      return (LOG_LEVELS as readonly string[]).includes(raw) ? raw : undefined;
+  }
+}
+
+/** Every constraint the options break, one sentence each; empty when valid. */
+export function validate(o: ControllerOptions): string[] {
+  const problems: string[] = [];
+  const need = (ok: boolean, message: string): void => {
+    if (!ok) problems.push(message);
+  };
+  need(o.debounceMs >= 0, `debounceMs must be ≥ 0 (got ${o.debounceMs})`);
+  need(o.maxDelayMs >= o.debounceMs, `maxDelayMs (${o.maxDelayMs}) must be ≥ debounceMs (${o.debounceMs})`);
+  need(o.retryPeriodMs > 0, `retryPeriodMs must be > 0 (got ${o.retryPeriodMs})`);
+  need(
+    o.renewDeadlineMs > o.retryPeriodMs,
+    `renewDeadlineMs (${o.renewDeadlineMs}) must be > retryPeriodMs (${o.retryPeriodMs})`,
+  );
+  need(
+    o.leaseDurationMs > o.renewDeadlineMs,
+    `leaseDurationMs (${o.leaseDurationMs}) must be > renewDeadlineMs (${o.renewDeadlineMs})`,
+  );
+  need(o.leaseName !== '', 'leaseName must not be empty');
+  need(o.leaseNamespace !== '', 'leaseNamespace must not be empty');
+  need(o.identity !== '', 'identity must not be empty');
+  need(
+    o.healthPort >= -1 && o.healthPort <= 65535,
+    `healthPort must be -1 (off), 0 (any) or a port (got ${o.healthPort})`,
+  );
+  need(o.eventIntervalMs >= 0, `eventIntervalMs must be ≥ 0 (got ${o.eventIntervalMs})`);
+  need(o.writeConcurrency >= 1, `writeConcurrency must be ≥ 1 (got ${o.writeConcurrency})`);
+  need(o.retryDelayMs > 0, `retryDelayMs must be > 0 (got ${o.retryDelayMs})`);
+  need(o.informerBackoffMs > 0, `informerBackoffMs must be > 0 (got ${o.informerBackoffMs})`);
+  need(
+    o.informerMaxBackoffMs >= o.informerBackoffMs,
+    `informerMaxBackoffMs (${o.informerMaxBackoffMs}) must be ≥ informerBackoffMs (${o.informerBackoffMs})`,
+  );
+  return problems;
+}

@@ -1,0 +1,228 @@
+/**
+ * The publisher turns an engine batch into NodeFirewall writes, and only the
+ * writes that change something: a rendered script whose hash equals the hash
+ * of the NodeFirewall last observed (or last written) is skipped. Writes are
+ * server-side applies of the whole `spec` with field manager
+ * `nftpol-controller` and `force`, carrying an owner reference to the Node so
+ * that the garbage collector removes the NodeFirewall with its node; a
+ * NodeFirewall whose node is gone is deleted.
+ *
+ * What it observes comes from the NodeFirewall informer ({@link
+ * Publisher.observe}): an object whose `spec.script` does not hash to its
+ * `spec.scriptHash`, or whose hash differs from the render, was edited by
+ * hand, and the next render restores it. Failed writes are retried with a
+ * doubling delay by re-marking the node dirty.
+ *
+ * The API itself is behind {@link NodeFirewallWriter}, so this file holds the
+ * decisions and main.ts the client-node calls.
+ */
+import { API_VERSION, KIND, type NodeFirewallSpec } from '../k8s/nodefirewall.js';
+import type { Logger } from '../telemetry/log.js';
+import type { ControllerMetrics } from '../telemetry/metrics.js';
+import type { Batch, Clock, RenderedNode } from './engine.js';
+
+/** Field manager of every controller write. */
+export const FIELD_MANAGER = 'nftpol-controller';
+
+/** The server-side apply body of one NodeFirewall. */
+export interface NodeFirewallApply {
+  readonly apiVersion: typeof API_VERSION;
+  readonly kind: typeof KIND;
+  readonly metadata: {
+    readonly name: string;
+    readonly ownerReferences: readonly [
+      {
+        readonly apiVersion: 'v1';
+        readonly kind: 'Node';
+        readonly name: string;
+        readonly uid: string;
+        readonly blockOwnerDeletion: false;
+      },
+    ];
+  };
+  readonly spec: NodeFirewallSpec;
+}
+
+/** The API calls the publisher needs; implemented over client-node in main.ts. */
+export interface NodeFirewallWriter {
+  /** Server-side apply (field manager {@link FIELD_MANAGER}, force). */
+  apply(body: NodeFirewallApply): Promise<void>;
+  /** Deletes the NodeFirewall; resolves when it is gone or was already gone. */
+  remove(name: string): Promise<void>;
+}
+
+/** Options of {@link Publisher}. */
+export interface PublisherOptions {
+  /** Writes in flight at once. */
+  readonly concurrency: number;
+  /** First retry delay after a failed write; doubles per failure, up to 32×. */
+  readonly retryDelayMs: number;
+  readonly clock: Clock;
+  /** The Node's uid, for the owner reference; undefined when unknown. */
+  readonly nodeUid: (node: string) => string | undefined;
+  /** Re-marks a node dirty (retry). */
+  readonly retry: (node: string) => void;
+  readonly log: Logger;
+  readonly metrics?: ControllerMetrics;
+}
+
+/** What the informer last saw of one NodeFirewall. */
+export interface ObservedFirewall {
+  /** `spec.scriptHash`, or `tampered` when `spec.script` does not hash to it. */
+  readonly fingerprint: string;
+}
+
+/** Marks a hash that cannot equal any render. */
+export const TAMPERED = 'tampered';
+
+/** The body written for a rendered node. */
+export function applyBodyFor(rendered: RenderedNode, nodeUid: string): NodeFirewallApply {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: {
+      name: rendered.node,
+      ownerReferences: [
+        { apiVersion: 'v1', kind: 'Node', name: rendered.node, uid: nodeUid, blockOwnerDeletion: false },
+      ],
+    },
+    spec: {
+      script: rendered.script,
+      scriptHash: rendered.scriptHash,
+      summary: { ...rendered.summary, policyNames: [...rendered.summary.policyNames] },
+    },
+  };
+}
+
+/** Decides and performs NodeFirewall writes. */
+export class Publisher {
+  private readonly writer: NodeFirewallWriter;
+  private readonly options: PublisherOptions;
+  /** Fingerprint per NodeFirewall name, from the informer and our own writes. */
+  private readonly observed = new Map<string, string>();
+  private readonly failures = new Map<string, number>();
+  private writesInFlight = 0;
+  private readonly timers = new Set<unknown>();
+
+  constructor(writer: NodeFirewallWriter, options: PublisherOptions) {
+    this.writer = writer;
+    this.options = options;
+  }
+
+  /** Records what the NodeFirewall informer saw (null: deleted). */
+  observe(name: string, fingerprint: string | null): void {
+    if (fingerprint === null) this.observed.delete(name);
+    else this.observed.set(name, fingerprint);
+  }
+
+  /** The fingerprint last observed or written for `name`. */
+  observedFingerprint(name: string): string | undefined {
+    return this.observed.get(name);
+  }
+
+  /** Names of every NodeFirewall known to exist. */
+  observedNames(): string[] {
+    return [...this.observed.keys()];
+  }
+
+  /** Cancels pending retries. */
+  stop(): void {
+    for (const t of this.timers) this.options.clock.clearTimer(t);
+    this.timers.clear();
+  }
+
+  /** Writes in progress (for the queue-depth gauge). */
+  get pending(): number {
+    return this.writesInFlight;
+  }
+
+  /**
+   * Writes what the batch changes: applies for rendered nodes whose hash
+   * differs from the observed one, deletes for removed nodes that still have
+   * a NodeFirewall. Resolves when every write finished; failures are logged,
+   * counted and retried later, never thrown.
+   */
+  async publish(batch: Batch): Promise<void> {
+    const jobs: Array<() => Promise<void>> = [];
+    for (const r of batch.rendered) {
+      if (this.observed.get(r.node) === r.scriptHash) {
+        this.failures.delete(r.node);
+        continue;
+      }
+      const uid = this.options.nodeUid(r.node);
+      if (uid === undefined) continue; // the Node vanished meanwhile; its delete event follows
+      jobs.push(() => this.apply(r, uid));
+    }
+    for (const name of batch.removed) {
+      if (this.observed.has(name)) jobs.push(() => this.remove(name));
+    }
+    await runLimited(jobs, this.options.concurrency);
+  }
+
+  private async apply(rendered: RenderedNode, uid: string): Promise<void> {
+    const body = applyBodyFor(rendered, uid);
+    const bytes = Buffer.byteLength(JSON.stringify(body));
+    await this.write(rendered.node, async () => {
+      await this.writer.apply(body);
+      this.observed.set(rendered.node, rendered.scriptHash);
+      this.options.metrics?.writeBytes.inc(bytes);
+      this.options.log.info(
+        { node: rendered.node, hash: rendered.scriptHash, bytes },
+        'wrote NodeFirewall',
+      );
+    });
+  }
+
+  private async remove(name: string): Promise<void> {
+    await this.write(name, async () => {
+      await this.writer.remove(name);
+      this.observed.delete(name);
+      this.options.log.info({ node: name }, 'deleted NodeFirewall of a removed node');
+    });
+  }
+
+  private async write(node: string, fn: () => Promise<void>): Promise<void> {
+    this.writesInFlight++;
+    try {
+      this.options.metrics?.writes.inc();
+      await fn();
+      this.failures.delete(node);
+    } catch (err) {
+      const n = (this.failures.get(node) ?? 0) + 1;
+      this.failures.set(node, n);
+      const delay = this.options.retryDelayMs * 2 ** Math.min(n - 1, 5);
+      this.options.log.warn(
+        { node, err: errorText(err), retryInMs: delay },
+        `failed to publish NodeFirewall ${node}`,
+      );
+      const timer = this.options.clock.setTimer(() => {
+        this.timers.delete(timer);
+        this.options.retry(node);
+      }, delay);
+      this.timers.add(timer);
+    } finally {
+      this.writesInFlight--;
+    }
+  }
+}
+
+/** Runs `jobs` with at most `limit` in flight. */
+async function runLimited(jobs: ReadonlyArray<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      await job();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+}
+
+/** A one-line description of an error (client-node errors carry a code and body). */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return code === undefined ? err.message : `${String(code)}: ${err.message.split('\n')[0] ?? ''}`;
+  }
+  return String(err);
+}

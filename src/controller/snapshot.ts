@@ -1,0 +1,379 @@
+/**
+ * The controller's incremental picture of the cluster. Informer events land
+ * here as model objects (already converted by policy/from-k8s); each update
+ * returns the nodes whose script it can change, so the engine re-renders
+ * those and no others. The rules, each an over-approximation that never
+ * misses a node:
+ *
+ *  - pod: its own node, old and new; plus the nodes hosting the targets of
+ *    every policy with a peer matching the pod before or after the change
+ *    (pods peers by namespace and pod selector, ipBlock peers by its IPs,
+ *    and egress rules without peers whose named ports resolve on any pod);
+ *  - namespace labels: the nodes hosting the targets of every policy with a
+ *    namespaceSelector peer matching the old or the new labels;
+ *  - policy: the nodes hosting pods the old or the new policy selects;
+ *  - node: itself.
+ *
+ * An update that leaves the model object equal marks nothing.
+ *
+ * {@link ClusterSnapshot.clusterForNode} hands translate only what one node's
+ * script can depend on (the policies of its pods' namespaces and the pods
+ * their peers can match), so a per-node render does not scan the whole
+ * cluster; the result is byte-identical to translating the full cluster
+ * (test/unit/controller/snapshot.test.ts checks it on generated clusters).
+ */
+import { parseCidr, parseIp, rangeContains, type Range } from '../policy/cidr.js';
+import {
+  isEnforceable,
+  qualifiedName,
+  type Cluster,
+  type Labels,
+  type Namespace,
+  type Node,
+  type Peer,
+  type Pod,
+  type Policy,
+  type Rule,
+} from '../policy/model.js';
+import { matchesSelector } from '../policy/selector.js';
+
+type PodsPeer = Extract<Peer, { kind: 'pods' }>;
+
+/** Counts of what the snapshot holds. */
+export interface SnapshotSize {
+  readonly namespaces: number;
+  readonly pods: number;
+  readonly policies: number;
+  readonly nodes: number;
+}
+
+/** The cluster as the informers last saw it, indexed for dirty-node computation. */
+export class ClusterSnapshot {
+  private readonly namespaces = new Map<string, Namespace>();
+  private readonly pods = new Map<string, Pod>();
+  private readonly podsByNamespace = new Map<string, Map<string, Pod>>();
+  private readonly podsByNode = new Map<string, Map<string, Pod>>();
+  private readonly policies = new Map<string, Policy>();
+  private readonly policiesByNamespace = new Map<string, Map<string, Policy>>();
+  private readonly nodes = new Map<string, Node>();
+  /** Parsed ipBlock CIDRs per policy, computed once. */
+  private readonly blocks = new WeakMap<Policy, readonly Range[]>();
+  private cached: Cluster | null = null;
+
+  /** Adds or replaces a pod. @returns the nodes whose script may change. */
+  setPod(pod: Pod): Set<string> {
+    const key = qualifiedName(pod);
+    const old = this.pods.get(key);
+    if (old !== undefined && sameJson(old, pod)) return new Set();
+    const dirty = this.nodesAffectedByPod(old, pod);
+    if (old !== undefined) this.unindexPod(old);
+    this.pods.set(key, pod);
+    addTo(this.podsByNamespace, pod.namespace, key, pod);
+    if (pod.nodeName !== '') addTo(this.podsByNode, pod.nodeName, key, pod);
+    this.cached = null;
+    return dirty;
+  }
+
+  /** Removes a pod. @returns the nodes whose script may change. */
+  deletePod(namespace: string, name: string): Set<string> {
+    const old = this.pods.get(`${namespace}/${name}`);
+    if (old === undefined) return new Set();
+    const dirty = this.nodesAffectedByPod(old, undefined);
+    this.unindexPod(old);
+    this.cached = null;
+    return dirty;
+  }
+
+  /** Adds or replaces a namespace. @returns the nodes whose script may change. */
+  setNamespace(namespace: Namespace): Set<string> {
+    const old = this.namespaces.get(namespace.name);
+    if (old !== undefined && sameJson(old.labels, namespace.labels)) return new Set();
+    this.namespaces.set(namespace.name, namespace);
+    this.cached = null;
+    return this.nodesAffectedByNamespace(old?.labels, namespace.labels);
+  }
+
+  /** Removes a namespace. @returns the nodes whose script may change. */
+  deleteNamespace(name: string): Set<string> {
+    const old = this.namespaces.get(name);
+    if (old === undefined) return new Set();
+    this.namespaces.delete(name);
+    this.cached = null;
+    return this.nodesAffectedByNamespace(old.labels, undefined);
+  }
+
+  /** Adds or replaces a policy. @returns the nodes whose script may change. */
+  setPolicy(policy: Policy): Set<string> {
+    const key = qualifiedName(policy);
+    const old = this.policies.get(key);
+    if (old !== undefined && sameJson(old, policy)) return new Set();
+    this.policies.set(key, policy);
+    addTo(this.policiesByNamespace, policy.namespace, key, policy);
+    this.cached = null;
+    const dirty = this.nodesHostingTargets(policy);
+    if (old !== undefined) for (const n of this.nodesHostingTargets(old)) dirty.add(n);
+    return dirty;
+  }
+
+  /** Removes a policy. @returns the nodes whose script may change. */
+  deletePolicy(namespace: string, name: string): Set<string> {
+    const key = `${namespace}/${name}`;
+    const old = this.policies.get(key);
+    if (old === undefined) return new Set();
+    this.policies.delete(key);
+    removeFrom(this.policiesByNamespace, namespace, key);
+    this.cached = null;
+    return this.nodesHostingTargets(old);
+  }
+
+  /** Adds or replaces a node. @returns the node itself when it is new or changed. */
+  setNode(node: Node): Set<string> {
+    const old = this.nodes.get(node.name);
+    if (old !== undefined && sameJson(old, node)) return new Set();
+    this.nodes.set(node.name, node);
+    this.cached = null;
+    return new Set([node.name]);
+  }
+
+  /** Removes a node. @returns the node itself when it was known. */
+  deleteNode(name: string): Set<string> {
+    if (!this.nodes.delete(name)) return new Set();
+    this.cached = null;
+    return new Set([name]);
+  }
+
+  /** True when the node exists (its NodeFirewall should too). */
+  hasNode(name: string): boolean {
+    return this.nodes.has(name);
+  }
+
+  /** Names of every known node. */
+  nodeNames(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  /** A policy by `namespace/name`. */
+  policy(key: string): Policy | undefined {
+    return this.policies.get(key);
+  }
+
+  /** Enforceable pods `policy` selects (for named-port checks). */
+  targetsOf(policy: Policy): Pod[] {
+    return [...(this.podsByNamespace.get(policy.namespace)?.values() ?? [])].filter(
+      (p) => isEnforceable(p) && matchesSelector(policy.podSelector, p.labels),
+    );
+  }
+
+  /** Enforceable pods a pods peer of `policy` can match. */
+  peerPods(policy: Policy, peer: PodsPeer): Pod[] {
+    const out: Pod[] = [];
+    for (const ns of this.peerNamespaces(policy, peer)) {
+      for (const p of this.podsByNamespace.get(ns)?.values() ?? []) {
+        if (isEnforceable(p) && matchesSelector(peer.podSelector, p.labels)) out.push(p);
+      }
+    }
+    return out;
+  }
+
+  /** Counts, for logs and benchmarks. */
+  size(): SnapshotSize {
+    return {
+      namespaces: this.namespaces.size,
+      pods: this.pods.size,
+      policies: this.policies.size,
+      nodes: this.nodes.size,
+    };
+  }
+
+  /** The whole cluster as the pure core takes it (cached until the next change). */
+  cluster(): Cluster {
+    this.cached ??= {
+      namespaces: [...this.namespaces.values()],
+      pods: [...this.pods.values()],
+      policies: [...this.policies.values()],
+      nodes: [...this.nodes.values()],
+    };
+    return this.cached;
+  }
+
+  /**
+   * The part of the cluster `nodeName`'s script depends on: its pods, the
+   * policies of their namespaces, every pod those policies' peers can match,
+   * all namespaces and the node itself. Translating it gives the same plan
+   * as translating {@link cluster}.
+   */
+  clusterForNode(nodeName: string): Cluster {
+    const local = [...(this.podsByNode.get(nodeName)?.values() ?? [])];
+    const policies: Policy[] = [];
+    for (const ns of new Set(local.map((p) => p.namespace))) {
+      policies.push(...(this.policiesByNamespace.get(ns)?.values() ?? []));
+    }
+    const node = this.nodes.get(nodeName);
+    const base = {
+      namespaces: [...this.namespaces.values()],
+      policies,
+      nodes: node === undefined ? [] : [node],
+    };
+    const pods = new Map<string, Pod>(local.map((p) => [qualifiedName(p), p]));
+    for (const policy of policies) {
+      for (const [direction, rules] of [
+        ['ingress', policy.ingress],
+        ['egress', policy.egress],
+      ] as const) {
+        for (const rule of rules) {
+          if (direction === 'egress' && hasNamedPort(rule) && needsEveryPod(rule)) {
+            return { ...base, pods: this.cluster().pods };
+          }
+          for (const peer of rule.peers ?? []) {
+            if (peer.kind !== 'pods') continue;
+            for (const p of this.peerPods(policy, peer)) pods.set(qualifiedName(p), p);
+          }
+        }
+      }
+    }
+    return { ...base, pods: [...pods.values()] };
+  }
+
+  private unindexPod(pod: Pod): void {
+    const key = qualifiedName(pod);
+    this.pods.delete(key);
+    removeFrom(this.podsByNamespace, pod.namespace, key);
+    if (pod.nodeName !== '') removeFrom(this.podsByNode, pod.nodeName, key);
+  }
+
+  private nodesAffectedByPod(old: Pod | undefined, now: Pod | undefined): Set<string> {
+    const dirty = new Set<string>();
+    for (const p of [old, now]) if (p !== undefined && p.nodeName !== '') dirty.add(p.nodeName);
+    const versions = [old, now].filter((p): p is Pod => p !== undefined && isEnforceable(p));
+    if (versions.length === 0) return dirty;
+    for (const policy of this.policies.values()) {
+      if (versions.some((p) => this.isPeerOf(policy, p))) {
+        for (const n of this.nodesHostingTargets(policy)) dirty.add(n);
+      }
+    }
+    return dirty;
+  }
+
+  private nodesAffectedByNamespace(old: Labels | undefined, now: Labels | undefined): Set<string> {
+    const dirty = new Set<string>();
+    const versions = [old, now].filter((l): l is Labels => l !== undefined);
+    for (const policy of this.policies.values()) {
+      const hit = allPeers(policy).some(
+        (peer) =>
+          peer.kind === 'pods' &&
+          peer.namespaceSelector !== null &&
+          versions.some((labels) => matchesSelector(peer.namespaceSelector!, labels)),
+      );
+      if (hit) for (const n of this.nodesHostingTargets(policy)) dirty.add(n);
+    }
+    return dirty;
+  }
+
+  /** True when some peer of `policy` can match the (enforceable) pod `pod`. */
+  private isPeerOf(policy: Policy, pod: Pod): boolean {
+    if (policy.egress.some((r) => r.peers === null && hasNamedPort(r))) return true;
+    let addresses: ReturnType<typeof parseIp>[] | null = null;
+    let blockIndex = 0;
+    const blocks = this.blocksOf(policy);
+    for (const peer of allPeers(policy)) {
+      if (peer.kind === 'pods') {
+        if (this.peerNamespaceMatches(policy, peer, pod.namespace)) {
+          if (matchesSelector(peer.podSelector, pod.labels)) return true;
+        }
+        continue;
+      }
+      const block = blocks[blockIndex++];
+      if (block === undefined) continue;
+      addresses ??= pod.ips.flatMap(tryParseIp);
+      if (addresses.some((a) => rangeContains(block, a))) return true;
+    }
+    return false;
+  }
+
+  private peerNamespaceMatches(policy: Policy, peer: PodsPeer, namespace: string): boolean {
+    if (peer.namespaceSelector === null) return namespace === policy.namespace;
+    const labels = this.namespaces.get(namespace)?.labels;
+    return labels !== undefined && matchesSelector(peer.namespaceSelector, labels);
+  }
+
+  private peerNamespaces(policy: Policy, peer: PodsPeer): string[] {
+    if (peer.namespaceSelector === null) return [policy.namespace];
+    const selector = peer.namespaceSelector;
+    return [...this.namespaces.values()]
+      .filter((n) => matchesSelector(selector, n.labels))
+      .map((n) => n.name);
+  }
+
+  /** ipBlock peers of `policy` parsed, in {@link allPeers} order (unparseable ones omitted as undefined). */
+  private blocksOf(policy: Policy): readonly Range[] {
+    let blocks = this.blocks.get(policy);
+    if (blocks === undefined) {
+      blocks = allPeers(policy)
+        .filter((p): p is Extract<Peer, { kind: 'ipBlock' }> => p.kind === 'ipBlock')
+        .map((p) => tryParseCidr(p.cidr));
+      this.blocks.set(policy, blocks);
+    }
+    return blocks;
+  }
+
+  /** Nodes hosting a pod `policy` selects (any pod with a node: over-approximation). */
+  private nodesHostingTargets(policy: Policy): Set<string> {
+    const nodes = new Set<string>();
+    for (const p of this.podsByNamespace.get(policy.namespace)?.values() ?? []) {
+      if (p.nodeName !== '' && matchesSelector(policy.podSelector, p.labels)) nodes.add(p.nodeName);
+    }
+    return nodes;
+  }
+}
+
+function allPeers(policy: Policy): Peer[] {
+  const out: Peer[] = [];
+  for (const rule of [...policy.ingress, ...policy.egress]) out.push(...(rule.peers ?? []));
+  return out;
+}
+
+function hasNamedPort(rule: Rule): boolean {
+  return (rule.ports ?? []).some((p) => typeof p.port === 'string');
+}
+
+/** An egress rule whose named ports resolve on pods outside any pod selector. */
+function needsEveryPod(rule: Rule): boolean {
+  return rule.peers === null || rule.peers.some((p) => p.kind === 'ipBlock');
+}
+
+function tryParseIp(text: string): ReturnType<typeof parseIp>[] {
+  try {
+    return [parseIp(text)];
+  } catch {
+    return [];
+  }
+}
+
+/** The CIDR's range; an unparseable CIDR (rejected on load anyway) matches nothing. */
+function tryParseCidr(text: string): Range {
+  try {
+    return parseCidr(text);
+  } catch {
+    return { family: 'ip', first: 1n, last: 0n };
+  }
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function addTo<T>(index: Map<string, Map<string, T>>, outer: string, key: string, value: T): void {
+  let inner = index.get(outer);
+  if (inner === undefined) {
+    inner = new Map();
+    index.set(outer, inner);
+  }
+  inner.set(key, value);
+}
+
+function removeFrom<T>(index: Map<string, Map<string, T>>, outer: string, key: string): void {
+  const inner = index.get(outer);
+  if (inner === undefined) return;
+  inner.delete(key);
+  if (inner.size === 0) index.delete(outer);
+}

@@ -1,0 +1,161 @@
+/**
+ * A typed informer over client-node's ListWatch that survives what API
+ * servers do in production:
+ *
+ *  - 410 Gone (a watch resourceVersion compacted away): ListWatch relists,
+ *    and its relist reports objects deleted meanwhile as deletes;
+ *  - a watch the server closes: ListWatch reconnects from the last
+ *    resourceVersion (its own doubling delay, scaled to `backoffMs`);
+ *  - any other error (connection refused, 5xx on list): ListWatch gives up,
+ *    so this wrapper restarts it after a doubling back-off (`backoffMs` up to
+ *    `maxBackoffMs`), reset by the next successful list.
+ *
+ * Objects are reduced by `strip` as they arrive (list and watch alike), so
+ * the cache holds only the fields the caller needs — a Pod's managedFields,
+ * conditions and container specs never stay in memory.
+ */
+import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A list response: items and the collection's resourceVersion. */
+export interface ListResult {
+  readonly metadata?: { readonly resourceVersion?: string | undefined } | undefined;
+  readonly items: readonly unknown[];
+}
+
+/** What to watch. */
+export interface InformerSpec<T extends KubernetesObject> {
+  /** Collection path, e.g. `/api/v1/pods`. */
+  readonly path: string;
+  /** Lists the collection (typed client-node call or raw). */
+  readonly list: () => Promise<ListResult>;
+  /** Keeps the fields the caller needs; the result must carry metadata.name/namespace/resourceVersion. */
+  readonly strip: (object: unknown) => T;
+  /** Optional field selector, e.g. `metadata.name=node-1`. */
+  readonly fieldSelector?: string;
+}
+
+/** Callbacks; `onDelete` receives the last known object. */
+export interface InformerHandlers<T> {
+  onUpsert(object: T): void;
+  onDelete(object: T): void;
+}
+
+/** Back-off and error reporting. */
+export interface InformerOptions {
+  /** First restart delay after an error. @default 500 */
+  readonly backoffMs?: number;
+  /** Longest restart delay. @default 30000 */
+  readonly maxBackoffMs?: number;
+  /** Every error, before the restart is scheduled. */
+  readonly onError?: (err: unknown, retryInMs: number) => void;
+}
+
+/** A running informer. */
+export interface RunningInformer {
+  /** Resolves after the first successful list has been delivered. */
+  readonly synced: Promise<void>;
+  hasSynced(): boolean;
+  stop(): Promise<void>;
+}
+
+/** A Watch whose events are stripped before ListWatch caches them. */
+class StrippingWatch extends Watch {
+  private readonly strip: (object: unknown) => unknown;
+
+  constructor(config: KubeConfig, strip: (object: unknown) => unknown) {
+    super(config);
+    this.strip = strip;
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    return super.watch(
+      path,
+      queryParams,
+      (phase, obj: unknown, raw: unknown) =>
+        callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : this.strip(obj), raw),
+      done,
+    );
+  }
+}
+
+/** Starts list+watch on `spec`; returns at once (await `synced` for the initial list). */
+export function startInformer<T extends KubernetesObject>(
+  kubeConfig: KubeConfig,
+  spec: InformerSpec<T>,
+  handlers: InformerHandlers<T>,
+  options: InformerOptions = {},
+): RunningInformer {
+  const backoffMs = options.backoffMs ?? 500;
+  const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  let stopped = false;
+  let synced = false;
+  let listed = false;
+  let delay = backoffMs;
+  let restart: ReturnType<typeof setTimeout> | null = null;
+  let markSynced: () => void = () => undefined;
+  const syncedPromise = new Promise<void>((resolve) => (markSynced = resolve));
+
+  const list = async (): Promise<{ metadata: { resourceVersion: string }; items: T[] }> => {
+    const result = await spec.list();
+    listed = true;
+    delay = backoffMs;
+    return {
+      metadata: { resourceVersion: result.metadata?.resourceVersion ?? '' },
+      items: result.items.map(spec.strip),
+    };
+  };
+  const informer = new ListWatch<T>(
+    spec.path,
+    new StrippingWatch(kubeConfig, spec.strip),
+    list as never,
+    false,
+    undefined,
+    spec.fieldSelector,
+    {
+      // ListWatch's own reconnect delay (1 s doubling to 30 s) scaled to ours.
+      delayFn: async (ms: number) => {
+        await sleep(Math.min(maxBackoffMs, (ms / 1000) * backoffMs));
+        if (stopped) await new Promise<never>(() => undefined); // never reconnect after stop
+      },
+    },
+  );
+  informer.on('add', handlers.onUpsert);
+  informer.on('update', handlers.onUpsert);
+  informer.on('delete', handlers.onDelete);
+  informer.on('error', (err: unknown) => {
+    if (stopped) return;
+    const wait = delay;
+    delay = Math.min(maxBackoffMs, delay * 2);
+    options.onError?.(err, wait);
+    restart = setTimeout(() => {
+      restart = null;
+      void run();
+    }, wait);
+  });
+
+  const run = async (): Promise<void> => {
+    if (stopped) return;
+    await informer.start();
+    if (listed && !synced) {
+      synced = true;
+      markSynced();
+    }
+  };
+  void run();
+
+  return {
+    synced: syncedPromise,
+    hasSynced: () => synced,
+    stop: async () => {
+      stopped = true;
+      if (restart !== null) clearTimeout(restart);
+      await informer.stop();
+    },
+  };
+}

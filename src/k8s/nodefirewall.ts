@@ -1,0 +1,107 @@
+/**
+ * The NodeFirewall custom resource: the controller's per-node output and the
+ * executor's input. These types mirror `crds/nodefirewalls.nftpol.io.yaml`
+ * field for field; change both together.
+ *
+ * One object per node, cluster-scoped, named after the node, owned by the Node
+ * (so it is garbage collected with it). The controller owns `spec` (written by
+ * server-side apply); the executor owns `status` (written through the status
+ * subresource only).
+ */
+import type { Condition } from './conditions.js';
+
+/** API group of the NodeFirewall CRD. */
+export const GROUP = 'nftpol.io';
+/** The only served version. */
+export const VERSION = 'v1alpha1';
+/** `apiVersion` field value: `nftpol.io/v1alpha1`. */
+export const API_VERSION = `${GROUP}/${VERSION}`;
+/** Resource name in URLs: `/apis/nftpol.io/v1alpha1/nodefirewalls/<node>`. */
+export const PLURAL = 'nodefirewalls';
+/** Singular resource name (kubectl). */
+export const SINGULAR = 'nodefirewall';
+/** Object kind. */
+export const KIND = 'NodeFirewall';
+/** Kind of the list returned by a collection GET. */
+export const LIST_KIND = 'NodeFirewallList';
+/** kubectl short name. */
+export const SHORT_NAMES: readonly string[] = ['nfw'];
+
+/** Condition types the executor reports (see DESIGN.md "The NodeFirewall resource"). */
+export type NodeFirewallConditionType = 'Applied' | 'InSync' | 'Ready' | 'HostUsable';
+
+/** Counts describing a node's script; mirrors `spec.summary`. */
+export interface NodeFirewallSummary {
+  /** Pods scheduled on the node that the script covers (enforceable, with IPs). */
+  readonly localPods: number;
+  /** Local pods isolated in at least one direction. */
+  readonly isolatedPods: number;
+  /** Policies that select at least one local pod. */
+  readonly policies: number;
+  /** Allow rules rendered. */
+  readonly rules: number;
+  /** Named sets rendered (after content deduplication). */
+  readonly sets: number;
+  /** Total elements over all named sets. */
+  readonly setElements: number;
+  /** `namespace/name` of every policy in the script, sorted. */
+  readonly policyNames: readonly string[];
+}
+
+/** Desired state, written by the controller. */
+export interface NodeFirewallSpec {
+  /** The complete nft script (`add table` / `delete table` / full table). */
+  readonly script: string;
+  /** `sha256:<hex>` of `script`'s UTF-8 bytes; the executor refuses a mismatch. */
+  readonly scriptHash: string;
+  readonly summary: NodeFirewallSummary;
+}
+
+/** Per-rule or per-chain packet counters read back by the executor (free-form). */
+export type NodeFirewallCounters = Readonly<Record<string, number>>;
+
+/** Observed state, written by the executor through the status subresource. */
+export interface NodeFirewallStatus {
+  /** `metadata.generation` of the spec this status describes. */
+  readonly observedGeneration?: number;
+  /** `scriptHash` of the script currently in the kernel. */
+  readonly appliedHash?: string;
+  /** RFC 3339 time of the last successful `nft -f`. */
+  readonly lastAppliedTime?: string;
+  /** `nft --version` output on the node, e.g. `v1.0.6 (Lester Gooch #5)`. */
+  readonly nftVersion?: string;
+  /** metav1.Condition list, one per type (list-map keyed by `type`). */
+  readonly conditions?: readonly Condition[];
+  readonly counters?: NodeFirewallCounters;
+}
+
+/** Owner reference as stored in `metadata.ownerReferences`. */
+export interface OwnerReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly controller?: boolean;
+  readonly blockOwnerDeletion?: boolean;
+}
+
+/** The metadata fields nftpol reads or writes on a NodeFirewall. */
+export interface NodeFirewallMetadata {
+  readonly name: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+  readonly generation?: number;
+  readonly creationTimestamp?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly ownerReferences?: readonly OwnerReference[];
+}
+
+/** A NodeFirewall object as it travels over the API (JSON, not client-node classes). */
+export interface NodeFirewall {
+  readonly apiVersion: typeof API_VERSION;
+  readonly kind: typeof KIND;
+  readonly metadata: NodeFirewallMetadata;
+  readonly spec: NodeFirewallSpec;
+  readonly status?: NodeFirewallStatus;
+}

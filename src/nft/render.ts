@@ -1,0 +1,283 @@
+/**
+ * render: FirewallPlan → the node's whole nft script, byte-for-byte
+ * deterministic, with its sha256. The script replaces `table inet nftpol` in
+ * one transaction (`add table`, `delete table`, the full table), so the
+ * kernel holds either all of the new ruleset or all of the old one.
+ *
+ * Shape (docs/ruleset.md has an annotated example):
+ *  - named sets of peers and ports, `flags interval`, one lookup per allow;
+ *  - verdict maps `ingress4/6`, `egress4/6`: pod IP → `jump` its pod chain,
+ *    so per-packet cost stays flat as pods and policies grow;
+ *  - one chain per isolated pod and direction: allows in plan order (ingress
+ *    `accept`, egress `return` so ingress is still checked), then a counted drop;
+ *  - base chains `postrouting` (before source NAT) and `input` (pod → own host).
+ *
+ * `ct state invalid` is deliberately neither accepted nor dropped in the base
+ * chains: invalid packets meet the pod chains like new ones. Accepting them
+ * would let crafted packets bypass policy; dropping them would change traffic
+ * that no policy governs (unisolated pods, the host).
+ *
+ * PURE: no I/O, clock or environment. Ordering is the plan's; render only
+ * sorts map elements by address, which the plan does not carry in that form.
+ */
+import { createHash } from 'node:crypto';
+import { parseCidr, parseIp, mergeRanges, formatIp } from '../policy/cidr.js';
+import type { Direction, Family } from '../policy/model.js';
+import type { Allow, FailClosed, FirewallPlan, NamedSet, PodChain } from '../policy/plan.js';
+import {
+  RenderError,
+  TABLE_FAMILY,
+  TABLE_NAME,
+  addrType,
+  formatAddrRange,
+  formatElement,
+  formatName,
+  formatSetType,
+  quoteComment,
+  toOneLine,
+} from './syntax.js';
+
+export { RenderError } from './syntax.js';
+
+/** A rendered script and the hash the executor verifies before applying it. */
+export interface RenderedScript {
+  /** The whole `nft -f` input; ends with a newline, no trailing spaces, tab-indented. */
+  readonly script: string;
+  /** `sha256:` + lowercase hex of the script's UTF-8 bytes. */
+  readonly scriptHash: string;
+}
+
+/** The verdict maps dispatching pod IPs to pod chains, by direction and family. */
+export const DISPATCH_MAPS: Readonly<Record<Direction, Readonly<Record<Family, string>>>> = {
+  ingress: { ip: 'ingress4', ip6: 'ingress6' },
+  egress: { ip: 'egress4', ip6: 'egress6' },
+};
+
+/** Fail-closed sets: the node's pod CIDRs and the pod IPs the plan knows. */
+export const FAIL_CLOSED_SETS: Readonly<
+  Record<'podCIDRs' | 'knownPods', Readonly<Record<Family, string>>>
+> = {
+  podCIDRs: { ip: 'pod_cidrs4', ip6: 'pod_cidrs6' },
+  knownPods: { ip: 'known_pods4', ip6: 'known_pods6' },
+};
+
+/** The base chains, in the order they appear. */
+export const BASE_CHAINS = ['postrouting', 'input'] as const;
+
+const FAMILIES: readonly Family[] = ['ip', 'ip6'];
+const RESERVED_SET_NAMES = new Set<string>([
+  ...Object.values(DISPATCH_MAPS).flatMap((m) => Object.values(m)),
+  ...Object.values(FAIL_CLOSED_SETS).flatMap((m) => Object.values(m)),
+]);
+const RESERVED_CHAIN_NAMES = new Set<string>(BASE_CHAINS);
+
+/** Neighbour discovery (133–137) must pass before any dispatch, or IPv6 dies quietly. */
+const ACCEPT_ND = 'meta l4proto ipv6-icmp icmpv6 type { 133-137 } accept';
+const ACCEPT_REPLIES = 'ct state established,related accept';
+
+/** `sha256:<hex>` of the script's UTF-8 bytes. */
+export function hashScript(script: string): string {
+  return `sha256:${createHash('sha256').update(script, 'utf8').digest('hex')}`;
+}
+
+/**
+ * Writes the node's whole ruleset.
+ *
+ * Guarantees:
+ *  - the same plan gives byte-identical output (no timestamps, no hidden order);
+ *  - every set, map and chain of the plan appears once; the four dispatch maps
+ *    always exist, even empty;
+ *  - the script touches `table inet nftpol` only.
+ *
+ * @throws RenderError when the plan breaks an invariant nft would reject
+ *   (an invalid or reserved name, an allow naming a missing set, one IP
+ *   dispatched to two chains of the same direction).
+ */
+export function renderScript(plan: FirewallPlan): RenderedScript {
+  const sets = new Map(plan.sets.map((s) => [s.name, s]));
+  const body: string[][] = [
+    [`comment ${quoteComment('managed by nftpol; replaced as a whole on every apply')}`],
+    ...plan.sets.map(renderSet),
+    ...(plan.failClosed ? renderFailClosedSets(plan.failClosed) : []),
+    ...renderMaps(plan.chains),
+    ...plan.chains.map((c) => renderPodChain(c, sets)),
+    renderPostrouting(plan.failClosed !== null),
+    renderInput(),
+  ];
+  const pods = plural(plan.localPods, 'pod', 'pods');
+  const policies = plural(plan.policies.length, 'policy', 'policies');
+  const lines = [
+    `# nftpol ruleset for node ${toOneLine(plan.node)}`,
+    `# generated; do not edit — ${pods}, ${policies}`,
+    '# ct state invalid is not accepted: such packets go through the pod chains like new ones.',
+    `add table ${TABLE_FAMILY} ${TABLE_NAME}`,
+    `delete table ${TABLE_FAMILY} ${TABLE_NAME}`,
+    `table ${TABLE_FAMILY} ${TABLE_NAME} {`,
+    body.map((block) => block.map((l) => `\t${l}`).join('\n')).join('\n\n'),
+    '}',
+  ];
+  const script = `${lines.join('\n')}\n`;
+  return { script, scriptHash: hashScript(script) };
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Indents a block's inner lines under its opening line. */
+function block(opening: string, inner: readonly string[]): string[] {
+  return [`${opening} {`, ...inner.map((l) => `\t${l}`), '}'];
+}
+
+function elementsBlock(elements: readonly string[]): string[] {
+  if (elements.length === 0) return [];
+  return block(
+    'elements =',
+    elements.map((e, i) => (i < elements.length - 1 ? `${e},` : e)),
+  );
+}
+
+function renderSet(set: NamedSet): string[] {
+  if (RESERVED_SET_NAMES.has(set.name)) {
+    throw new RenderError(`set name ${set.name} is reserved by the ruleset`);
+  }
+  return block(`set ${formatName(set.name)}`, [
+    `type ${formatSetType(set.kind, set.family)}`,
+    'flags interval',
+    ...elementsBlock(set.elements.map((e) => formatElement(set, e))),
+  ]);
+}
+
+function compareAddresses(a: string, b: string): number {
+  const x = parseIp(a).value;
+  const y = parseIp(b).value;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function renderFailClosedSets(failClosed: FailClosed): string[][] {
+  return FAMILIES.flatMap((family) => {
+    const cidrs = mergeRanges(
+      failClosed.podCIDRs.map((c) => parseCidr(c)).filter((r) => r.family === family),
+    ).map((r) =>
+      formatAddrRange({
+        first: formatIp({ family, value: r.first }),
+        last: formatIp({ family, value: r.last }),
+      }),
+    );
+    const known = [
+      ...new Set(
+        failClosed.knownPodIPs
+          .filter((ip) => parseIp(ip).family === family)
+          .map((ip) => formatIp(parseIp(ip))),
+      ),
+    ].sort(compareAddresses);
+    return [
+      block(`set ${FAIL_CLOSED_SETS.podCIDRs[family]}`, [
+        `type ${addrType(family)}`,
+        'flags interval',
+        ...elementsBlock(cidrs),
+      ]),
+      block(`set ${FAIL_CLOSED_SETS.knownPods[family]}`, [
+        `type ${addrType(family)}`,
+        ...elementsBlock(known),
+      ]),
+    ];
+  });
+}
+
+function renderMaps(chains: readonly PodChain[]): string[][] {
+  const maps: string[][] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    for (const family of FAMILIES) {
+      const name = DISPATCH_MAPS[direction][family];
+      const entries: { ip: string; chain: string }[] = [];
+      for (const chain of chains) {
+        if (chain.direction !== direction) continue;
+        for (const text of chain.ips) {
+          const addr = parseIp(text);
+          if (addr.family === family) entries.push({ ip: formatIp(addr), chain: chain.name });
+        }
+      }
+      entries.sort((a, b) => compareAddresses(a.ip, b.ip));
+      for (let i = 1; i < entries.length; i++) {
+        const prev = entries[i - 1];
+        const cur = entries[i];
+        if (prev && cur && prev.ip === cur.ip) {
+          throw new RenderError(
+            `${cur.ip} is dispatched to both ${prev.chain} and ${cur.chain} in map ${name}`,
+          );
+        }
+      }
+      maps.push(
+        block(`map ${name}`, [
+          `type ${addrType(family)} : verdict`,
+          ...elementsBlock(entries.map((e) => `${e.ip} : jump ${formatName(e.chain)}`)),
+        ]),
+      );
+    }
+  }
+  return maps;
+}
+
+function renderPodChain(chain: PodChain, sets: ReadonlyMap<string, NamedSet>): string[] {
+  if (RESERVED_CHAIN_NAMES.has(chain.name)) {
+    throw new RenderError(`chain name ${chain.name} is reserved by the ruleset`);
+  }
+  return block(`chain ${formatName(chain.name)}`, [
+    ...chain.allows.map((a) => renderAllow(chain.direction, a, sets)),
+    `counter drop comment ${quoteComment(chain.pod, ` ${chain.direction} denied`)}`,
+  ]);
+}
+
+function renderAllow(
+  direction: Direction,
+  allow: Allow,
+  sets: ReadonlyMap<string, NamedSet>,
+): string {
+  const verdict = direction === 'ingress' ? 'accept' : 'return';
+  const comment = quoteComment(allow.policy, ` ${direction} rule ${allow.rule}`);
+  const match = allow.match.kind === 'all' ? '' : `${matchSet(direction, allow.match.set, sets)} `;
+  return `${match}counter ${verdict} comment ${comment}`;
+}
+
+/** The lookup of one set: the peer is the source on ingress, the destination on egress. */
+function matchSet(direction: Direction, name: string, sets: ReadonlyMap<string, NamedSet>): string {
+  const set = sets.get(name);
+  if (!set) throw new RenderError(`an allow refers to set ${name}, which the plan does not have`);
+  const peer = direction === 'ingress' ? 'saddr' : 'daddr';
+  const ref = `@${formatName(set.name)}`;
+  if (set.kind === 'port') return `meta l4proto . th dport ${ref}`;
+  if (set.family === null) throw new RenderError(`set ${set.name} (${set.kind}) has no family`);
+  const addr = `${set.family} ${peer}`;
+  return set.kind === 'addr' ? `${addr} ${ref}` : `${addr} . meta l4proto . th dport ${ref}`;
+}
+
+function renderPostrouting(failClosed: boolean): string[] {
+  const dropUnknown = FAMILIES.map((f) => {
+    const cidrs = FAIL_CLOSED_SETS.podCIDRs[f];
+    const known = FAIL_CLOSED_SETS.knownPods[f];
+    return `${f} daddr @${cidrs} ${f} daddr != @${known} counter drop comment ${quoteComment('fail-closed: pod not yet programmed')}`;
+  });
+  return block('chain postrouting', [
+    'type filter hook postrouting priority srcnat - 5; policy accept;',
+    ACCEPT_REPLIES,
+    ACCEPT_ND,
+    `ip saddr vmap @${DISPATCH_MAPS.egress.ip}`,
+    `ip6 saddr vmap @${DISPATCH_MAPS.egress.ip6}`,
+    'fib saddr type local accept',
+    `ip daddr vmap @${DISPATCH_MAPS.ingress.ip}`,
+    `ip6 daddr vmap @${DISPATCH_MAPS.ingress.ip6}`,
+    ...(failClosed ? dropUnknown : []),
+  ]);
+}
+
+/** Pod → its own host is the pod's egress; ingress to the host is not NetworkPolicy's. */
+function renderInput(): string[] {
+  return block('chain input', [
+    'type filter hook input priority 101; policy accept;',
+    ACCEPT_REPLIES,
+    ACCEPT_ND,
+    `ip saddr vmap @${DISPATCH_MAPS.egress.ip}`,
+    `ip6 saddr vmap @${DISPATCH_MAPS.egress.ip6}`,
+  ]);
+}

@@ -1,0 +1,61 @@
+/**
+ * The operations endpoint of a binary: `/healthz` (the process serves
+ * requests), `/readyz` (the caller's readiness predicate: for the controller,
+ * every informer has synced) and `/metrics` (Prometheus text format).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+/** Options of {@link startHealthServer}. */
+export interface HealthOptions {
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** @default "0.0.0.0" */
+  readonly host?: string;
+  readonly registry: Registry;
+  /** Answers /readyz: 200 when true, 503 otherwise. */
+  readonly isReady: () => boolean;
+}
+
+/** A running health server. */
+export interface HealthServer {
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the server; resolves once it listens. */
+export async function startHealthServer(options: HealthOptions): Promise<HealthServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(body);
+    };
+    if (path === '/healthz') return send(200, 'ok\n');
+    if (path === '/readyz') {
+      return options.isReady() ? send(200, 'ok\n') : send(503, 'informers not synced\n');
+    }
+    if (path === '/metrics') {
+      options.registry.metrics().then(
+        (text) => send(200, text, options.registry.contentType),
+        (err: unknown) => send(500, `${String(err)}\n`),
+      );
+      return;
+    }
+    send(404, 'not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

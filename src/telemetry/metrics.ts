@@ -1,0 +1,74 @@
+/**
+ * Every Prometheus metric nftpol exports, in one place, with help text and
+ * base units (seconds, bytes) and `_total` on counters. Metrics are created on
+ * a registry passed in rather than the global one, so that two controllers in
+ * one process (tests) keep separate figures.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The resource kinds whose informer events the controller counts. */
+export type WatchedKind = 'Pod' | 'Namespace' | 'NetworkPolicy' | 'Node' | 'NodeFirewall';
+
+/** The controller's metrics. */
+export interface ControllerMetrics {
+  readonly registry: Registry;
+  /** Informer events received, by kind. */
+  readonly events: Counter<'kind'>;
+  /** Node scripts translated and rendered (whether or not written). */
+  readonly nodesRendered: Counter;
+  /** NodeFirewall writes (applies and deletes) sent to the API. */
+  readonly writes: Counter;
+  /** Bytes of NodeFirewall specs sent to the API. */
+  readonly writeBytes: Counter;
+  /** Time from a batch of dirty nodes to its last write, in seconds. */
+  readonly reconcileDuration: Histogram;
+  /** Nodes waiting to be rendered or written. */
+  readonly queueDepth: Gauge;
+  /** 1 while this replica holds the Lease, else 0. */
+  readonly leader: Gauge;
+}
+
+/** Creates the controller's metrics on `registry` (a fresh one by default). */
+export function createControllerMetrics(registry: Registry = new Registry()): ControllerMetrics {
+  const registers = [registry];
+  return {
+    registry,
+    events: new Counter({
+      name: 'nftpol_controller_events_total',
+      help: 'Informer events received (add, update, delete), by resource kind.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    nodesRendered: new Counter({
+      name: 'nftpol_controller_nodes_rendered_total',
+      help: 'Node scripts translated and rendered, whether or not the result was written.',
+      registers,
+    }),
+    writes: new Counter({
+      name: 'nftpol_controller_writes_total',
+      help: 'NodeFirewall writes (server-side applies and deletes) sent to the API server.',
+      registers,
+    }),
+    writeBytes: new Counter({
+      name: 'nftpol_controller_write_bytes_total',
+      help: 'Bytes of NodeFirewall apply bodies sent to the API server.',
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: 'nftpol_controller_reconcile_duration_seconds',
+      help: 'Time to translate, render and publish one batch of dirty nodes, in seconds.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: 'nftpol_controller_queue_depth',
+      help: 'Nodes marked dirty and not yet rendered and written.',
+      registers,
+    }),
+    leader: new Gauge({
+      name: 'nftpol_controller_leader',
+      help: '1 while this replica holds the leader Lease, otherwise 0.',
+      registers,
+    }),
+  };
+}

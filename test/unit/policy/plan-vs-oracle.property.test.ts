@@ -1,0 +1,501 @@
+/**
+ * translate against the oracle on random clusters: for every generated
+ * cluster, policy set and connection, the plans of all nodes — evaluated
+ * packet by packet as the rendered ruleset would — must allow exactly what
+ * explainConnection allows. Table tests pin the cases we thought of; this
+ * finds the ones we did not (overlapping blocks, named ports resolving
+ * differently per pod, families, terminal pods reusing IPs).
+ *
+ * Runs: NFTPOL_PROPERTY_RUNS (default 200); seed: NFTPOL_PROPERTY_SEED.
+ * On failure fast-check prints the seed, the path and the shrunk cluster.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { explainConnection } from '../../../src/policy/explain.js';
+import type {
+  Cluster,
+  ContainerPort,
+  Direction,
+  Labels,
+  LabelSelector,
+  Namespace,
+  Node,
+  Peer,
+  Pod,
+  PodPhase,
+  Policy,
+  PortSpec,
+  Protocol,
+  Rule,
+  SelectorRequirement,
+} from '../../../src/policy/model.js';
+import { parseIp } from '../../../src/policy/cidr.js';
+import type { FirewallPlan, SetElement } from '../../../src/policy/plan.js';
+import { translateNode } from '../../../src/policy/translate.js';
+import type { Connection } from '../../../src/policy/verdict.js';
+import { cluster, named, ns, node, pod, port, sel } from '../../support/builders.js';
+import { evaluatePlans } from '../../support/plan-eval.js';
+
+const RUNS = Number(process.env['NFTPOL_PROPERTY_RUNS'] ?? 200);
+const SEED = Number(process.env['NFTPOL_PROPERTY_SEED'] ?? 424242);
+
+type Stack = 'v4' | 'v6' | 'dual';
+
+// Small address pools, so that ipBlocks, excepts and pod IPs keep hitting each other.
+const v4 = (i: number): string => `10.0.0.${i}`;
+const v6 = (i: number): string => `fd00::${i.toString(16)}`;
+const POOL_SIZE = 14;
+const NODE_V4 = (i: number): string => `192.168.0.${i + 1}`;
+const NODE_V6 = (i: number): string => `fd00:ff::${i + 1}`;
+const EXTERNAL_V4 = ['10.0.0.15', '8.8.8.8'];
+const EXTERNAL_V6 = ['fd00::f', '2001:db8::1'];
+const CIDRS = [
+  '10.0.0.0/28',
+  '10.0.0.0/29',
+  '10.0.0.8/29',
+  '10.0.0.4/30',
+  '10.0.0.2/31',
+  '10.0.0.5/32',
+  '10.0.0.0/24',
+  '0.0.0.0/0',
+  '192.168.0.0/30',
+  '8.8.8.8/32',
+  'fd00::/124',
+  'fd00::/125',
+  'fd00::8/125',
+  'fd00::4/126',
+  'fd00::2/127',
+  'fd00::5/128',
+  'fd00::/120',
+  '::/0',
+  'fd00:ff::/126',
+  '2001:db8::/32',
+];
+/** Which of CIDRS lie strictly inside which: the only legal `except` entries. */
+const EXCEPTS: Readonly<Record<string, readonly string[]>> = {
+  '10.0.0.0/28': ['10.0.0.0/29', '10.0.0.8/29', '10.0.0.4/30', '10.0.0.2/31', '10.0.0.5/32'],
+  '10.0.0.0/29': ['10.0.0.4/30', '10.0.0.2/31', '10.0.0.5/32'],
+  '10.0.0.4/30': ['10.0.0.5/32'],
+  '10.0.0.0/24': ['10.0.0.0/28', '10.0.0.8/29', '10.0.0.2/31', '10.0.0.5/32'],
+  '0.0.0.0/0': ['10.0.0.0/29', '10.0.0.5/32', '192.168.0.0/30', '8.8.8.8/32'],
+  'fd00::/124': ['fd00::/125', 'fd00::8/125', 'fd00::4/126', 'fd00::2/127', 'fd00::5/128'],
+  'fd00::/125': ['fd00::4/126', 'fd00::2/127', 'fd00::5/128'],
+  'fd00::4/126': ['fd00::5/128'],
+  'fd00::/120': ['fd00::/124', 'fd00::8/125', 'fd00::2/127', 'fd00::5/128'],
+  '::/0': ['fd00::/125', 'fd00::5/128', 'fd00:ff::/126', '2001:db8::/32'],
+};
+const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+const PORTS = [53, 80, 85, 443, 8080, 9090, 9091];
+/** Each name maps to different numbers (and protocols) on different pods. */
+const NAMED_PORTS: Readonly<Record<string, readonly ContainerPort[]>> = {
+  http: [named('http', 80), named('http', 8080)],
+  dns: [named('dns', 53, 'UDP'), named('dns', 53, 'TCP'), named('dns', 5353, 'UDP')],
+  metrics: [named('metrics', 9090), named('metrics', 9091, 'SCTP')],
+};
+const POD_LABELS: Readonly<Record<string, readonly string[]>> = {
+  app: ['web', 'db', 'api'],
+  tier: ['fe', 'be'],
+};
+const NS_LABELS: Readonly<Record<string, readonly string[]>> = {
+  team: ['x', 'y'],
+  env: ['prod', 'dev'],
+};
+const NS_NAMES = ['a', 'b', 'c'];
+
+function labelsArb(vocabulary: Readonly<Record<string, readonly string[]>>): fc.Arbitrary<Labels> {
+  const entries = Object.entries(vocabulary).map(([key, values]) =>
+    fc.option(fc.constantFrom(...values), { nil: undefined }).map((v) => [key, v] as const),
+  );
+  return fc.tuple(...entries).map((pairs) => {
+    const labels: Record<string, string> = {};
+    for (const [k, v] of pairs) if (v !== undefined) labels[k] = v;
+    return labels;
+  });
+}
+
+function selectorArb(
+  vocabulary: Readonly<Record<string, readonly string[]>>,
+): fc.Arbitrary<LabelSelector> {
+  const keys = Object.keys(vocabulary);
+  const requirement: fc.Arbitrary<SelectorRequirement> = fc
+    .tuple(fc.constantFrom(...keys), fc.constantFrom('In', 'NotIn', 'Exists', 'DoesNotExist'))
+    .chain(([key, operator]): fc.Arbitrary<SelectorRequirement> =>
+      operator === 'In' || operator === 'NotIn'
+        ? fc
+            .subarray([...(vocabulary[key] ?? [])], { minLength: 1 })
+            .map((values) => ({ key, operator, values }))
+        : fc.constant({ key, operator, values: [] as string[] }),
+    );
+  const matchLabels = fc.oneof(
+    { weight: 2, arbitrary: fc.constant({}) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(...keys)
+        .chain((key) =>
+          fc.constantFrom(...(vocabulary[key] ?? [])).map((value): Labels => ({ [key]: value })),
+        ),
+    },
+  );
+  return fc.oneof(
+    { weight: 1, arbitrary: fc.constant(sel()) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        matchLabels,
+        matchExpressions: fc.array(requirement, { maxLength: 2 }),
+      }),
+    },
+  );
+}
+
+const NS_SELECTOR_VOCABULARY = { ...NS_LABELS, 'kubernetes.io/metadata.name': NS_NAMES };
+
+const peerArb: fc.Arbitrary<Peer> = fc.oneof(
+  selectorArb(POD_LABELS).map((podSelector): Peer => ({
+    kind: 'pods',
+    namespaceSelector: null,
+    podSelector,
+  })),
+  fc
+    .tuple(selectorArb(NS_SELECTOR_VOCABULARY), selectorArb(POD_LABELS))
+    .map(([namespaceSelector, podSelector]): Peer => ({
+      kind: 'pods',
+      namespaceSelector,
+      podSelector,
+    })),
+  fc.constantFrom(...CIDRS).chain((cidr) =>
+    fc
+      .subarray([...(EXCEPTS[cidr] ?? [])], {
+        maxLength: Math.min(2, EXCEPTS[cidr]?.length ?? 0),
+      })
+      .map((except): Peer => ({ kind: 'ipBlock', cidr, except })),
+  ),
+);
+
+const portSpecArb: fc.Arbitrary<PortSpec> = fc
+  .tuple(
+    fc.constantFrom<Protocol>('TCP', 'TCP', 'UDP', 'SCTP'),
+    fc.oneof(
+      fc.constant<number | string | undefined>(undefined),
+      fc.constantFrom<number | string | undefined>(...PORTS),
+      fc.constantFrom<number | string | undefined>('http', 'http', 'dns', 'metrics', 'missing'),
+      fc.constant<number | string | undefined>('range'),
+    ),
+  )
+  .map(([protocol, p]) => {
+    if (p === 'range') return port(80, protocol, 90);
+    return port(p, protocol);
+  });
+
+const ruleArb: fc.Arbitrary<Rule> = fc.record({
+  peers: fc.option(fc.array(peerArb, { minLength: 1, maxLength: 3 }), { nil: null, freq: 4 }),
+  ports: fc.option(fc.array(portSpecArb, { minLength: 1, maxLength: 3 }), { nil: null, freq: 3 }),
+});
+
+const POLICY_TYPES: readonly (readonly Direction[])[] = [
+  ['ingress'],
+  ['egress'],
+  ['ingress', 'egress'],
+];
+
+function policyArb(i: number, namespaces: readonly string[]): fc.Arbitrary<Policy> {
+  return fc
+    .record({
+      namespace: fc.constantFrom(...namespaces),
+      podSelector: selectorArb(POD_LABELS),
+      policyTypes: fc.constantFrom(...POLICY_TYPES),
+      ingress: fc.array(ruleArb, { maxLength: 3 }),
+      egress: fc.array(ruleArb, { maxLength: 3 }),
+    })
+    .map((p) => ({ ...p, name: `pol${i}` }));
+}
+
+type PodKind = 'running' | 'pending' | 'hostNetwork' | 'terminal' | 'noIp';
+
+/** Connection endpoints of one family: enforceable pods' IPs, and every address. */
+interface Addresses {
+  readonly pods: readonly string[];
+  readonly all: readonly string[];
+}
+
+interface Scenario {
+  readonly cluster: Cluster;
+  /** Every address a connection may use, by family. */
+  readonly addresses: Readonly<Record<'ip' | 'ip6', Addresses>>;
+}
+
+const scenarioArb: fc.Arbitrary<Scenario> = fc
+  .record({
+    stack: fc.constantFrom<Stack>('v4', 'v6', 'dual'),
+    namespaces: fc.integer({ min: 2, max: 3 }),
+    nodes: fc.integer({ min: 2, max: 3 }),
+    pods: fc.integer({ min: 3, max: 8 }),
+    policies: fc.integer({ min: 1, max: 4 }),
+  })
+  .chain((shape) => {
+    const nsNames = NS_NAMES.slice(0, shape.namespaces);
+    const nodeNames = Array.from({ length: shape.nodes }, (_, i) => `n${i + 1}`);
+    const podArb = fc.record({
+      namespace: fc.constantFrom(...nsNames),
+      node: fc.nat({ max: shape.nodes - 1 }),
+      labels: labelsArb(POD_LABELS),
+      kind: fc.constantFrom<PodKind>(
+        'running',
+        'running',
+        'running',
+        'running',
+        'pending',
+        'hostNetwork',
+        'terminal',
+        'noIp',
+      ),
+      stack:
+        shape.stack === 'dual'
+          ? fc.constantFrom<Stack>('v4', 'v6', 'dual', 'dual')
+          : fc.constant(shape.stack),
+      ports: fc.tuple(
+        ...Object.values(NAMED_PORTS).map((choices) =>
+          fc.option(fc.constantFrom(...choices), { nil: undefined }),
+        ),
+      ),
+    });
+    return fc.record({
+      shape: fc.constant({ ...shape, nsNames, nodeNames }),
+      namespaces: fc.tuple(...nsNames.map(() => labelsArb(NS_LABELS))),
+      pods: fc.array(podArb, { minLength: shape.pods, maxLength: shape.pods }),
+      ipSlots: fc.shuffledSubarray(
+        Array.from({ length: POOL_SIZE }, (_, i) => i + 1),
+        { minLength: shape.pods, maxLength: shape.pods },
+      ),
+      policies: fc.tuple(
+        ...Array.from({ length: shape.policies }, (_, i) => policyArb(i, nsNames)),
+      ),
+    });
+  })
+  .map(({ shape, namespaces, pods, ipSlots, policies }): Scenario => {
+    const nodeAddresses = (i: number, stack: Stack): string[] => [
+      ...(stack === 'v6' ? [] : [NODE_V4(i)]),
+      ...(stack === 'v4' ? [] : [NODE_V6(i)]),
+    ];
+    const nodes: Node[] = shape.nodeNames.map((name, i) =>
+      node(name, { addresses: nodeAddresses(i, shape.stack) }),
+    );
+    const namespaceList: Namespace[] = shape.nsNames.map((name, i) => ns(name, namespaces[i]));
+    const podIps = (slot: number, stack: Stack): string[] => [
+      ...(stack === 'v6' ? [] : [v4(slot)]),
+      ...(stack === 'v4' ? [] : [v6(slot)]),
+    ];
+    const podList: Pod[] = pods.map((p, i) => {
+      const slot = ipSlots[i] ?? 1;
+      let ips = podIps(slot, p.stack);
+      let phase: PodPhase = p.kind === 'pending' ? 'Pending' : 'Running';
+      if (p.kind === 'hostNetwork') ips = nodeAddresses(p.node, shape.stack);
+      if (p.kind === 'noIp') ips = [];
+      if (p.kind === 'terminal') {
+        // A finished pod whose IPs another pod may already have taken over.
+        ips = podIps(ipSlots[0] ?? 1, p.stack);
+        phase = i % 2 === 0 ? 'Succeeded' : 'Failed';
+      }
+      return pod(`${p.namespace}/p${i}`, p.labels, {
+        nodeName: shape.nodeNames[p.node] ?? 'n1',
+        ips,
+        phase,
+        hostNetwork: p.kind === 'hostNetwork',
+        ports: p.ports.filter((x): x is ContainerPort => x !== undefined),
+      });
+    });
+    const all = [
+      ...podList.flatMap((p) => p.ips),
+      ...nodes.flatMap((n) => n.addresses),
+      ...(shape.stack === 'v6' ? [] : EXTERNAL_V4),
+      ...(shape.stack === 'v4' ? [] : EXTERNAL_V6),
+    ];
+    const live = podList.filter(
+      (p) => !p.hostNetwork && p.phase !== 'Succeeded' && p.phase !== 'Failed',
+    );
+    const ofFamily = (list: readonly string[], v6only: boolean): string[] =>
+      [...new Set(list)].filter((a) => a.includes(':') === v6only);
+    const addressesOf = (v6only: boolean): Addresses => ({
+      pods: ofFamily(
+        live.flatMap((p) => p.ips),
+        v6only,
+      ),
+      all: ofFamily(all, v6only),
+    });
+    return {
+      cluster: cluster(namespaceList, podList, policies, nodes),
+      addresses: { ip: addressesOf(false), ip6: addressesOf(true) },
+    };
+  });
+
+interface ProbeInput {
+  readonly from: number;
+  readonly to: number;
+  /** Pick among enforceable pods' IPs rather than every address. */
+  readonly fromPod: boolean;
+  readonly toPod: boolean;
+  /** Use one of the destination's container ports (by index), when it has any. */
+  readonly namedPort: number | null;
+  readonly v6: boolean;
+  readonly protocol: Protocol;
+  readonly port: number;
+}
+
+const probeArb: fc.Arbitrary<ProbeInput> = fc.record({
+  from: fc.nat(),
+  to: fc.nat(),
+  fromPod: fc.boolean(),
+  toPod: fc.boolean(),
+  namedPort: fc.option(fc.nat(), { nil: null }),
+  v6: fc.boolean(),
+  protocol: fc.constantFrom(...PROTOCOLS),
+  port: fc.constantFrom(...PORTS, 5353, 90, 91, 1234),
+});
+
+function connectionsFor(scenario: Scenario, probes: readonly ProbeInput[]): Connection[] {
+  return probes.flatMap((p) => {
+    const { ip, ip6 } = scenario.addresses;
+    const family = (p.v6 && ip6.all.length > 0) || ip.all.length === 0 ? ip6 : ip;
+    const pick = (index: number, pod: boolean): string | undefined => {
+      const pool = pod && family.pods.length > 0 ? family.pods : family.all;
+      return pool[index % pool.length];
+    };
+    const from = pick(p.from, p.fromPod);
+    const to = pick(p.to, p.toPod);
+    if (from === undefined || to === undefined) return [];
+    const declared = scenario.cluster.pods.find((x) => x.ips.includes(to))?.ports ?? [];
+    const chosen = p.namedPort === null ? undefined : declared[p.namedPort % declared.length];
+    return [
+      chosen
+        ? { from, to, protocol: chosen.protocol, port: chosen.containerPort }
+        : { from, to, protocol: p.protocol, port: p.port },
+    ];
+  });
+}
+
+function plansFor(c: Cluster): Map<string, FirewallPlan> {
+  return new Map(c.nodes.map((n) => [n.name, translateNode(c, n.name)]));
+}
+
+describe('translate agrees with the oracle', () => {
+  it('every connection the oracle allows the plans allow, and only those', () => {
+    fc.assert(
+      fc.property(
+        scenarioArb,
+        fc.array(probeArb, { minLength: 16, maxLength: 32 }),
+        (scenario, probes) => {
+          const plans = plansFor(scenario.cluster);
+          for (const connection of connectionsFor(scenario, probes)) {
+            const verdict = explainConnection(scenario.cluster, connection);
+            const planned = evaluatePlans(plans, scenario.cluster, connection);
+            assert.equal(
+              planned,
+              verdict.allowed,
+              `${connection.from} → ${connection.to} ${connection.protocol}/${connection.port}: ` +
+                `plans say ${planned}, oracle says ${verdict.allowed} ` +
+                `(egress ${verdict.egress.reason}, ingress ${verdict.ingress.reason})`,
+            );
+          }
+        },
+      ),
+      { seed: SEED, numRuns: RUNS },
+    );
+  });
+
+  it('the plan does not depend on the order of the cluster arrays', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.nat(), (scenario, salt) => {
+        const c = scenario.cluster;
+        const shuffled: Cluster = {
+          namespaces: rotate(c.namespaces, salt),
+          pods: rotate([...c.pods].reverse(), salt),
+          policies: rotate([...c.policies].reverse(), salt + 1),
+          nodes: rotate(c.nodes, salt + 2),
+        };
+        for (const n of c.nodes) {
+          assert.deepEqual(translateNode(shuffled, n.name), translateNode(c, n.name));
+        }
+      }),
+      { seed: SEED + 1, numRuns: Math.max(20, Math.floor(RUNS / 4)) },
+    );
+  });
+
+  it('every set is referenced, sorted and made of pairwise disjoint elements', () => {
+    fc.assert(
+      fc.property(scenarioArb, (scenario) => {
+        for (const plan of plansFor(scenario.cluster).values()) {
+          const used = new Set(
+            plan.chains.flatMap((c) =>
+              c.allows.flatMap((a) => (a.match.kind === 'set' ? [a.match.set] : [])),
+            ),
+          );
+          assert.deepEqual(
+            plan.sets.map((s) => s.name),
+            [...used].sort(),
+            'sets are exactly those referenced, sorted',
+          );
+          for (const set of plan.sets) {
+            assert.ok(set.elements.length > 0, `${set.name} is not empty`);
+            assertDisjoint(set.elements.map(boxOf), set.name);
+            assertSorted(set.elements.map(boxOf), set.name);
+          }
+        }
+      }),
+      { seed: SEED + 2, numRuns: Math.max(20, Math.floor(RUNS / 4)) },
+    );
+  });
+});
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  if (items.length === 0) return [];
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+/** An element as numeric intervals per dimension (absent dimensions cover everything). */
+interface Box {
+  readonly addr: readonly [bigint, bigint];
+  readonly protocol: string;
+  readonly port: readonly [number, number];
+}
+
+function boxOf(e: SetElement): Box {
+  return {
+    addr: e.addr ? [parseIp(e.addr.first).value, parseIp(e.addr.last).value] : [0n, 0n],
+    protocol: e.protocol ?? '*',
+    port: e.port ? [e.port.first, e.port.last] : [0, 65535],
+  };
+}
+
+/** Elements come sorted by first address, then protocol, then first port. */
+function assertSorted(boxes: readonly Box[], name: string): void {
+  for (let i = 1; i < boxes.length; i++) {
+    const a = boxes[i - 1] as Box;
+    const b = boxes[i] as Box;
+    const order =
+      a.addr[0] !== b.addr[0]
+        ? a.addr[0] < b.addr[0]
+        : a.protocol !== b.protocol
+          ? a.protocol < b.protocol
+          : a.port[0] < b.port[0];
+    assert.ok(order, `${name}: elements ${i - 1} and ${i} are out of order`);
+  }
+}
+
+function assertDisjoint(boxes: readonly Box[], name: string): void {
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i] as Box;
+      const b = boxes[j] as Box;
+      const overlap =
+        a.protocol === b.protocol &&
+        a.addr[0] <= b.addr[1] &&
+        b.addr[0] <= a.addr[1] &&
+        a.port[0] <= b.port[1] &&
+        b.port[0] <= a.port[1];
+      assert.ok(!overlap, `${name}: elements ${i} and ${j} overlap`);
+    }
+  }
+}
