@@ -166,7 +166,22 @@ export function applyConfiguration(
   const result: JsonMap = current === undefined ? {} : clone(current);
 
   const others = entries.filter((e) => e.manager !== req.manager);
-  const conflicts = findConflicts(result, applied, appliedPaths, others);
+  const previous = entries.find(
+    (e) =>
+      e.manager === req.manager && e.operation === 'Apply' && e.subresource === req.subresource,
+  );
+  // A field this manager applied before and no longer applies (no applied
+  // path at or below it) is removed, unless another manager owns it.
+  const stale = (previous === undefined ? [] : fromFieldsV1(previous.fieldsV1)).filter(
+    (p) =>
+      !appliedPaths.some((a) => isPrefix(p, a)) &&
+      !others.some((e) => fromFieldsV1(e.fieldsV1).some((o) => overlaps(o, p))),
+  );
+  for (const path of stale) deleteAt(result, path);
+  const before = clone(result);
+  mergeInto(result, scoped(applied, req.scope));
+
+  const conflicts = findConflicts(before, result, appliedPaths, others);
   if (conflicts.length > 0 && !req.force) {
     const list = conflicts.map((c) => `conflict with "${c.manager}": ${formatPath(c.path)}`);
     throw new ApiError(
@@ -176,18 +191,6 @@ export function applyConfiguration(
     );
   }
 
-  const previous = entries.find(
-    (e) =>
-      e.manager === req.manager && e.operation === 'Apply' && e.subresource === req.subresource,
-  );
-  const stale = (previous === undefined ? [] : fromFieldsV1(previous.fieldsV1)).filter(
-    (p) =>
-      !appliedPaths.some((a) => overlaps(a, p)) &&
-      !others.some((e) => fromFieldsV1(e.fieldsV1).some((o) => overlaps(o, p))),
-  );
-  for (const path of stale) deleteAt(result, path);
-
-  mergeInto(result, scoped(applied, req.scope));
   const forced = conflicts.map((c) => c.path);
   const managedFields: ManagedFieldsEntry[] = assignOwnership(
     entries,
@@ -206,23 +209,28 @@ interface FieldConflict {
   readonly path: FieldPath;
 }
 
+/** Fields owned by other managers that the apply touches and changes. */
 function findConflicts(
-  current: JsonMap,
-  applied: JsonMap,
+  before: JsonMap,
+  after: JsonMap,
   appliedPaths: readonly FieldPath[],
   others: readonly ManagedFieldsEntry[],
 ): FieldConflict[] {
   const out: FieldConflict[] = [];
   for (const entry of others) {
-    const owned = fromFieldsV1(entry.fieldsV1);
-    for (const path of appliedPaths) {
-      if (!owned.some((o) => overlaps(o, path))) continue;
-      if (!deepEqual(getAt(current, path), getAt(applied, path))) {
-        out.push({ manager: entry.manager, path });
+    for (const owned of fromFieldsV1(entry.fieldsV1)) {
+      if (!appliedPaths.some((a) => overlaps(a, owned))) continue;
+      if (!deepEqual(getAt(before, owned), getAt(after, owned))) {
+        out.push({ manager: entry.manager, path: owned });
       }
     }
   }
   return out;
+}
+
+/** True when `prefix` is `path` or an ancestor of it. */
+function isPrefix(prefix: FieldPath, path: FieldPath): boolean {
+  return prefix.length <= path.length && prefix.every((k, i) => k === path[i]);
 }
 
 /** The part of an applied configuration a write in `scope` may merge. */

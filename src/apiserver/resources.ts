@@ -27,6 +27,11 @@ export interface ResourceDef {
   readonly listKind: string;
   readonly namespaced: boolean;
   /**
+   * A custom resource: list items keep `apiVersion` and `kind` (the real
+   * server strips them from items of built-in lists, keeps them for CRDs).
+   */
+  readonly crd: boolean;
+  /**
    * The strict status-subresource contract of CRDs: create and main-resource
    * writes ignore `status`, `/status` writes change only `status`, and
    * `generation` counts spec changes only. Without it, main writes store
@@ -66,6 +71,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     kind: 'NetworkPolicy',
     listKind: 'NetworkPolicyList',
     namespaced: true,
+    crd: false,
     statusSubresource: false,
     shortNames: ['netpol'],
     fields: [],
@@ -78,6 +84,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     kind: 'Lease',
     listKind: 'LeaseList',
     namespaced: true,
+    crd: false,
     statusSubresource: false,
     shortNames: [],
     fields: [],
@@ -90,6 +97,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     kind: NFW_KIND,
     listKind: NFW_LIST_KIND,
     namespaced: false,
+    crd: true,
     statusSubresource: true,
     shortNames: NFW_SHORT_NAMES,
     fields: [],
@@ -200,6 +208,7 @@ function core(
     kind,
     listKind: `${kind}List`,
     namespaced,
+    crd: false,
     statusSubresource: false,
     shortNames,
     fields,

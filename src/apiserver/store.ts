@@ -254,20 +254,15 @@ export class ApiStore {
       throw alreadyExists(def.group, def.plural, name);
     }
     const time = formatTime(this.now());
-    const created: StoredObject = {
-      ...clone(obj),
-      apiVersion: apiVersionOf(def),
-      kind: def.kind,
-      metadata: {
-        ...userMetadata(meta),
-        name,
-        ...(namespace === undefined ? {} : { namespace }),
-        uid: randomUUID(),
-        resourceVersion: '',
-        generation: 1,
-        creationTimestamp: time,
-      },
-    };
+    const created = assemble(apiVersionOf(def), def.kind, obj, {
+      ...userMetadata(meta),
+      name,
+      ...(namespace === undefined ? {} : { namespace }),
+      uid: randomUUID(),
+      resourceVersion: '',
+      generation: 1,
+      creationTimestamp: time,
+    });
     if (def.statusSubresource) delete created['status'];
     if (def.plural === 'namespaces') addNamespaceNameLabel(created);
     const scope: FieldScope = def.statusSubresource ? 'spec' : 'all';
@@ -549,6 +544,22 @@ function scopeCandidate(
   if (def.statusSubresource) {
     if (current['status'] === undefined) delete out['status'];
     else out['status'] = clone(current['status']);
+  }
+  return out;
+}
+
+/** apiVersion, kind, metadata first (as the real server serializes), then the body's fields. */
+function assemble(
+  apiVersion: string,
+  kind: string,
+  body: JsonMap,
+  metadata: ObjectMeta,
+): StoredObject {
+  const out: StoredObject = { apiVersion, kind, metadata };
+  for (const [key, value] of Object.entries(body)) {
+    if (key === 'apiVersion' || key === 'kind' || key === 'metadata' || value === undefined)
+      continue;
+    out[key] = clone(value);
   }
   return out;
 }

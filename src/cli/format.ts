@@ -45,7 +45,8 @@ function formatRuleRef(ref: RuleRef): string {
 }
 
 function endpointLabel(e: ResolvedEndpoint): string {
-  return e.pod === null ? e.ip : `${e.pod} (${e.ip})`;
+  if (e.pod !== null) return `${e.pod} (${e.ip})`;
+  return e.node === null ? e.ip : `${e.ip} (node ${e.node})`;
 }
 
 function sideReason(side: SideVerdict): string {

@@ -79,7 +79,12 @@ export function renderNodeWith(options: { readonly failClosed: boolean }): Rende
   return (cluster, node) => {
     const plan = translateNode(cluster, node, { failClosed: options.failClosed });
     const { script, scriptHash } = renderScript(plan);
-    return { node, script, scriptHash, summary: { ...summarizePlan(plan), policyNames: plan.policies } };
+    return {
+      node,
+      script,
+      scriptHash,
+      summary: { ...summarizePlan(plan), policyNames: plan.policies },
+    };
   };
 }
 

@@ -134,7 +134,11 @@ export function startControllerInformers(
     {
       path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
       list: async () =>
-        (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as {
+        (await custom.listClusterCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+        })) as {
           items: unknown[];
         },
       strip: stripNodeFirewall,
@@ -194,7 +198,7 @@ function dropUndefined(o: Json): Json {
 
 /** Keeps what namespaceFromK8s reads. */
 export function stripNamespace(obj: unknown): KubernetesObject {
-  return { metadata: meta(obj) } as KubernetesObject;
+  return { metadata: meta(obj) };
 }
 
 /** Keeps what nodeFromK8s reads. */
@@ -252,7 +256,8 @@ export function stripNodeFirewall(obj: unknown): KubernetesObject {
   const spec = get(obj, 'spec');
   const script = spec['script'];
   const hash = spec['scriptHash'];
-  const intact = typeof script === 'string' && typeof hash === 'string' && hashScript(script) === hash;
+  const intact =
+    typeof script === 'string' && typeof hash === 'string' && hashScript(script) === hash;
   return {
     metadata: meta(obj),
     spec: { scriptHash: intact ? hash : TAMPERED },

@@ -120,7 +120,12 @@ export class LeaderElector {
         if (current !== null && current.record.holderIdentity === this.options.identity) {
           const now = this.options.clock.now();
           await this.store.update(
-            { ...current.record, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now) },
+            {
+              ...current.record,
+              holderIdentity: '',
+              leaseDurationSeconds: 1,
+              renewTime: microTime(now),
+            },
             current.resourceVersion,
           );
         }

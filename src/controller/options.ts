@@ -10,7 +10,15 @@ import { parseArgs } from 'node:util';
 /** Log levels pino understands, plus `silent`. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
 
 /** Everything the controller can be told. Durations are milliseconds. */
 export interface ControllerOptions {
@@ -98,7 +106,11 @@ const SPEC: Readonly<Record<keyof ControllerOptions, { flag: string; env: string
   eventIntervalMs: { flag: 'event-interval-ms', env: 'NFTPOL_EVENT_INTERVAL_MS', kind: 'number' },
   writeConcurrency: { flag: 'write-concurrency', env: 'NFTPOL_WRITE_CONCURRENCY', kind: 'number' },
   retryDelayMs: { flag: 'retry-delay-ms', env: 'NFTPOL_RETRY_DELAY_MS', kind: 'number' },
-  informerBackoffMs: { flag: 'informer-backoff-ms', env: 'NFTPOL_INFORMER_BACKOFF_MS', kind: 'number' },
+  informerBackoffMs: {
+    flag: 'informer-backoff-ms',
+    env: 'NFTPOL_INFORMER_BACKOFF_MS',
+    kind: 'number',
+  },
   informerMaxBackoffMs: {
     flag: 'informer-max-backoff-ms',
     env: 'NFTPOL_INFORMER_MAX_BACKOFF_MS',
@@ -112,8 +124,7 @@ export const FLAGS: ReadonlyArray<{
   readonly env: string;
   readonly kind: 'string' | 'number' | 'boolean' | 'level';
   readonly key: keyof ControllerOptions;
-}> =
-  (Object.keys(SPEC) as (keyof ControllerOptions)[]).map((key) => ({ key, ...SPEC[key] }));
+}> = (Object.keys(SPEC) as (keyof ControllerOptions)[]).map((key) => ({ key, ...SPEC[key] }));
 
 /** Options read from argv and env, with whatever could not be parsed. */
 export interface ParsedOptions {
@@ -143,7 +154,7 @@ export function parseOptions(
   let values: Record<string, string | boolean | undefined> = {};
   try {
     values = parseArgs({ args: normaliseBooleans([...argv]), options: flagConfig, strict: true })
-      .values as Record<string, string | boolean | undefined>;
+      .values;
   } catch (err) {
     problems.push((err as Error).message);
   }
@@ -187,7 +198,11 @@ function parseValue(raw: string, kind: Kind): unknown {
       return raw.trim() !== '' && Number.isInteger(n) ? n : undefined;
     }
     case 'boolean':
-      return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : undefined;
+      return raw === 'true' || raw === '1'
+        ? true
+        : raw === 'false' || raw === '0'
+          ? false
+          : undefined;
     case 'level':
       return (LOG_LEVELS as readonly string[]).includes(raw) ? raw : undefined;
   }
@@ -200,7 +215,10 @@ export function validate(o: ControllerOptions): string[] {
     if (!ok) problems.push(message);
   };
   need(o.debounceMs >= 0, `debounceMs must be ≥ 0 (got ${o.debounceMs})`);
-  need(o.maxDelayMs >= o.debounceMs, `maxDelayMs (${o.maxDelayMs}) must be ≥ debounceMs (${o.debounceMs})`);
+  need(
+    o.maxDelayMs >= o.debounceMs,
+    `maxDelayMs (${o.maxDelayMs}) must be ≥ debounceMs (${o.debounceMs})`,
+  );
   need(o.retryPeriodMs > 0, `retryPeriodMs must be > 0 (got ${o.retryPeriodMs})`);
   need(
     o.renewDeadlineMs > o.retryPeriodMs,

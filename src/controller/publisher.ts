@@ -83,7 +83,13 @@ export function applyBodyFor(rendered: RenderedNode, nodeUid: string): NodeFirew
     metadata: {
       name: rendered.node,
       ownerReferences: [
-        { apiVersion: 'v1', kind: 'Node', name: rendered.node, uid: nodeUid, blockOwnerDeletion: false },
+        {
+          apiVersion: 'v1',
+          kind: 'Node',
+          name: rendered.node,
+          uid: nodeUid,
+          blockOwnerDeletion: false,
+        },
       ],
     },
     spec: {
@@ -222,7 +228,8 @@ async function runLimited(jobs: ReadonlyArray<() => Promise<void>>, limit: numbe
 export function errorText(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return code === undefined ? err.message : `${String(code)}: ${err.message.split('\n')[0] ?? ''}`;
+    const first = err.message.split('\n')[0] ?? '';
+    return typeof code === 'number' || typeof code === 'string' ? `${code}: ${first}` : first;
   }
   return String(err);
 }

@@ -377,3 +377,43 @@ function removeFrom<T>(index: Map<string, Map<string, T>>, outer: string, key: s
   inner.delete(key);
   if (inner.size === 0) index.delete(outer);
 }
+
+/**
+ * The named ports of `policy` that resolve on no pod they could apply to: for
+ * ingress, the pods the policy selects; for egress, the pods its pod peers
+ * match. Rules whose candidate pods are none yet, or whose peers are all
+ * peers or ipBlocks, are not judged. One sentence per miss.
+ */
+export function findUnresolvedNamedPorts(snapshot: ClusterSnapshot, policy: Policy): string[] {
+  const misses: string[] = [];
+  const judge = (
+    direction: 'ingress' | 'egress',
+    index: number,
+    rule: Rule,
+    pods: readonly Pod[],
+  ): void => {
+    if (pods.length === 0) return;
+    for (const spec of rule.ports ?? []) {
+      if (typeof spec.port !== 'string') continue;
+      const name = spec.port;
+      const found = pods.some((p) =>
+        p.ports.some((cp) => cp.name === name && cp.protocol === spec.protocol),
+      );
+      if (!found) {
+        misses.push(
+          `${direction} rule ${index}: named port "${name}"/${spec.protocol} matches no container port of the ${pods.length} pod(s) it applies to, so it allows nothing`,
+        );
+      }
+    }
+  };
+  const targets = snapshot.targetsOf(policy);
+  policy.ingress.forEach((rule, i) => judge('ingress', i, rule, targets));
+  policy.egress.forEach((rule, i) => {
+    if (rule.peers === null || rule.peers.some((p) => p.kind !== 'pods')) return;
+    const peers = rule.peers.flatMap((p) =>
+      p.kind === 'pods' ? snapshot.peerPods(policy, p) : [],
+    );
+    judge('egress', i, rule, peers);
+  });
+  return misses;
+}

@@ -113,7 +113,7 @@ export function startInformer<T extends KubernetesObject>(
   const informer = new ListWatch<T>(
     spec.path,
     new StrippingWatch(kubeConfig, spec.strip),
-    list as never,
+    list,
     false,
     undefined,
     spec.fieldSelector,
@@ -125,9 +125,9 @@ export function startInformer<T extends KubernetesObject>(
       },
     },
   );
-  informer.on('add', handlers.onUpsert);
-  informer.on('update', handlers.onUpsert);
-  informer.on('delete', handlers.onDelete);
+  informer.on('add', (obj) => handlers.onUpsert(obj));
+  informer.on('update', (obj) => handlers.onUpsert(obj));
+  informer.on('delete', (obj) => handlers.onDelete(obj));
   informer.on('error', (err: unknown) => {
     if (stopped) return;
     const wait = delay;

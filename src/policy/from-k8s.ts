@@ -134,7 +134,11 @@ export function clusterFromObjects(objects: readonly SourcedObject[]): LoadResul
   const firstSource = new Map<string, string>();
   const references: { namespace: string; source: string; object: string }[] = [];
 
-  for (const item of expandLists(objects, problems)) {
+  for (const item of expandLists(objects)) {
+    if ('severity' in item) {
+      problems.push(item);
+      continue;
+    }
     const { source, object, kind } = item;
     const namespaced = kind === 'Pod' || kind === 'NetworkPolicy' || hasNamespace(object);
     const label = describeObject(kind, object, namespaced);
@@ -225,51 +229,51 @@ interface KindedObject {
   readonly apiVersion: string;
 }
 
-/** Flattens `List` and typed lists into their items; reports what is no object. */
-function expandLists(objects: readonly SourcedObject[], problems: Problem[]): KindedObject[] {
-  const out: KindedObject[] = [];
-  const visit = (
-    source: string,
-    object: unknown,
-    inherited: { kind: string; apiVersion: string } | null,
-  ): void => {
-    const obj = isObject(object) ? object : null;
-    const ownKind = obj ? stringOr(own(obj, 'kind')) : '';
-    const kind = ownKind || inherited?.kind || '';
-    const apiVersion = obj ? stringOr(own(obj, 'apiVersion')) : '';
-    if (obj === null || kind === '') {
-      problems.push({
-        severity: 'warning',
-        source,
-        object: '',
-        field: '',
-        message: 'not a Kubernetes object (no kind); ignored',
-      });
-      return;
-    }
-    const itemKind = kind === 'List' ? null : TYPED_LISTS[kind];
-    if (kind !== 'List' && itemKind === undefined) {
-      const inheritedVersion = ownKind === '' ? (inherited?.apiVersion ?? '') : '';
-      out.push({ source, object: obj, kind, apiVersion: apiVersion || inheritedVersion });
-      return;
-    }
-    const items = own(obj, 'items');
-    if (items !== undefined && !Array.isArray(items)) {
-      problems.push({
-        severity: 'error',
-        source,
-        object: kind,
-        field: 'items',
-        message: 'must be a list',
-      });
-      return;
-    }
-    (items ?? []).forEach((item, i) =>
-      visit(`${source}/items[${i}]`, item, itemKind ? { kind: itemKind, apiVersion } : null),
-    );
-  };
-  for (const o of objects) visit(o.source, o.object, null);
-  return out;
+/**
+ * Flattens `List` and typed lists into their items, in order; what is no
+ * Kubernetes object comes out as a problem in its place.
+ */
+function* expandLists(
+  objects: readonly SourcedObject[],
+): Generator<KindedObject | Problem, void, undefined> {
+  for (const o of objects) yield* expandOne(o.source, o.object, null);
+}
+
+function* expandOne(
+  source: string,
+  object: unknown,
+  inherited: { readonly kind: string; readonly apiVersion: string } | null,
+): Generator<KindedObject | Problem, void, undefined> {
+  const obj = isObject(object) ? object : null;
+  const ownKind = obj ? stringOr(own(obj, 'kind')) : '';
+  const kind = ownKind || inherited?.kind || '';
+  const ownVersion = obj ? stringOr(own(obj, 'apiVersion')) : '';
+  const apiVersion = ownVersion || (ownKind === '' ? (inherited?.apiVersion ?? '') : '');
+  const problem = (severity: Severity, field: string, message: string): Problem => ({
+    severity,
+    source,
+    object: obj ? kind : '',
+    field,
+    message,
+  });
+  if (obj === null || kind === '') {
+    yield problem('warning', '', 'not a Kubernetes object (no kind); ignored');
+    return;
+  }
+  const itemKind = kind === 'List' ? null : TYPED_LISTS[kind];
+  if (itemKind === undefined) {
+    yield { source, object: obj, kind, apiVersion };
+    return;
+  }
+  const items = own(obj, 'items');
+  if (items !== undefined && !Array.isArray(items)) {
+    yield problem('error', 'items', `must be a list, not ${show(items)}`);
+    return;
+  }
+  const next = itemKind === null ? null : { kind: itemKind, apiVersion };
+  for (const [i, item] of (items ?? []).entries()) {
+    yield* expandOne(`${source}/items[${i}]`, item, next);
+  }
 }
 
 function hasNamespace(object: unknown): boolean {

@@ -99,9 +99,33 @@ export function translateNode(
   nodeName: string,
   options: TranslateOptions = {},
 ): FirewallPlan {
+  return translatorFor(cluster)(nodeName, options);
+}
+
+/**
+ * Indexes `cluster` once and returns {@link translateNode} bound to it: the
+ * same plans, but translating many nodes shares the index and every compiled
+ * rule that does not depend on the local pod (all egress rules, and ingress
+ * rules without named ports). The cluster must not change while in use.
+ *
+ * @throws CidrError when a pod IP does not parse.
+ */
+export function translatorFor(
+  cluster: Cluster,
+): (nodeName: string, options?: TranslateOptions) => FirewallPlan {
   const index = new ClusterIndex(cluster);
-  const localPods = index.pods.filter((p) => p.nodeName === nodeName);
   const compiler = new RuleCompiler(index);
+  return (nodeName, options = {}) => buildPlan(cluster, index, compiler, nodeName, options);
+}
+
+function buildPlan(
+  cluster: Cluster,
+  index: ClusterIndex,
+  compiler: RuleCompiler,
+  nodeName: string,
+  options: TranslateOptions,
+): FirewallPlan {
+  const localPods = index.podsOn(nodeName);
   const sets = new Map<string, NamedSet>();
   const chains: PodChain[] = [];
   const policies = new Set<string>();
@@ -120,7 +144,7 @@ export function translateNode(
             if (content !== 'all' && content.family !== null && !families.has(content.family)) {
               continue; // the pod sends and receives nothing on this family
             }
-            allows.push({ policy: name, rule: i, match: matchFor(content, sets) });
+            allows.push({ policy: name, rule: i, match: compiler.matchFor(content, sets) });
           }
         });
       }
@@ -178,13 +202,6 @@ type Content =
       readonly elements: readonly SetElement[];
     };
 
-function matchFor(content: Content, sets: Map<string, NamedSet>): Match {
-  if (content === 'all') return { kind: 'all' };
-  const name = nameSet(content.kind, content.family, content.elements);
-  if (!sets.has(name)) sets.set(name, { name, ...content });
-  return { kind: 'set', set: name };
-}
-
 /** An enforceable pod's address: what a named port on a peer resolves against. */
 interface Target {
   readonly addr: Address;
@@ -199,6 +216,7 @@ class ClusterIndex {
   readonly policies: readonly Policy[];
   /** Every address of every enforceable pod, sorted. */
   readonly targets: readonly Target[];
+  private readonly byNode = new Map<string, Pod[]>();
   private readonly namespaceLabels: ReadonlyMap<string, Labels>;
   private readonly parsed = new Map<Pod, readonly Address[]>();
 
@@ -210,9 +228,19 @@ class ClusterIndex {
       compareText(qualifiedName(a), qualifiedName(b)),
     );
     this.namespaceLabels = new Map(cluster.namespaces.map((n) => [n.name, n.labels]));
+    for (const pod of this.pods) {
+      const list = this.byNode.get(pod.nodeName);
+      if (list) list.push(pod);
+      else this.byNode.set(pod.nodeName, [pod]);
+    }
     this.targets = this.pods
       .flatMap((pod) => this.addresses(pod).map((addr) => ({ addr, pod })))
       .sort((a, b) => compareAddresses(a.addr, b.addr));
+  }
+
+  /** Enforceable pods scheduled on `nodeName`, sorted. */
+  podsOn(nodeName: string): readonly Pod[] {
+    return this.byNode.get(nodeName) ?? [];
   }
 
   addresses(pod: Pod): readonly Address[] {
@@ -247,7 +275,8 @@ interface PeerAddresses {
 
 /** Compiles rules into set contents, remembering results that do not depend on the pod. */
 class RuleCompiler {
-  private readonly memo = new Map<string, readonly Content[]>();
+  private readonly memo = new Map<Policy, Map<string, readonly Content[]>>();
+  private readonly names = new WeakMap<object, string>();
   private readonly index: ClusterIndex;
 
   constructor(index: ClusterIndex) {
@@ -266,21 +295,33 @@ class RuleCompiler {
     // Ingress named ports resolve on the chain's pod; everything else is pod-independent.
     const localPorts =
       direction === 'ingress' && rule.ports !== null ? resolveAll(rule.ports, pod) : null;
-    const key = [
-      direction,
-      qualifiedName(policy),
-      ruleIndex,
-      localPorts === null ? '' : JSON.stringify(localPorts),
-    ].join('|');
-    let contents = this.memo.get(key);
+    const key = `${direction} ${ruleIndex} ${localPorts === null ? '' : JSON.stringify(localPorts)}`;
+    let byRule = this.memo.get(policy);
+    if (!byRule) {
+      byRule = new Map();
+      this.memo.set(policy, byRule);
+    }
+    let contents = byRule.get(key);
     if (!contents) {
       contents =
         direction === 'ingress'
           ? this.compileIngress(policy, rule, localPorts)
           : this.compileEgress(policy, rule);
-      this.memo.set(key, contents);
+      byRule.set(key, contents);
     }
     return contents;
+  }
+
+  /** The match for `content`, adding its set to `sets` on first use (hashing it once). */
+  matchFor(content: Content, sets: Map<string, NamedSet>): Match {
+    if (content === 'all') return { kind: 'all' };
+    let name = this.names.get(content);
+    if (name === undefined) {
+      name = nameSet(content.kind, content.family, content.elements);
+      this.names.set(content, name);
+    }
+    if (!sets.has(name)) sets.set(name, { name, ...content });
+    return { kind: 'set', set: name };
   }
 
   private compileIngress(

@@ -79,6 +79,10 @@ describe('dataplane harness', { skip: skip ?? false }, () => {
         expectedDrops.map((r) => r.spec).sort(bySpec),
       );
       assert.ok(report.mismatches.every((r) => r.result.outcome === 'timeout'));
+      assert.throws(
+        () => assertMatchesOracle(report),
+        /8 mismatches[\s\S]*kernel vs oracle:[\s\S]*81\/TCP=![\s\S]*oracle's explanation of the first/,
+      );
     } finally {
       await nc.flushRulesets();
     }

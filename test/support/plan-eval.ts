@@ -11,11 +11,14 @@
  *   2. `fib saddr type local accept`: the destination pod's node accepts its
  *      own addresses' traffic to its pods;
  *   3. ingress: the plan with an ingress chain for the destination IP runs it
- *      against the source address; no matching allow drops.
+ *      against the source address; no matching allow drops;
+ *   4. fail-closed (when the plan has it): a destination without an ingress
+ *      chain, inside the pod CIDRs of a node's plan but not among its known
+ *      pod IPs, is dropped there (after step 2, so the host still reaches it).
  * Established traffic and ICMPv6 neighbour discovery never reach a question
  * here: a Connection is one NEW TCP/UDP/SCTP flow.
  */
-import { parseIp, type Address } from '../../src/policy/cidr.js';
+import { parseCidr, parseIp, type Address } from '../../src/policy/cidr.js';
 import type { Cluster, Direction } from '../../src/policy/model.js';
 import type { FirewallPlan, Match, NamedSet, PodChain, SetElement } from '../../src/policy/plan.js';
 import type { Connection } from '../../src/policy/verdict.js';
@@ -24,30 +27,43 @@ import type { Connection } from '../../src/policy/verdict.js';
  * True when the rulesets rendered from `plans` (node name → plan) let the
  * first packet of `connection` through.
  *
- * @throws Error when a plan is fail-closed (not modelled here), a chain
- *   references a set its plan lacks, or two plans claim one pod IP.
+ * @throws Error when a chain references a set its plan lacks, or two plans
+ *   claim one pod IP.
  */
 export function evaluatePlans(
   plans: ReadonlyMap<string, FirewallPlan>,
   cluster: Cluster,
   connection: Connection,
 ): boolean {
-  for (const plan of plans.values()) {
-    if (plan.failClosed !== null) {
-      throw new Error(`plan of ${plan.node} is fail-closed, which evaluatePlans does not model`);
-    }
-  }
   const from = parseIp(connection.from);
   const to = parseIp(connection.to);
 
   const egress = findChain(plans, 'egress', from);
   if (egress && !runChain(egress.plan, egress.chain, to, connection)) return false;
 
+  const isOwnHost = (plan: FirewallPlan): boolean =>
+    cluster.nodes.some(
+      (n) => n.name === plan.node && n.addresses.some((a) => sameAddress(parseIp(a), from)),
+    );
   const ingress = findChain(plans, 'ingress', to);
-  if (!ingress) return true;
-  const node = cluster.nodes.find((n) => n.name === ingress.plan.node);
-  if (node?.addresses.some((a) => sameAddress(parseIp(a), from))) return true;
-  return runChain(ingress.plan, ingress.chain, from, connection);
+  if (ingress) {
+    return isOwnHost(ingress.plan) || runChain(ingress.plan, ingress.chain, from, connection);
+  }
+  for (const plan of plans.values()) {
+    if (dropsAsUnknown(plan, to) && !isOwnHost(plan)) return false;
+  }
+  return true;
+}
+
+/** Fail-closed: `addr` lies in the plan's pod CIDRs but is no pod the plan knows. */
+function dropsAsUnknown(plan: FirewallPlan, addr: Address): boolean {
+  const fc = plan.failClosed;
+  if (fc === null) return false;
+  const inCidrs = fc.podCIDRs.some((c) => {
+    const r = parseCidr(c);
+    return r.family === addr.family && r.first <= addr.value && addr.value <= r.last;
+  });
+  return inCidrs && !fc.knownPodIPs.some((ip) => sameAddress(parseIp(ip), addr));
 }
 
 interface Located {

@@ -47,8 +47,13 @@ export interface ExplainOptions {
 export interface ResolvedEndpoint {
   /** What was typed (`ns/pod` or the address as given). */
   readonly input: string;
-  /** `namespace/name` of the pod at this address, or null (external, node, hostNetwork). */
+  /**
+   * `namespace/name` of the pod named on the command line, or of the
+   * enforceable pod holding the address typed; null otherwise.
+   */
   readonly pod: string | null;
+  /** The node whose InternalIP this is, or null. */
+  readonly node: string | null;
   /** The address used. */
   readonly ip: string;
 }
@@ -162,10 +167,22 @@ export function resolveDestinationPort(
   return resolvePortSpec({ protocol, port }, pod)?.first ?? null;
 }
 
-/** The enforceable pod holding `ip`, else any pod listing it (e.g. hostNetwork), else null. */
+/**
+ * The enforceable pod holding `ip`, or null. A hostNetwork pod shares its
+ * node's address with others and policies never select it, so it is not
+ * "the pod at" that address.
+ */
 export function findPodByIp(cluster: Cluster, ip: string): Pod | null {
-  const holding = cluster.pods.filter((p) => p.ips.includes(ip));
-  return holding.find(isEnforceable) ?? holding[0] ?? null;
+  return cluster.pods.find((p) => isEnforceable(p) && p.ips.includes(ip)) ?? null;
+}
+
+/** The node with `ip` among its addresses, or null. */
+export function findNodeByIp(cluster: Cluster, ip: string): string | null {
+  return cluster.nodes.find((n) => n.addresses.some((a) => sameIp(a, ip)))?.name ?? null;
+}
+
+function sameIp(a: string, b: string): boolean {
+  return isIp(a) && canonicalIp(a) === b;
 }
 
 function findPod(cluster: Cluster, ref: { namespace: string; name: string }): Pod {
@@ -220,11 +237,13 @@ export function explainQuery(cluster: Cluster, options: ExplainOptions): Explana
     from: {
       input: endpointText(options.from),
       pod: sourcePod ? qualifiedName(sourcePod) : null,
+      node: findNodeByIp(cluster, fromIp),
       ip: fromIp,
     },
     to: {
       input: endpointText(options.to),
       pod: destination ? qualifiedName(destination) : null,
+      node: findNodeByIp(cluster, toIp),
       ip: toIp,
     },
     portName: typeof options.port === 'string' ? options.port : null,
@@ -234,7 +253,9 @@ export function explainQuery(cluster: Cluster, options: ExplainOptions): Explana
 
 function unresolvedPortMessage(options: ExplainOptions, pod: Pod | null, ip: string): string {
   const what = `named port "${String(options.port)}" (${options.protocol}) resolves nowhere`;
-  if (pod === null) return `${what}: ${ip} is no pod's address, so it has no container ports`;
+  if (pod === null) {
+    return `${what}: ${ip} is not the address of a pod that policies select, so it has no container ports to name`;
+  }
   const declared = pod.ports.map((p) => `${p.name} ${p.containerPort}/${p.protocol}`);
   const list = declared.length === 0 ? 'none' : declared.join(', ');
   return `${what}: pod ${qualifiedName(pod)} declares no ${options.protocol} container port of that name (its named ports: ${list})`;

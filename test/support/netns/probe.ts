@@ -9,7 +9,7 @@
  * an earlier probe or case decides a later one.
  */
 import { explainerFor } from '../../../src/policy/explain.js';
-import { qualifiedName } from '../../../src/policy/model.js';
+import { isEnforceable, qualifiedName } from '../../../src/policy/model.js';
 import type { Cluster, Pod } from '../../../src/policy/model.js';
 import type { Verdict } from '../../../src/policy/verdict.js';
 import type { ProbeResult, ProbeSpec } from './agent.js';
@@ -93,7 +93,7 @@ export function listEndpoints(
   extraPorts: readonly number[] = [],
 ): Endpoint[] {
   const podBySlot = new Map<string, Pod>();
-  for (const p of cluster.pods) {
+  for (const p of cluster.pods.filter(isEnforceable)) {
     const slot = nc.slotOf(p);
     if (slot) podBySlot.set(slot.netns, p);
   }

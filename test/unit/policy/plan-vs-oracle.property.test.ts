@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { explainConnection } from '../../../src/policy/explain.js';
+import { isEnforceable } from '../../../src/policy/model.js';
 import type {
   Cluster,
   ContainerPort,
@@ -30,9 +31,9 @@ import type {
   Rule,
   SelectorRequirement,
 } from '../../../src/policy/model.js';
-import { parseIp } from '../../../src/policy/cidr.js';
+import { parseCidr, parseIp, rangeContains } from '../../../src/policy/cidr.js';
 import type { FirewallPlan, SetElement } from '../../../src/policy/plan.js';
-import { translateNode } from '../../../src/policy/translate.js';
+import { translateNode, translatorFor } from '../../../src/policy/translate.js';
 import type { Connection } from '../../../src/policy/verdict.js';
 import { cluster, named, ns, node, pod, port, sel } from '../../support/builders.js';
 import { evaluatePlans } from '../../support/plan-eval.js';
@@ -375,8 +376,10 @@ function connectionsFor(scenario: Scenario, probes: readonly ProbeInput[]): Conn
   });
 }
 
+/** Every node's plan from one shared translator, as the controller builds them. */
 function plansFor(c: Cluster): Map<string, FirewallPlan> {
-  return new Map(c.nodes.map((n) => [n.name, translateNode(c, n.name)]));
+  const translate = translatorFor(c);
+  return new Map(c.nodes.map((n) => [n.name, translate(n.name)]));
 }
 
 describe('translate agrees with the oracle', () => {
@@ -404,7 +407,33 @@ describe('translate agrees with the oracle', () => {
     );
   });
 
-  it('the plan does not depend on the order of the cluster arrays', () => {
+  it('fail-closed plans agree too, and drop unknown addresses of a pod CIDR', () => {
+    fc.assert(
+      fc.property(
+        scenarioArb.map(withPodCIDRs),
+        fc.array(probeArb, { minLength: 16, maxLength: 32 }),
+        (scenario, probes) => {
+          const c = scenario.cluster;
+          const plans = new Map(
+            c.nodes.map((n) => [n.name, translateNode(c, n.name, { failClosed: true })]),
+          );
+          for (const connection of connectionsFor(scenario, probes)) {
+            const expected =
+              explainConnection(c, connection).allowed && !isUnknownInPodCIDR(c, connection);
+            const planned = evaluatePlans(plans, c, connection);
+            assert.equal(
+              planned,
+              expected,
+              `${connection.from} → ${connection.to} ${connection.protocol}/${connection.port}`,
+            );
+          }
+        },
+      ),
+      { seed: SEED + 3, numRuns: Math.max(20, Math.floor(RUNS / 2)) },
+    );
+  });
+
+  it('the plan does not depend on the order of the cluster arrays, nor on sharing a translator', () => {
     fc.assert(
       fc.property(scenarioArb, fc.nat(), (scenario, salt) => {
         const c = scenario.cluster;
@@ -414,8 +443,9 @@ describe('translate agrees with the oracle', () => {
           policies: rotate([...c.policies].reverse(), salt + 1),
           nodes: rotate(c.nodes, salt + 2),
         };
+        const shared = translatorFor(c);
         for (const n of c.nodes) {
-          assert.deepEqual(translateNode(shuffled, n.name), translateNode(c, n.name));
+          assert.deepEqual(translateNode(shuffled, n.name), shared(n.name));
         }
       }),
       { seed: SEED + 1, numRuns: Math.max(20, Math.floor(RUNS / 4)) },
@@ -447,6 +477,46 @@ describe('translate agrees with the oracle', () => {
     );
   });
 });
+
+/** Per-node pod CIDRs carved from the pools; each pod moves to the node owning its IPs. */
+const POD_CIDRS: Readonly<Record<number, readonly (readonly string[])[]>> = {
+  2: [
+    ['10.0.0.0/29', 'fd00::/125'],
+    ['10.0.0.8/29', 'fd00::8/125'],
+  ],
+  3: [
+    ['10.0.0.0/29', 'fd00::/125'],
+    ['10.0.0.8/30', 'fd00::8/126'],
+    ['10.0.0.12/30', 'fd00::c/126'],
+  ],
+};
+
+function withPodCIDRs(scenario: Scenario): Scenario {
+  const c = scenario.cluster;
+  const cidrs = POD_CIDRS[c.nodes.length] ?? [];
+  const nodes = c.nodes.map((n, i) => ({ ...n, podCIDRs: cidrs[i] ?? [] }));
+  const ownerOf = (ip: string): string | undefined =>
+    nodes.find((n) => n.podCIDRs.some((x) => rangeContains(parseCidr(x), parseIp(ip))))?.name;
+  const pods = c.pods.map((p) => {
+    const owner = p.hostNetwork || p.ips[0] === undefined ? undefined : ownerOf(p.ips[0]);
+    return owner === undefined ? p : { ...p, nodeName: owner };
+  });
+  return { ...scenario, cluster: { ...c, nodes, pods } };
+}
+
+/**
+ * What fail-closed adds to the oracle: the destination lies in a node's pod
+ * CIDRs, is no enforceable pod of that node, and the source is not that node.
+ */
+function isUnknownInPodCIDR(c: Cluster, connection: Connection): boolean {
+  const to = parseIp(connection.to);
+  const owner = c.nodes.find((n) => n.podCIDRs.some((x) => rangeContains(parseCidr(x), to)));
+  if (!owner) return false;
+  const known = c.pods.some(
+    (p) => isEnforceable(p) && p.nodeName === owner.name && p.ips.includes(connection.to),
+  );
+  return !known && !owner.addresses.includes(connection.from);
+}
 
 function rotate<T>(items: readonly T[], by: number): T[] {
   if (items.length === 0) return [];

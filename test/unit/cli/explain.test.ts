@@ -1,0 +1,224 @@
+/**
+ * `nftpol explain` on the example cluster: one row per kind of answer the
+ * text must give — allowed by a rule (naming policy and rule index), denied
+ * by isolation (naming the policies none of whose rules match), not isolated,
+ * not a pod, host to its own pod — and the resolution rules: named ports per
+ * destination pod, dual-stack family choice, and the errors when a name or a
+ * family resolves nowhere.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { assertGolden } from '../../support/golden.js';
+import { runNftpol } from './run-cli.js';
+
+const explain = (...args: string[]): string[] => ['explain', '-f', 'examples', ...args];
+
+describe('nftpol explain answers', { concurrency: true }, () => {
+  const cases: { name: string; args: string[]; verdict: RegExp; golden: string }[] = [
+    {
+      name: "frontend to cart on the named port http resolves to cart's 8081 and is allowed by rule 0",
+      args: explain('--from', 'shop/frontend-0', '--to', 'shop/cart-0', '--port', 'http'),
+      verdict: /^ALLOWED .* TCP\/8081 \(http\)$/m,
+      golden: 'explain-frontend-cart-http.txt',
+    },
+    {
+      name: 'frontend to the database is denied: no rule of the isolating policies allows it',
+      args: explain('--from', 'shop/frontend-0', '--to', 'payments/db-0', '--port', '5432'),
+      verdict: /^DENIED /,
+      golden: 'explain-frontend-db.txt',
+    },
+    {
+      name: "checkout to the payments API passes checkout's egress rule 1 and the API's ingress rule 0",
+      args: explain('--from', 'shop/checkout-0', '--to', 'payments/api-0', '--port', 'https'),
+      verdict: /^ALLOWED .* TCP\/8443 \(https\)$/m,
+      golden: 'explain-checkout-api.txt',
+    },
+    {
+      name: 'checkout to an internet address on 443 is allowed by the ipBlock rule',
+      args: explain('--from', 'shop/checkout-0', '--to', '203.0.113.10', '--port', '443'),
+      verdict: /^ALLOWED /,
+      golden: 'explain-checkout-internet.txt',
+    },
+    {
+      name: "checkout to a private address on 443 is denied: it is in the ipBlock's except",
+      args: explain('--from', 'shop/checkout-0', '--to', '10.1.2.3', '--port', '443'),
+      verdict: /^DENIED /,
+      golden: 'explain-checkout-private.txt',
+    },
+    {
+      name: 'checkout to any address on UDP 53 is allowed by the ports-only DNS rule',
+      args: explain(
+        '--from',
+        'shop/checkout-0',
+        '--to',
+        '10.96.0.10',
+        '--port',
+        '53',
+        '--protocol',
+        'udp',
+      ),
+      verdict: /^ALLOWED .* UDP\/53$/m,
+      golden: 'explain-checkout-dns.txt',
+    },
+    {
+      name: 'prometheus scraping the database exporter falls in the endPort range',
+      args: explain(
+        '--from',
+        'monitoring/prometheus-0',
+        '--to',
+        'payments/db-0',
+        '--port',
+        'metrics',
+      ),
+      verdict: /^ALLOWED .* TCP\/9187 \(metrics\)$/m,
+      golden: 'explain-prometheus-db-metrics.txt',
+    },
+    {
+      name: 'a node reaching its own pod is always allowed',
+      args: explain('--from', '192.168.10.12', '--to', 'payments/db-0', '--port', '5432'),
+      verdict: /^ALLOWED /,
+      golden: 'explain-node-to-own-pod.txt',
+    },
+    {
+      name: 'another node reaching the same pod is denied',
+      args: explain('--from', '192.168.10.11', '--to', 'payments/db-0', '--port', '5432'),
+      verdict: /^DENIED /,
+      golden: 'explain-other-node-to-pod.txt',
+    },
+    {
+      name: "--family ip6 uses the dual-stack pods' IPv6 addresses",
+      args: explain(
+        '--from',
+        'shop/frontend-0',
+        '--to',
+        'payments/api-0',
+        '--port',
+        'https',
+        '--family',
+        'ip6',
+      ),
+      verdict:
+        /^ALLOWED shop\/frontend-0 \(fd00:10:244::a\) -> payments\/api-0 \(fd00:10:244::28\)/,
+      golden: 'explain-frontend-api-ip6.txt',
+    },
+    {
+      name: 'a pod IP given as an address is named as that pod',
+      args: explain('--from', '10.244.0.10', '--to', '10.244.1.20', '--port', 'http'),
+      verdict:
+        /^ALLOWED shop\/frontend-0 \(10\.244\.0\.10\) -> shop\/cart-0 \(10\.244\.1\.20\) TCP\/8081/,
+      golden: 'explain-by-address.txt',
+    },
+    {
+      name: '-o json is the Verdict plus the resolved names',
+      args: explain(
+        '--from',
+        'shop/frontend-0',
+        '--to',
+        'shop/cart-0',
+        '--port',
+        'http',
+        '-o',
+        'json',
+      ),
+      verdict: /^\{/,
+      golden: 'explain-frontend-cart-http.json',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const r = await runNftpol(c.args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, c.verdict);
+      await assertGolden(`cli/${c.golden}`, r.stdout);
+    });
+  }
+
+  it('the JSON answer carries the allowing rule and the resolved port', async () => {
+    const r = await runNftpol(
+      explain('--from', 'shop/frontend-1', '--to', 'shop/cart-0', '--port', 'http', '-o', 'json'),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(json), ['connection', 'allowed', 'egress', 'ingress', 'resolved']);
+    assert.deepEqual(json['connection'], {
+      from: '10.244.1.10',
+      to: '10.244.1.20',
+      protocol: 'TCP',
+      port: 8081,
+    });
+    assert.deepEqual((json['ingress'] as Record<string, unknown>)['allowedBy'], [
+      { policy: 'shop/allow-frontend-to-cart', direction: 'ingress', rule: 0 },
+    ]);
+  });
+});
+
+describe(
+  'nftpol explain refuses what the input cannot answer (exit 1)',
+  { concurrency: true },
+  () => {
+    const cases: { name: string; args: string[]; stderr: string }[] = [
+      {
+        name: 'a named port the destination pod does not declare',
+        args: explain('--from', 'shop/frontend-0', '--to', 'payments/db-0', '--port', 'http'),
+        stderr:
+          'nftpol explain: named port "http" (TCP) resolves nowhere: pod payments/db-0 declares no TCP container port of that name (its named ports: postgres 5432/TCP, metrics 9187/TCP)\n',
+      },
+      {
+        name: 'a named port declared for another protocol only',
+        args: explain(
+          '--from',
+          'shop/frontend-0',
+          '--to',
+          'shop/cart-0',
+          '--port',
+          'http',
+          '--protocol',
+          'UDP',
+        ),
+        stderr:
+          'nftpol explain: named port "http" (UDP) resolves nowhere: pod shop/cart-0 declares no UDP container port of that name (its named ports: http 8081/TCP, metrics 9090/TCP)\n',
+      },
+      {
+        name: 'a named port towards an address that is no pod',
+        args: explain('--from', 'shop/frontend-0', '--to', '203.0.113.10', '--port', 'http'),
+        stderr:
+          'nftpol explain: named port "http" (TCP) resolves nowhere: 203.0.113.10 is not the address of a pod that policies select, so it has no container ports to name\n',
+      },
+      {
+        name: 'IPv6 asked of a pod that has only IPv4',
+        args: explain(
+          '--from',
+          'shop/frontend-0',
+          '--to',
+          'shop/checkout-0',
+          '--port',
+          '80',
+          '--family',
+          'ip6',
+        ),
+        stderr:
+          'nftpol explain: not both ends have an IPv6 address: shop/frontend-0 has IPv4 10.244.0.10, IPv6 fd00:10:244::a; shop/checkout-0 has IPv4 10.244.2.30\n',
+      },
+      {
+        name: 'an IPv4 pod and an IPv6 address share no family',
+        args: explain('--from', 'shop/checkout-0', '--to', '2001:db8::1', '--port', '443'),
+        stderr:
+          'nftpol explain: no common address family: shop/checkout-0 has IPv4 10.244.2.30; 2001:db8::1 has IPv6 2001:db8::1\n',
+      },
+      {
+        name: 'a pod that is not in the input',
+        args: explain('--from', 'shop/frontend-0', '--to', 'payments/ledger-0', '--port', '80'),
+        stderr: 'nftpol explain: no pod payments/ledger-0 in the input\n',
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const r = await runNftpol(c.args);
+        assert.equal(r.code, 1);
+        assert.equal(r.stdout, '');
+        assert.equal(r.stderr, c.stderr);
+      });
+    }
+  },
+);
