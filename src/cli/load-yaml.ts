@@ -78,9 +78,10 @@ export function parseManifests(
       for (const e of doc.errors) problems.push(yamlProblem('error', source, e));
       return;
     }
-    if (doc.contents === null) return;
     try {
-      objects.push({ source, object: doc.toJS() });
+      const object: unknown = doc.toJS();
+      // A document of only comments (or `---` alone) is empty, not an object.
+      if (object !== null && object !== undefined) objects.push({ source, object });
     } catch (e) {
       problems.push({ ...blank(source), severity: 'error', message: errorText(e) });
     }

@@ -32,11 +32,23 @@ interface Family {
   readonly ip: (range: number, h: number) => string;
   /** The CIDR of `range`. */
   readonly cidr: (range: number) => string;
+  /** A CIDR holding every pod range and no node address. */
+  readonly allPods: string;
 }
 
 const FAMILIES: readonly Family[] = [
-  { name: 'IPv4-only', ip: (r, h) => `10.${r}.0.${h}`, cidr: (r) => `10.${r}.0.0/16` },
-  { name: 'IPv6-only', ip: (r, h) => `fd00:${r}::${h}`, cidr: (r) => `fd00:${r}::/32` },
+  {
+    name: 'IPv4-only',
+    ip: (r, h) => `10.${r}.0.${h}`,
+    cidr: (r) => `10.${r}.0.0/16`,
+    allPods: '10.100.0.0/14',
+  },
+  {
+    name: 'IPv6-only',
+    ip: (r, h) => `fd00:${r}::${h}`,
+    cidr: (r) => `fd00:${r}::/32`,
+    allPods: 'fd00:100::/23',
+  },
 ];
 
 function familyCluster(f: Family, policies: readonly Policy[]): Cluster {
@@ -89,7 +101,7 @@ const CASES: readonly {
     policies: (f) => [
       policy('a/web-in', {
         podSelector: web,
-        ingress: [rule([ipBlock(f.cidr(100), f.cidr(102))])],
+        ingress: [rule([ipBlock(f.allPods, f.cidr(102))])],
       }),
       policy('a/client-out', {
         podSelector: sel({ app: 'client' }),

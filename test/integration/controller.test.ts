@@ -130,7 +130,10 @@ function waitForStore(server: ApiServer, predicate: () => boolean, what: string)
     if (predicate()) return resolve();
     const timer = setTimeout(() => {
       unsubscribe();
-      reject(new Error(`timed out waiting for ${what}`));
+      const want = expectedScripts(server);
+      const have = actualScripts(server);
+      const differ = [...new Set([...want.keys(), ...have.keys()])].filter((n) => want.get(n) !== have.get(n));
+      reject(new Error(`timed out waiting for ${what} (nodes whose script differs: ${differ.join(', ') || 'none'})`));
     }, TIMEOUT_MS);
     const unsubscribe = server.store.history.subscribe(() => {
       // The change is committed synchronously before listeners run; check after it.

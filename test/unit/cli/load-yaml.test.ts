@@ -281,7 +281,7 @@ describe('readClusterYaml on temporary files', () => {
       { ...only, message: '' },
       problem('error', `${join(root, 'broken.yaml')}#2`, '', '', ''),
     );
-    assert.match(only?.message ?? '', /^YAML syntax error at line 9, column 1: Flow sequence/);
+    assert.match(only?.message ?? '', /^YAML syntax error at line 10, column 1: Flow sequence/);
   });
 
   it('rejects a document with a duplicate key rather than guess which value was meant', async () => {

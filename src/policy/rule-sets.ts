@@ -1,0 +1,334 @@
+/**
+ * One NetworkPolicy rule → the contents of the sets its allow lines match.
+ * This is the half of translate that knows peers and ports: selectors become
+ * pod addresses, ipBlocks become ranges less their excepts, port specs become
+ * protocol/port ranges (named ports resolved on the destination pod), and the
+ * result is cut into disjoint, sorted elements per address family.
+ *
+ * Compiled contents are remembered per rule whenever they do not depend on the
+ * local pod — every egress rule, and ingress rules without named ports — so a
+ * translator shared across nodes compiles each such rule once per cluster.
+ */
+import {
+  formatIp,
+  mergeRanges,
+  parseCidr,
+  parseIp,
+  rangeContains,
+  subtractRanges,
+  type Address,
+  type Range,
+} from './cidr.js';
+import {
+  decomposeRectangles,
+  mergeProtocolPorts,
+  type ProtocolPorts,
+  type Rectangle,
+} from './intervals.js';
+import {
+  isEnforceable,
+  qualifiedName,
+  type Cluster,
+  type Direction,
+  type Family,
+  type Labels,
+  type Peer,
+  type Pod,
+  type Policy,
+  type PortSpec,
+  type Rule,
+} from './model.js';
+import type { AddrRange, Match, NamedSet, PortRange, SetElement, SetKind } from './plan.js';
+import { resolvePortSpec } from './ports.js';
+import { matchesSelector } from './selector.js';
+import { nameSet } from './set-name.js';
+
+const FAMILIES: readonly Family[] = ['ip', 'ip6'];
+
+/** A set's content before it is named, or "match everything". */
+export type Content =
+  | 'all'
+  | {
+      readonly kind: SetKind;
+      readonly family: Family | null;
+      readonly elements: readonly SetElement[];
+    };
+
+/** An enforceable pod's address: what a named port on a peer resolves against. */
+export interface Target {
+  readonly addr: Address;
+  readonly pod: Pod;
+}
+
+/** The cluster, indexed once per translation. */
+export class ClusterIndex {
+  /** Enforceable pods, sorted by namespace/name. */
+  readonly pods: readonly Pod[];
+  /** Policies sorted by namespace/name. */
+  readonly policies: readonly Policy[];
+  /** Every address of every enforceable pod, sorted. */
+  readonly targets: readonly Target[];
+  private readonly byNode = new Map<string, Pod[]>();
+  private readonly namespaceLabels: ReadonlyMap<string, Labels>;
+  private readonly parsed = new Map<Pod, readonly Address[]>();
+
+  constructor(cluster: Cluster) {
+    this.pods = cluster.pods
+      .filter(isEnforceable)
+      .sort((a, b) => compareText(qualifiedName(a), qualifiedName(b)));
+    this.policies = [...cluster.policies].sort((a, b) =>
+      compareText(qualifiedName(a), qualifiedName(b)),
+    );
+    this.namespaceLabels = new Map(cluster.namespaces.map((n) => [n.name, n.labels]));
+    for (const pod of this.pods) {
+      const list = this.byNode.get(pod.nodeName);
+      if (list) list.push(pod);
+      else this.byNode.set(pod.nodeName, [pod]);
+    }
+    this.targets = this.pods
+      .flatMap((pod) => this.addresses(pod).map((addr) => ({ addr, pod })))
+      .sort((a, b) => compareAddresses(a.addr, b.addr));
+  }
+
+  /** Enforceable pods scheduled on `nodeName`, sorted. */
+  podsOn(nodeName: string): readonly Pod[] {
+    return this.byNode.get(nodeName) ?? [];
+  }
+
+  addresses(pod: Pod): readonly Address[] {
+    let addrs = this.parsed.get(pod);
+    if (!addrs) {
+      addrs = pod.ips.map(parseIp);
+      this.parsed.set(pod, addrs);
+    }
+    return addrs;
+  }
+
+  /** Enforceable pod addresses a `pods` peer of `policy` selects. */
+  podPeerTargets(policy: Policy, peer: Extract<Peer, { kind: 'pods' }>): Target[] {
+    const inNamespace = (ns: string): boolean => {
+      if (peer.namespaceSelector === null) return ns === policy.namespace;
+      // A namespace missing from the snapshot still has the label the API server sets.
+      const labels = this.namespaceLabels.get(ns) ?? { 'kubernetes.io/metadata.name': ns };
+      return matchesSelector(peer.namespaceSelector, labels);
+    };
+    return this.targets.filter(
+      (t) => inNamespace(t.pod.namespace) && matchesSelector(peer.podSelector, t.pod.labels),
+    );
+  }
+}
+
+/** One peer as addresses, plus the pods inside them when named ports need them. */
+interface PeerAddresses {
+  readonly ranges: readonly Range[];
+  /** Enforceable pod addresses within `ranges`. */
+  readonly targets: () => readonly Target[];
+}
+
+/** Compiles rules into set contents, remembering results that do not depend on the pod. */
+export class RuleCompiler {
+  private readonly memo = new Map<Policy, Map<string, readonly Content[]>>();
+  private readonly names = new WeakMap<object, string>();
+  private readonly peerMemo = new Map<Policy, Map<string, readonly Range[]>>();
+  private readonly index: ClusterIndex;
+
+  constructor(index: ClusterIndex) {
+    this.index = index;
+  }
+
+  /** The contents one rule contributes to `pod`'s chain, in allow order. */
+  compile(
+    policy: Policy,
+    ruleIndex: number,
+    rule: Rule,
+    direction: Direction,
+    pod: Pod,
+  ): readonly Content[] {
+    if (rule.peers === null && rule.ports === null) return ['all'];
+    // Ingress named ports resolve on the chain's pod; everything else is pod-independent.
+    const localPorts =
+      direction === 'ingress' && rule.ports !== null ? resolveAll(rule.ports, pod) : null;
+    const key = `${direction} ${ruleIndex} ${localPorts === null ? '' : JSON.stringify(localPorts)}`;
+    let byRule = this.memo.get(policy);
+    if (!byRule) {
+      byRule = new Map();
+      this.memo.set(policy, byRule);
+    }
+    let contents = byRule.get(key);
+    if (!contents) {
+      contents =
+        direction === 'ingress'
+          ? this.compileIngress(policy, ruleIndex, rule, localPorts)
+          : this.compileEgress(policy, ruleIndex, rule);
+      byRule.set(key, contents);
+    }
+    return contents;
+  }
+
+  /** The match for `content`, adding its set to `sets` on first use (hashing it once). */
+  matchFor(content: Content, sets: Map<string, NamedSet>): Match {
+    if (content === 'all') return { kind: 'all' };
+    let name = this.names.get(content);
+    if (name === undefined) {
+      name = nameSet(content.kind, content.family, content.elements);
+      this.names.set(content, name);
+    }
+    if (!sets.has(name)) sets.set(name, { name, ...content });
+    return { kind: 'set', set: name };
+  }
+
+  private compileIngress(
+    policy: Policy,
+    ruleIndex: number,
+    rule: Rule,
+    ports: readonly ProtocolPorts[] | null,
+  ): Content[] {
+    if (rule.peers === null) return ports === null ? ['all'] : portContents(ports);
+    const ranges = this.mergedPeerRanges(policy, 'ingress', ruleIndex, rule.peers);
+    if (ports === null) return addrContents(ranges);
+    return addrPortContents(product(ranges, ports));
+  }
+
+  private compileEgress(policy: Policy, ruleIndex: number, rule: Rule): Content[] {
+    if (rule.ports === null) {
+      if (rule.peers === null) return ['all'];
+      return addrContents(this.mergedPeerRanges(policy, 'egress', ruleIndex, rule.peers));
+    }
+    const numbered = resolveAll(
+      rule.ports.filter((s) => typeof s.port !== 'string'),
+      null,
+    );
+    const named = rule.ports.filter((s) => typeof s.port === 'string');
+    const onPod = (targets: readonly Target[]): Rectangle[] =>
+      named.length === 0
+        ? []
+        : targets.flatMap((t) =>
+            resolveAll(named, t.pod).map((p) => ({ addr: single(t.addr), ...p })),
+          );
+    if (rule.peers === null) {
+      // Any address on the numbered ports; pods only on the ports their names resolve to.
+      return [...portContents(numbered), ...addrPortContents(onPod(this.index.targets))];
+    }
+    if (named.length === 0) {
+      const ranges = this.mergedPeerRanges(policy, 'egress', ruleIndex, rule.peers);
+      return addrPortContents(product(ranges, numbered));
+    }
+    const rects: Rectangle[] = [];
+    for (const peer of rule.peers.map((p) => this.resolvePeer(policy, p))) {
+      for (const addr of peer.ranges) for (const p of numbered) rects.push({ addr, ...p });
+      rects.push(...onPod(peer.targets()));
+    }
+    return addrPortContents(rects);
+  }
+
+  /** The union of a rule's peers as merged ranges; computed once per rule, not per pod. */
+  private mergedPeerRanges(
+    policy: Policy,
+    direction: Direction,
+    ruleIndex: number,
+    peers: readonly Peer[],
+  ): readonly Range[] {
+    const key = `${direction} ${ruleIndex}`;
+    let byRule = this.peerMemo.get(policy);
+    if (!byRule) {
+      byRule = new Map();
+      this.peerMemo.set(policy, byRule);
+    }
+    let ranges = byRule.get(key);
+    if (!ranges) {
+      ranges = mergeRanges(peers.flatMap((p) => this.resolvePeer(policy, p).ranges));
+      byRule.set(key, ranges);
+    }
+    return ranges;
+  }
+
+  private resolvePeer(policy: Policy, peer: Peer): PeerAddresses {
+    if (peer.kind === 'pods') {
+      const targets = this.index.podPeerTargets(policy, peer);
+      return { ranges: targets.map((t) => single(t.addr)), targets: () => targets };
+    }
+    const ranges = subtractRanges(parseCidr(peer.cidr), peer.except.map(parseCidr));
+    return {
+      ranges,
+      targets: () => this.index.targets.filter((t) => ranges.some((r) => rangeContains(r, t.addr))),
+    };
+  }
+}
+
+/** The port ranges `specs` allow on `pod` (the destination), named ports that miss dropped. */
+function resolveAll(specs: readonly PortSpec[], pod: Pod | null): ProtocolPorts[] {
+  const out: ProtocolPorts[] = [];
+  for (const spec of specs) {
+    const port = resolvePortSpec(spec, pod);
+    if (port !== null) out.push({ protocol: spec.protocol, port });
+  }
+  return mergeProtocolPorts(out);
+}
+
+/** The family-independent `port` content, or nothing when no port is left. */
+function portContents(ports: readonly ProtocolPorts[]): Content[] {
+  const elements = mergeProtocolPorts(ports).map((p) => ({ protocol: p.protocol, port: p.port }));
+  return elements.length > 0 ? [{ kind: 'port', family: null, elements }] : [];
+}
+
+/** One `addr` content per family that has any address; empty families omitted. */
+function addrContents(ranges: readonly Range[]): Content[] {
+  const merged = mergeRanges(ranges);
+  return FAMILIES.flatMap((family): Content[] => {
+    const elements = merged.filter((r) => r.family === family).map((r) => ({ addr: addrRange(r) }));
+    return elements.length > 0 ? [{ kind: 'addr', family, elements }] : [];
+  });
+}
+
+/**
+ * Every merged address range with every merged protocol/port: already disjoint
+ * (ranges are disjoint and not adjacent, ports disjoint per protocol) and, as
+ * `mergeRanges` and `mergeProtocolPorts` sort, already in element order — so
+ * the common case needs no decomposition.
+ */
+function product(merged: readonly Range[], ports: readonly ProtocolPorts[]): Product {
+  const pp = mergeProtocolPorts(ports);
+  return { disjoint: merged.flatMap((addr) => pp.map((p) => ({ addr, ...p }))) };
+}
+
+/** Rectangles known to be disjoint and sorted as decomposeRectangles returns them. */
+interface Product {
+  readonly disjoint: readonly Rectangle[];
+}
+
+/** One `addrPort` content per family that has any rectangle; empty families omitted. */
+function addrPortContents(rects: readonly Rectangle[] | Product): Content[] {
+  const disjoint = 'disjoint' in rects ? rects.disjoint : decomposeRectangles(rects);
+  return FAMILIES.flatMap((family): Content[] => {
+    const elements = disjoint
+      .filter((r) => r.addr.family === family)
+      .map((r) => ({ addr: addrRange(r.addr), protocol: r.protocol, port: portRange(r.port) }));
+    return elements.length > 0 ? [{ kind: 'addrPort', family, elements }] : [];
+  });
+}
+
+function addrRange(r: Range): AddrRange {
+  return {
+    first: formatIp({ family: r.family, value: r.first }),
+    last: formatIp({ family: r.family, value: r.last }),
+  };
+}
+
+function portRange(p: PortRange): PortRange {
+  return { first: p.first, last: p.last };
+}
+
+function single(addr: Address): Range {
+  return { family: addr.family, first: addr.value, last: addr.value };
+}
+
+/** IPv4 before IPv6, then numeric. */
+export function compareAddresses(a: Address, b: Address): number {
+  if (a.family !== b.family) return a.family === 'ip' ? -1 : 1;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+}
+
+/** Code-unit order: locale-independent, so output is the same on every host. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { apiVersionOf, resourceByPlural } from '../../../src/apiserver/resources.js';
+import * as nfw from '../../../src/k8s/nodefirewall.js';
+
+interface Crd {
+  spec: {
+    group: string;
+    scope: string;
+    names: {
+      kind: string;
+      listKind: string;
+      plural: string;
+      singular: string;
+      shortNames: string[];
+    };
+    versions: { name: string; subresources?: { status?: object } }[];
+  };
+}
+
+describe('the NodeFirewall CRD, TS constants and the served resource agree', () => {
+  it('group, version, names, scope and the status subresource match', async () => {
+    const crd = parse(await readFile('crds/nodefirewalls.nftpol.io.yaml', 'utf8')) as Crd;
+    const served = resourceByPlural(nfw.PLURAL);
+    assert.deepEqual(
+      {
+        group: crd.spec.group,
+        version: crd.spec.versions[0]?.name,
+        kind: crd.spec.names.kind,
+        listKind: crd.spec.names.listKind,
+        singular: crd.spec.names.singular,
+        shortNames: crd.spec.names.shortNames,
+        clusterScoped: crd.spec.scope === 'Cluster',
+        status: crd.spec.versions[0]?.subresources?.status !== undefined,
+      },
+      {
+        group: nfw.GROUP,
+        version: nfw.VERSION,
+        kind: nfw.KIND,
+        listKind: nfw.LIST_KIND,
+        singular: nfw.SINGULAR,
+        shortNames: nfw.SHORT_NAMES,
+        clusterScoped: !served.namespaced,
+        status: served.statusSubresource,
+      },
+    );
+    assert.equal(apiVersionOf(served), nfw.API_VERSION);
+  });
+});
