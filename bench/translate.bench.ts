@@ -11,7 +11,7 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { generateCluster, SIZES } from './generate.js';
 import { quantile, formatBytes, machineNote } from './stats.js';
-import { translateNode } from '../src/policy/translate.js';
+import { translatorFor } from '../src/policy/translate.js';
 import { renderScript } from '../src/nft/render.js';
 import { summarizePlan } from '../src/policy/plan.js';
 
@@ -44,8 +44,9 @@ for (const name of names) {
   const elements: number[] = [];
   const rules: number[] = [];
   const t0 = performance.now();
+  const translate = translatorFor(cluster);
   for (const node of cluster.nodes) {
-    const plan = translateNode(cluster, node.name);
+    const plan = translate(node.name);
     const { script } = renderScript(plan);
     const s = summarizePlan(plan);
     scriptBytes.push(Buffer.byteLength(script));

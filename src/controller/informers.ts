@@ -99,7 +99,11 @@ export function startControllerInformers(
 
   watch<KubernetesObject>(
     'Namespace',
-    { path: '/api/v1/namespaces', list: () => core.listNamespace(), strip: stripNamespace },
+    {
+      path: '/api/v1/namespaces',
+      list: () => core.listNamespace(),
+      strip: stripNamespace,
+    },
     (obj) => sink.namespace(refOf(obj), namespaceFromK8s(obj).value),
     (obj) => sink.namespace(refOf(obj), null),
   );
@@ -111,7 +115,11 @@ export function startControllerInformers(
   );
   watch<KubernetesObject>(
     'Pod',
-    { path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), strip: stripPod },
+    {
+      path: '/api/v1/pods',
+      list: () => core.listPodForAllNamespaces(),
+      strip: stripPod,
+    },
     (obj) => sink.pod(refOf(obj), podFromK8s(obj).value),
     (obj) => sink.pod(refOf(obj), null),
   );

@@ -153,8 +153,11 @@ export function parseOptions(
   }
   let values: Record<string, string | boolean | undefined> = {};
   try {
-    values = parseArgs({ args: normaliseBooleans([...argv]), options: flagConfig, strict: true })
-      .values;
+    values = parseArgs({
+      args: normaliseBooleans([...argv]),
+      options: flagConfig,
+      strict: true,
+    }).values;
   } catch (err) {
     problems.push((err as Error).message);
   }

@@ -107,7 +107,7 @@ export function startInformer<T extends KubernetesObject>(
     delay = backoffMs;
     return {
       metadata: { resourceVersion: result.metadata?.resourceVersion ?? '' },
-      items: result.items.map(spec.strip),
+      items: result.items.map((item) => spec.strip(toWireJson(item))),
     };
   };
   const informer = new ListWatch<T>(
@@ -158,4 +158,23 @@ export function startInformer<T extends KubernetesObject>(
       await informer.stop();
     },
   };
+}
+
+/**
+ * Turns a client-node model object (typed list items) back into the JSON the
+ * API sent, as watch events carry it: Dates become RFC 3339 strings,
+ * undefined fields disappear, and the one field the models rename for the
+ * resources nftpol reads, NetworkPolicy rules' `_from`, is `from` again.
+ * (client-node does not export its ObjectSerializer.)
+ */
+export function toWireJson(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(toWireJson);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    out[key === '_from' ? 'from' : key] = toWireJson(v);
+  }
+  return out;
 }

@@ -85,16 +85,21 @@ export interface OwnerReference {
   readonly blockOwnerDeletion?: boolean;
 }
 
-/** The metadata fields nftpol reads or writes on a NodeFirewall. */
+/**
+ * The metadata fields nftpol reads or writes on a NodeFirewall. Kept
+ * assignable to client-node's V1ObjectMeta so a NodeFirewall is a
+ * `KubernetesObject` (informers, ListWatch): hence the mutable
+ * `ownerReferences` array and no `creationTimestamp` (a string in JSON, a
+ * `Date` in client-node's type).
+ */
 export interface NodeFirewallMetadata {
   readonly name: string;
   readonly uid?: string;
   readonly resourceVersion?: string;
   readonly generation?: number;
-  readonly creationTimestamp?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
-  readonly ownerReferences?: readonly OwnerReference[];
+  readonly ownerReferences?: OwnerReference[];
 }
 
 /** A NodeFirewall object as it travels over the API (JSON, not client-node classes). */

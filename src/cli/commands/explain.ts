@@ -188,6 +188,11 @@ function sameIp(a: string, b: string): boolean {
 function findPod(cluster: Cluster, ref: { namespace: string; name: string }): Pod {
   const found = cluster.pods.find((p) => p.namespace === ref.namespace && p.name === ref.name);
   if (found === undefined) throw new InputError(`no pod ${ref.namespace}/${ref.name} in the input`);
+  if (found.phase === 'Succeeded' || found.phase === 'Failed') {
+    throw new InputError(
+      `pod ${qualifiedName(found)} is ${found.phase}: policies no longer apply to it and its address may belong to another pod; ask by address instead`,
+    );
+  }
   if (found.ips.length === 0) {
     throw new InputError(`pod ${qualifiedName(found)} has no IP address (status.podIPs is empty)`);
   }

@@ -13,15 +13,15 @@ import { hasTool, runCommandQuietly } from './command.js';
 const NETNS_DIR = '/run/netns';
 /** Pid files of running dataplane runs, so that stale cleanup spares them. */
 const RUN_DIR = '/run/nftpol-dataplane';
-const NAME_PATTERN = /^np([0-9a-z]{6})([0-9a-z])-([a-z][0-9a-z]{0,5})$/;
+const NAME_PATTERN = /^np([0-9a-z]{6})([0-9a-z]{2})-([a-z][0-9a-z]{0,4})$/;
 
 const startSeconds = Math.floor(Date.now() / 1000);
 
 /**
  * This run's id: 6 base-36 digits of the start time in seconds, then one of the
- * pid, so that two runs started in the same second differ.
+ * pid, so that two runs started in the same second differ (1295 times in 1296).
  */
-export const RUN_ID = `${startSeconds.toString(36).padStart(6, '0')}${(process.pid % 36).toString(36)}`;
+export const RUN_ID = `${startSeconds.toString(36).padStart(6, '0')}${(process.pid % 1296).toString(36).padStart(2, '0')}`;
 
 /** The namespace name for `role` (`u`, `n1`, `p12`): `np<runid>-<role>`, at most 15 characters. */
 export function netnsName(role: string): string {

@@ -126,21 +126,25 @@ describe('watch protocol with the real client-node', () => {
     const informer = makeInformer(kc, '/api/v1/namespaces/inf/pods', () =>
       core.listNamespacedPod({ namespace: 'inf' }),
     );
-    const listed = nextEvent(informer, 'add', (p) => p.metadata?.name === 'existing');
+    const listed = nextEvent<V1Pod>(informer, 'add', (p) => p.metadata?.name === 'existing');
     await informer.start();
     await listed;
     try {
-      const added = nextEvent(informer, 'add', (p) => p.metadata?.name === 'web');
+      const added = nextEvent<V1Pod>(informer, 'add', (p) => p.metadata?.name === 'web');
       await core.createNamespacedPod({ namespace: 'inf', body: pod('web') });
       await added;
-      const updated = nextEvent(informer, 'update', (p) => p.metadata?.labels?.['v'] === '2');
+      const updated = nextEvent<V1Pod>(
+        informer,
+        'update',
+        (p) => p.metadata?.labels?.['v'] === '2',
+      );
       await core.replaceNamespacedPod({
         namespace: 'inf',
         name: 'web',
         body: pod('web', { v: '2' }),
       });
       await updated;
-      const deleted = nextEvent(informer, 'delete', (p) => p.metadata?.name === 'web');
+      const deleted = nextEvent<V1Pod>(informer, 'delete', (p) => p.metadata?.name === 'web');
       await core.deleteNamespacedPod({ namespace: 'inf', name: 'web' });
       await deleted;
       assert.deepEqual(
@@ -158,11 +162,11 @@ describe('watch protocol with the real client-node', () => {
     const informer = makeInformer(kc, path, () => core.listNamespacedPod({ namespace: 'resume' }));
     await informer.start();
     try {
-      const first = nextEvent(informer, 'add', (p) => p.metadata?.name === 'a');
+      const first = nextEvent<V1Pod>(informer, 'add', (p) => p.metadata?.name === 'a');
       await core.createNamespacedPod({ namespace: 'resume', body: pod('a') });
       await first;
       assert.equal(server.cutWatches() >= 1, true);
-      const second = nextEvent(informer, 'add', (p) => p.metadata?.name === 'b');
+      const second = nextEvent<V1Pod>(informer, 'add', (p) => p.metadata?.name === 'b');
       await core.createNamespacedPod({ namespace: 'resume', body: pod('b') });
       await second;
       assert.equal(countRequests(server, path, false), 1, 'listed once');
@@ -183,14 +187,14 @@ describe('watch protocol with the real client-node', () => {
     );
     await informer.start();
     try {
-      const seen = nextEvent(informer, 'add', (p) => p.metadata?.name === 'w1');
+      const seen = nextEvent<V1Pod>(informer, 'add', (p) => p.metadata?.name === 'w1');
       await core.createNamespacedPod({ namespace: 'gone', body: pod('w1', { app: 'web' }) });
       await seen;
       // Changes the informer's selector hides: its resourceVersion falls behind.
       await core.createNamespacedPod({ namespace: 'gone', body: pod('other', { app: 'db' }) });
       server.compact();
       server.cutWatches();
-      const converged = nextEvent(informer, 'add', (p) => p.metadata?.name === 'w2', 5000);
+      const converged = nextEvent<V1Pod>(informer, 'add', (p) => p.metadata?.name === 'w2', 5000);
       await core.createNamespacedPod({ namespace: 'gone', body: pod('w2', { app: 'web' }) });
       await converged;
       assert.equal(countRequests(server, path, false), 2, 'relisted once after 410');
@@ -319,7 +323,7 @@ describe('watch protocol with the real client-node', () => {
         metadata: { name },
         spec: { script: name, scriptHash: 'h' },
       });
-      const mine = nextEvent(informer, 'add', (o) => o.metadata.name === 'node-a');
+      const mine = nextEvent<NodeFirewall>(informer, 'add', (o) => o.metadata.name === 'node-a');
       await custom.createClusterCustomObject({ group, version, plural, body: body('node-b') });
       await custom.createClusterCustomObject({ group, version, plural, body: body('node-a') });
       await mine;

@@ -207,6 +207,12 @@ describe(
           'nftpol explain: no common address family: shop/checkout-0 has IPv4 10.244.2.30; 2001:db8::1 has IPv6 2001:db8::1\n',
       },
       {
+        name: 'a finished pod, whose address may be reused',
+        args: explain('--from', 'shop/migrate-db-x7k2p', '--to', 'payments/db-0', '--port', '5432'),
+        stderr:
+          'nftpol explain: pod shop/migrate-db-x7k2p is Succeeded: policies no longer apply to it and its address may belong to another pod; ask by address instead\n',
+      },
+      {
         name: 'a pod that is not in the input',
         args: explain('--from', 'shop/frontend-0', '--to', 'payments/ledger-0', '--port', '80'),
         stderr: 'nftpol explain: no pod payments/ledger-0 in the input\n',
