@@ -182,14 +182,25 @@ export function parseOptions(
   return { options: out as unknown as ControllerOptions, problems, help: values['help'] === true };
 }
 
-/** Bare boolean flags (`--fail-closed`) become `--fail-closed=true`. */
+/**
+ * Bare boolean flags (`--fail-closed`) become `--fail-closed=true`, and a
+ * negative number after a flag (`--health-port -1`) is joined to it, which
+ * parseArgs would otherwise take for a flag.
+ */
 function normaliseBooleans(args: string[]): string[] {
   const booleans = new Set(FLAGS.filter((f) => f.kind === 'boolean').map((f) => `--${f.flag}`));
-  return args.map((a, i) => {
-    if (!booleans.has(a)) return a;
+  const valued = new Set(FLAGS.filter((f) => f.kind !== 'boolean').map((f) => `--${f.flag}`));
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
     const next = args[i + 1];
-    return next === 'true' || next === 'false' ? a : `${a}=true`;
-  });
+    if (booleans.has(a) && next !== 'true' && next !== 'false') out.push(`${a}=true`);
+    else if (valued.has(a) && next !== undefined && /^-\d+$/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 function parseValue(raw: string, kind: Kind): unknown {

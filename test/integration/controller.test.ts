@@ -383,8 +383,7 @@ describe('the nftpol-controller binary', () => {
         [
           '--kubeconfig',
           kubeconfig,
-          '--health-port',
-          '-1',
+          '--health-port=-1',
           '--lease-namespace',
           'kube-system',
           '--identity',

@@ -18,7 +18,7 @@ const NAME_PATTERN = /^np([0-9a-z]{6})([0-9a-z]{2})-([a-z][0-9a-z]{0,4})$/;
 const startSeconds = Math.floor(Date.now() / 1000);
 
 /**
- * This run's id: 6 base-36 digits of the start time in seconds, then one of the
+ * This run's id: 6 base-36 digits of the start time in seconds, then two of the
  * pid, so that two runs started in the same second differ (1295 times in 1296).
  */
 export const RUN_ID = `${startSeconds.toString(36).padStart(6, '0')}${(process.pid % 1296).toString(36).padStart(2, '0')}`;
