@@ -12,7 +12,14 @@ const pureCore = {
       {
         patterns: [
           {
-            group: ['node:fs', 'node:fs/*', 'node:child_process', 'node:net', 'node:http', 'node:https'],
+            group: [
+              'node:fs',
+              'node:fs/*',
+              'node:child_process',
+              'node:net',
+              'node:http',
+              'node:https',
+            ],
             message: 'The pure core does no I/O; do it in a shell module.',
           },
           {
@@ -28,9 +35,17 @@ const pureCore = {
     ],
     'no-restricted-properties': [
       'error',
-      { object: 'Date', property: 'now', message: 'No clock in the core: take `now` as a parameter.' },
+      {
+        object: 'Date',
+        property: 'now',
+        message: 'No clock in the core: take `now` as a parameter.',
+      },
       { object: 'Math', property: 'random', message: 'No randomness in the core.' },
-      { object: 'process', property: 'env', message: 'No environment in the core: pass configuration in.' },
+      {
+        object: 'process',
+        property: 'env',
+        message: 'No environment in the core: pass configuration in.',
+      },
     ],
     'no-restricted-syntax': [
       'error',
@@ -61,7 +76,7 @@ const edge = (part, others) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'charts/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'charts/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -83,7 +98,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['node:child_process'], message: 'Only src/nft/nft.ts runs processes.' }] },
+        {
+          patterns: [
+            { group: ['node:child_process'], message: 'Only src/nft/nft.ts runs processes.' },
+          ],
+        },
       ],
     },
   },

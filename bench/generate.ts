@@ -6,15 +6,7 @@
  * deny, same-app allow, cross-namespace allow by label, named ports, port
  * ranges, egress to CIDRs with exceptions, DNS egress).
  */
-import type {
-  Cluster,
-  Namespace,
-  Node,
-  Pod,
-  Policy,
-  PortSpec,
-  Rule,
-} from '../src/policy/model.js';
+import type { Cluster, Namespace, Node, Pod, Policy, PortSpec, Rule } from '../src/policy/model.js';
 
 export interface ClusterSize {
   readonly nodes: number;
@@ -64,7 +56,11 @@ export function generateCluster(size: ClusterSize, seed = 1): Cluster {
     const name = `ns-${i}`;
     namespaces.push({
       name,
-      labels: { 'kubernetes.io/metadata.name': name, team: pick(TEAMS), env: rnd() < 0.7 ? 'prod' : 'dev' },
+      labels: {
+        'kubernetes.io/metadata.name': name,
+        team: pick(TEAMS),
+        env: rnd() < 0.7 ? 'prod' : 'dev',
+      },
     });
   }
 
@@ -82,7 +78,11 @@ export function generateCluster(size: ClusterSize, seed = 1): Cluster {
       namespace,
       name: `${app}-${i}`,
       nodeName: node.name,
-      labels: { app, tier: rnd() < 0.5 ? 'front' : 'back', version: `v${1 + Math.floor(rnd() * 3)}` },
+      labels: {
+        app,
+        tier: rnd() < 0.5 ? 'front' : 'back',
+        version: `v${1 + Math.floor(rnd() * 3)}`,
+      },
       ips: dual ? [v4, `fd00:10:${n.toString(16)}::${slot.toString(16)}`] : [v4],
       hostNetwork: false,
       phase: 'Running',
@@ -112,27 +112,59 @@ export function generateCluster(size: ClusterSize, seed = 1): Cluster {
         podSelector = sel({});
         break;
       case 1: // same-app allow on a named port
-        ingress = [{ peers: [{ kind: 'pods', namespaceSelector: null, podSelector: sel({ app }) }], ports: [tcp('http')] }];
+        ingress = [
+          {
+            peers: [{ kind: 'pods', namespaceSelector: null, podSelector: sel({ app }) }],
+            ports: [tcp('http')],
+          },
+        ];
         break;
       case 2: // from a team's namespaces, a tier of pods
         ingress = [
           {
-            peers: [{ kind: 'pods', namespaceSelector: sel({ team: pick(TEAMS) }), podSelector: sel({ tier: 'front' }) }],
+            peers: [
+              {
+                kind: 'pods',
+                namespaceSelector: sel({ team: pick(TEAMS) }),
+                podSelector: sel({ tier: 'front' }),
+              },
+            ],
             ports: [tcp(8000, 8003)],
           },
         ];
         break;
       case 3: // monitoring scrapes metrics from every namespace labelled ops
-        ingress = [{ peers: [{ kind: 'pods', namespaceSelector: sel({ team: 'ops' }), podSelector: sel({}) }], ports: [tcp('metrics')] }];
+        ingress = [
+          {
+            peers: [
+              { kind: 'pods', namespaceSelector: sel({ team: 'ops' }), podSelector: sel({}) },
+            ],
+            ports: [tcp('metrics')],
+          },
+        ];
         break;
       case 4: // egress: DNS and an external range less exceptions
         egress = [
-          { peers: null, ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
-          { peers: [{ kind: 'ipBlock', cidr: '192.168.0.0/16', except: ['192.168.10.0/24'] }], ports: [tcp(443)] },
+          {
+            peers: null,
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
+          },
+          {
+            peers: [{ kind: 'ipBlock', cidr: '192.168.0.0/16', except: ['192.168.10.0/24'] }],
+            ports: [tcp(443)],
+          },
         ];
         break;
       default: // egress to the db of the same namespace
-        egress = [{ peers: [{ kind: 'pods', namespaceSelector: null, podSelector: sel({ app: 'db' }) }], ports: [tcp(5432)] }];
+        egress = [
+          {
+            peers: [{ kind: 'pods', namespaceSelector: null, podSelector: sel({ app: 'db' }) }],
+            ports: [tcp(5432)],
+          },
+        ];
     }
     policies.push({
       namespace,

@@ -152,8 +152,11 @@ export function parseOptions(
   }
   let values: Record<string, string | boolean | undefined> = {};
   try {
-    values = parseArgs({ args: normaliseBooleans([...argv]), options: flagConfig, strict: true })
-      .values;
+    values = parseArgs({
+      args: normaliseBooleans([...argv]),
+      options: flagConfig,
+      strict: true,
+    }).values;
   } catch (err) {
     problems.push((err as Error).message);
   }
@@ -180,7 +183,10 @@ export function parseOptions(
 
 /** The nft argv of `--nft-command`: split on whitespace. */
 export function nftArgv(options: Pick<ExecutorOptions, 'nftCommand'>): string[] {
-  return options.nftCommand.trim().split(/\s+/).filter((s) => s !== '');
+  return options.nftCommand
+    .trim()
+    .split(/\s+/)
+    .filter((s) => s !== '');
 }
 
 /** Every constraint the options break, one sentence each; empty when valid. */

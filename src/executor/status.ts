@@ -86,7 +86,11 @@ export function conditionsFor(
     reason: string,
     message: string,
   ): readonly Condition[] =>
-    setCondition(conditions, { type, status, reason, message, observedGeneration: generation }, now);
+    setCondition(
+      conditions,
+      { type, status, reason, message, observedGeneration: generation },
+      now,
+    );
 
   let c = previous;
   const { host, apply, sync } = outcome;

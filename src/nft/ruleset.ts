@@ -208,21 +208,26 @@ export function diffTables(
   }
   const [chainsAdded, chainsRemoved, chainsBoth] = split(reference.chains, live.chains);
   const [setsAdded, setsRemoved, setsBoth] = split(reference.sets, live.sets);
-  const chainsChanged = chainsBoth.filter((n) => reference.chains[n]?.base !== live.chains[n]?.base);
+  const chainsChanged = chainsBoth.filter(
+    (n) => reference.chains[n]?.base !== live.chains[n]?.base,
+  );
   const rules = chainsBoth.flatMap((name) => {
     const want = reference.chains[name]?.rules ?? [];
     const have = live.chains[name]?.rules ?? [];
     const added = multisetMinus(have, want);
     const removed = multisetMinus(want, have);
     const reordered = added === 0 && removed === 0 && want.some((r, i) => have[i] !== r);
-    return added > 0 || removed > 0 || reordered ? [{ chain: name, added, removed, reordered }] : [];
+    return added > 0 || removed > 0 || reordered
+      ? [{ chain: name, added, removed, reordered }]
+      : [];
   });
   const setsChanged = setsBoth.filter((n) => {
     const a = reference.sets[n];
     const b = live.sets[n];
+    if (a === undefined || b === undefined) return true;
     return (
-      a?.definition !== b?.definition ||
-      a?.elements.length !== b?.elements.length ||
+      a.definition !== b.definition ||
+      a.elements.length !== b.elements.length ||
       a.elements.some((e, i) => b.elements[i] !== e)
     );
   });

@@ -102,7 +102,7 @@ export function formatIp(addr: Address): string {
   // Longest run of two or more zero groups becomes "::" (first such run on ties).
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -161,7 +161,15 @@ export function rangeCovers(outer: Range, inner: Range): boolean {
  */
 export function mergeRanges(ranges: readonly Range[]): Range[] {
   const sorted = [...ranges].sort((a, b) =>
-    a.family !== b.family ? (a.family < b.family ? -1 : 1) : a.first < b.first ? -1 : a.first > b.first ? 1 : 0,
+    a.family !== b.family
+      ? a.family < b.family
+        ? -1
+        : 1
+      : a.first < b.first
+        ? -1
+        : a.first > b.first
+          ? 1
+          : 0,
   );
   const out: Range[] = [];
   for (const r of sorted) {
@@ -197,5 +205,8 @@ export function subtractRanges(from: Range, holes: readonly Range[]): Range[] {
 export function hasHostBits(text: string): boolean {
   const slash = text.indexOf('/');
   if (slash < 0) return false;
-  return canonicalIp(text.slice(0, slash)) !== formatIp({ ...parseIp(text.slice(0, slash)), value: parseCidr(text).first });
+  return (
+    canonicalIp(text.slice(0, slash)) !==
+    formatIp({ ...parseIp(text.slice(0, slash)), value: parseCidr(text).first })
+  );
 }

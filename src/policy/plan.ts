@@ -49,9 +49,7 @@ export interface NamedSet {
 }
 
 /** How one allow matches a packet (the peer is saddr on ingress, daddr on egress). */
-export type Match =
-  | { readonly kind: 'all' }
-  | { readonly kind: 'set'; readonly set: string };
+export type Match = { readonly kind: 'all' } | { readonly kind: 'set'; readonly set: string };
 
 /** One accept (ingress) or return-to-continue (egress) line of a pod chain. */
 export interface Allow {

@@ -34,11 +34,7 @@ export interface RuleRef {
  *  - `no-rule-matched`: isolated, and none did.
  */
 export type SideReason =
-  | 'not-a-pod'
-  | 'not-isolated'
-  | 'host-to-own-pod'
-  | 'allowed-by-rule'
-  | 'no-rule-matched';
+  'not-a-pod' | 'not-isolated' | 'host-to-own-pod' | 'allowed-by-rule' | 'no-rule-matched';
 
 /** The decision of one side: egress of the source, or ingress of the destination. */
 export interface SideVerdict {

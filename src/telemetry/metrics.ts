@@ -72,3 +72,52 @@ export function createControllerMetrics(registry: Registry = new Registry()): Co
     }),
   };
 }
+
+// ------------------------------------------------------------ executor
+// Appended by the executor (src/executor/main.ts); one registry per executor.
+
+/** The executor's metrics. */
+export interface ExecutorMetrics {
+  readonly registry: Registry;
+  /** Time of each `nft -f` load, successful or not, in seconds. */
+  readonly applyDuration: Histogram;
+  /** Loads nft rejected. */
+  readonly applyFailures: Counter;
+  /** Loads made to undo drift of the live table. */
+  readonly driftRepairs: Counter;
+  /**
+   * Packets dropped on each local pod's deny path, as last read from the
+   * table (reset when the table is reloaded, like any counter after a restart).
+   */
+  readonly denyPackets: Counter<'pod' | 'direction'>;
+}
+
+/** Creates the executor's metrics on `registry` (a fresh one by default). */
+export function createExecutorMetrics(registry: Registry = new Registry()): ExecutorMetrics {
+  const registers = [registry];
+  return {
+    registry,
+    applyDuration: new Histogram({
+      name: 'nftpol_executor_apply_duration_seconds',
+      help: 'Time of each nft -f load of the node script, successful or not, in seconds.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    applyFailures: new Counter({
+      name: 'nftpol_executor_apply_failures_total',
+      help: 'Loads of the node script that nft rejected (the previous ruleset stayed in force).',
+      registers,
+    }),
+    driftRepairs: new Counter({
+      name: 'nftpol_executor_drift_repairs_total',
+      help: 'Reloads of the node script made because the live table had drifted from it.',
+      registers,
+    }),
+    denyPackets: new Counter({
+      name: 'nftpol_executor_deny_packets_total',
+      help: 'Packets dropped on a local pod deny path, by pod (namespace/name) and direction, read from the table.',
+      labelNames: ['pod', 'direction'],
+      registers,
+    }),
+  };
+}

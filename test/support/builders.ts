@@ -27,7 +27,10 @@ import type {
 } from '../../src/policy/model.js';
 
 /** A selector from matchLabels (and optional expressions). */
-export function sel(matchLabels: Labels = {}, ...matchExpressions: SelectorRequirement[]): LabelSelector {
+export function sel(
+  matchLabels: Labels = {},
+  ...matchExpressions: SelectorRequirement[]
+): LabelSelector {
   return { matchLabels, matchExpressions };
 }
 
@@ -46,7 +49,11 @@ export function ns(name: string, labels: Labels = {}): Namespace {
 }
 
 /** A named container port. */
-export function named(name: string, containerPort: number, protocol: Protocol = 'TCP'): ContainerPort {
+export function named(
+  name: string,
+  containerPort: number,
+  protocol: Protocol = 'TCP',
+): ContainerPort {
   return { name, containerPort, protocol };
 }
 
@@ -96,7 +103,10 @@ export function policy(qualified: string, input: PolicyInput = {}): Policy {
 }
 
 /** A rule; omit `peers` / `ports` for "all". */
-export function rule(peers: readonly Peer[] | null = null, ports: readonly PortSpec[] | null = null): Rule {
+export function rule(
+  peers: readonly Peer[] | null = null,
+  ports: readonly PortSpec[] | null = null,
+): Rule {
   return { peers, ports };
 }
 

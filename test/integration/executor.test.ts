@@ -1,0 +1,559 @@
+/**
+ * nftpol-executor against the embedded API server (real client-node, real
+ * watch) and real nft in throwaway network namespaces (`ip netns exec NS
+ * nft`): apply, a script nft rejects, a hash mismatch, drift repaired with a
+ * foreign table left alone, an API outage, a restart that applies nothing,
+ * condition transition times, an unusable host, cleanup and --uninstall.
+ *
+ * Synchronisation is by waiting on the store's change feed or on the
+ * executor's event hook — never by sleeping. Intervals are injected short.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
+import { startExecutor, type ExecutorEvent, type ExecutorHandle } from '../../src/executor/main.js';
+import { DEFAULTS, type ExecutorOptions } from '../../src/executor/options.js';
+import { kubeConfigForServer } from '../../src/k8s/client.js';
+import type { Condition } from '../../src/k8s/conditions.js';
+import type { NodeFirewallStatus } from '../../src/k8s/nodefirewall.js';
+import { listTable } from '../../src/nft/apply.js';
+import type { NftOptions } from '../../src/nft/nft.js';
+import { hashScript } from '../../src/nft/render.js';
+import { diffTables, parseRuleset } from '../../src/nft/ruleset.js';
+import { createLogger } from '../../src/telemetry/log.js';
+import { NFT_SKIP_REASON, withNetns } from '../support/nft-check.js';
+
+const run = promisify(execFile);
+const NFW = 'nodefirewalls';
+const TIMEOUT_MS = 15_000;
+const ROOT = join(import.meta.dirname, '..', '..');
+const GOOD = readFileSync(join(ROOT, 'test/golden/render-both.nft'), 'utf8');
+const OTHER = readFileSync(join(ROOT, 'test/golden/render-egress-only.nft'), 'utf8');
+/** Parses, but the kernel rejects it: a rule refers to a set that does not exist. */
+const BAD = `${GOOD}table inet nftpol {\n\tchain broken {\n\t\tip saddr @no_such_set accept\n\t}\n}\n`;
+
+const SUMMARY = {
+  localPods: 1,
+  isolatedPods: 1,
+  policies: 1,
+  rules: 2,
+  sets: 2,
+  setElements: 3,
+  policyNames: ['shop/lockdown'],
+};
+
+function nodeFirewall(name: string, script: string, scriptHash = hashScript(script)) {
+  return {
+    apiVersion: 'nftpol.io/v1alpha1',
+    kind: 'NodeFirewall',
+    metadata: { name },
+    spec: { script, scriptHash, summary: SUMMARY },
+  };
+}
+
+function options(
+  node: string,
+  netns: string,
+  over: Partial<ExecutorOptions> = {},
+): ExecutorOptions {
+  return {
+    ...DEFAULTS,
+    nodeName: node,
+    nftCommand: `ip netns exec ${netns} nft`,
+    driftIntervalMs: 100,
+    retryBackoffMs: 50,
+    retryMaxBackoffMs: 400,
+    informerBackoffMs: 50,
+    informerMaxBackoffMs: 400,
+    healthPort: -1,
+    logLevel: 'silent',
+    ...over,
+  };
+}
+
+/** A settable wall clock for status times. */
+class TestClock {
+  ms = Date.parse('2030-01-01T00:00:00Z');
+  now = (): Date => new Date(this.ms);
+  advance(seconds: number): string {
+    this.ms += seconds * 1000;
+    return new Date(this.ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+}
+
+interface Started {
+  readonly executor: ExecutorHandle;
+  readonly events: ExecutorEvent[];
+  /** Resolves when an event (past or future) matches. */
+  waitForEvent(predicate: (e: ExecutorEvent) => boolean, what: string): Promise<ExecutorEvent>;
+}
+
+async function start(
+  server: ApiServer,
+  opts: ExecutorOptions,
+  clock: TestClock = new TestClock(),
+): Promise<Started> {
+  const events: ExecutorEvent[] = [];
+  const waiters = new Set<() => void>();
+  const executor = await startExecutor(opts, kubeConfigForServer(server.url), {
+    log: createLogger({ component: 'test-executor', level: 'silent' }),
+    now: clock.now,
+    readFile: () => Promise.resolve('1\n'),
+    onEvent: (e) => {
+      events.push(e);
+      for (const w of [...waiters]) w();
+    },
+  });
+  const waitForEvent = (predicate: (e: ExecutorEvent) => boolean, what: string) =>
+    new Promise<ExecutorEvent>((resolve, reject) => {
+      let seen = 0;
+      const check = (): void => {
+        for (; seen < events.length; seen++) {
+          const e = events[seen]!;
+          if (predicate(e)) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(e);
+            return;
+          }
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(
+          new Error(
+            `timed out waiting for ${what}; events: ${events.map((e) => e.kind).join(',')}`,
+          ),
+        );
+      }, TIMEOUT_MS);
+      waiters.add(check);
+      check();
+    });
+  await executor.synced;
+  return { executor, events, waitForEvent };
+}
+
+function statusOf(server: ApiServer, name: string): NodeFirewallStatus | undefined {
+  return server.store.get(NFW, undefined, name)?.['status'] as NodeFirewallStatus | undefined;
+}
+
+function conditionOf(server: ApiServer, name: string, type: string): Condition | undefined {
+  return statusOf(server, name)?.conditions?.find((c) => c.type === type);
+}
+
+/** Resolves when `predicate` holds, checked now and after every committed change. */
+function waitForStore(server: ApiServer, predicate: () => boolean, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (predicate()) return resolve();
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, TIMEOUT_MS);
+    const unsubscribe = server.store.history.subscribe(() => {
+      queueMicrotask(() => {
+        if (predicate()) {
+          clearTimeout(timer);
+          unsubscribe();
+          resolve();
+        }
+      });
+    });
+  });
+}
+
+const hasCondition =
+  (server: ApiServer, name: string, type: string, status: string, reason: string) =>
+  (): boolean => {
+    const c = conditionOf(server, name, type);
+    return c?.status === status && c.reason === reason;
+  };
+
+async function nftIn(netns: string, args: string[], stdin?: string): Promise<string> {
+  const child = run('ip', ['netns', 'exec', netns, 'nft', ...args]);
+  if (stdin !== undefined) {
+    child.child.stdin?.end(stdin);
+  }
+  return (await child).stdout;
+}
+
+async function liveTable(nft: NftOptions) {
+  return parseRuleset(await listTable(nft)).table;
+}
+
+/** The normalized table a script gives when loaded alone in a fresh namespace. */
+async function expectedTable(script: string) {
+  return withNetns(async (nft, ns) => {
+    await nftIn(ns, ['-f', '-'], script);
+    return liveTable(nft);
+  });
+}
+
+describe(
+  'nftpol-executor against the API server and nft in a network namespace',
+  { skip: NFT_SKIP_REASON },
+  () => {
+    let server: ApiServer;
+
+    before(async () => {
+      server = await startApiServer({ bookmarkIntervalMs: 1_000 });
+    });
+    after(async () => {
+      await server.close();
+    });
+
+    it('applies the script, reports Applied, InSync, Ready and the nft version', async () => {
+      await withNetns(async (nft, ns) => {
+        server.store.create(NFW, nodeFirewall('apply', GOOD));
+        const { executor } = await start(server, options('apply', ns));
+        try {
+          await waitForStore(
+            server,
+            hasCondition(server, 'apply', 'Ready', 'True', 'Ready'),
+            'Ready',
+          );
+          const status = statusOf(server, 'apply')!;
+          assert.equal(status.appliedHash, hashScript(GOOD));
+          assert.equal(status.observedGeneration, 1);
+          assert.match(status.nftVersion ?? '', /^v1\.\d+\.\d+/);
+          assert.equal(status.lastAppliedTime, '2030-01-01T00:00:00Z');
+          const types = (status.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason}`);
+          assert.deepEqual(types, [
+            'Applied=True/Applied',
+            'InSync=True/InSync',
+            'HostUsable=True/HostUsable',
+            'Ready=True/Ready',
+          ]);
+          assert.equal(diffTables((await expectedTable(GOOD))!, await liveTable(nft)), null);
+          assert.equal(executor.applies(), 1);
+        } finally {
+          await executor.stop();
+        }
+      });
+    });
+
+    it('keeps the old ruleset when nft rejects a script and reports ApplyFailed with the error', async () => {
+      await withNetns(async (nft, ns) => {
+        server.store.create(NFW, nodeFirewall('bad', GOOD));
+        const { executor } = await start(server, options('bad', ns));
+        try {
+          await waitForStore(
+            server,
+            hasCondition(server, 'bad', 'Applied', 'True', 'Applied'),
+            'first apply',
+          );
+          const before = await liveTable(nft);
+          server.store.patch(NFW, { name: 'bad' }, 'merge', {
+            spec: { script: BAD, scriptHash: hashScript(BAD) },
+          });
+          await waitForStore(
+            server,
+            hasCondition(server, 'bad', 'Applied', 'False', 'ApplyFailed'),
+            'ApplyFailed',
+          );
+          const applied = conditionOf(server, 'bad', 'Applied')!;
+          assert.match(applied.message, /previous ruleset stays in force/);
+          assert.match(applied.message, /no_such_set|No such file or directory/);
+          assert.ok(applied.message.length < 2000, 'the error is truncated');
+          assert.equal(conditionOf(server, 'bad', 'Ready')?.reason, 'NotApplied');
+          assert.equal(
+            statusOf(server, 'bad')?.appliedHash,
+            hashScript(GOOD),
+            'appliedHash names what is in force',
+          );
+          assert.equal(statusOf(server, 'bad')?.observedGeneration, 2);
+          assert.equal(
+            diffTables(before!, await liveTable(nft)),
+            null,
+            'the old table is untouched',
+          );
+          const failures = await executor.metrics.applyFailures.get();
+          assert.ok((failures.values[0]?.value ?? 0) >= 1);
+        } finally {
+          await executor.stop();
+        }
+      });
+    });
+
+    it('applies nothing when the script does not match scriptHash', async () => {
+      await withNetns(async (nft, ns) => {
+        server.store.create(NFW, nodeFirewall('mismatch', GOOD, hashScript(OTHER)));
+        const { executor, waitForEvent } = await start(server, options('mismatch', ns));
+        try {
+          await waitForEvent((e) => e.kind === 'refused', 'the refusal');
+          await waitForStore(
+            server,
+            hasCondition(server, 'mismatch', 'Applied', 'False', 'HashMismatch'),
+            'HashMismatch',
+          );
+          assert.match(conditionOf(server, 'mismatch', 'Applied')!.message, /nothing was applied/);
+          assert.equal(conditionOf(server, 'mismatch', 'Ready')?.reason, 'NotApplied');
+          assert.equal(await listTable(nft), null, 'no table was created');
+          assert.equal(executor.applies(), 0);
+          assert.equal(statusOf(server, 'mismatch')?.appliedHash, undefined);
+        } finally {
+          await executor.stop();
+        }
+      });
+    });
+
+    it('repairs a rule deleted by hand, reports Drifted then Repaired, and leaves a foreign table alone', async () => {
+      await withNetns(async (nft, ns) => {
+        server.store.create(NFW, nodeFirewall('drift', GOOD));
+        const { executor, waitForEvent } = await start(server, options('drift', ns));
+        const seen: string[] = [];
+        const unsubscribe = server.store.history.subscribe(() => {
+          const c = conditionOf(server, 'drift', 'InSync');
+          if (c !== undefined && seen.at(-1) !== c.reason) seen.push(c.reason);
+        });
+        try {
+          await waitForStore(
+            server,
+            hasCondition(server, 'drift', 'Ready', 'True', 'Ready'),
+            'Ready',
+          );
+          const reference = await liveTable(nft);
+          await nftIn(
+            ns,
+            ['-f', '-'],
+            'table ip foreign {\n\tchain keep {\n\t\tcounter accept\n\t}\n}\n',
+          );
+          const listing = await nftIn(ns, ['-a', 'list', 'chain', 'inet', 'nftpol', 'in_shop_web']);
+          const handle = /counter packets \d+ bytes \d+ accept comment .* # handle (\d+)/.exec(
+            listing,
+          )?.[1];
+          assert.ok(handle !== undefined, listing);
+          await nftIn(ns, ['delete', 'rule', 'inet', 'nftpol', 'in_shop_web', 'handle', handle]);
+
+          const drifted = await waitForEvent((e) => e.kind === 'drifted', 'drift detection');
+          assert.match((drifted as { summary: string }).summary, /rules in in_shop_web: 1 removed/);
+          await waitForStore(
+            server,
+            hasCondition(server, 'drift', 'InSync', 'True', 'Repaired'),
+            'Repaired',
+          );
+          assert.deepEqual(seen.slice(-2), ['Drifted', 'Repaired']);
+          assert.match(conditionOf(server, 'drift', 'InSync')!.message, /1 removed/);
+          assert.equal(diffTables(reference!, await liveTable(nft)), null, 'the rule is back');
+          assert.match(
+            await nftIn(ns, ['list', 'table', 'ip', 'foreign']),
+            /chain keep/,
+            'foreign table untouched',
+          );
+          const repairs = await executor.metrics.driftRepairs.get();
+          assert.equal(repairs.values[0]?.value, 1);
+        } finally {
+          unsubscribe();
+          await executor.stop();
+        }
+      });
+    });
+
+    it('keeps enforcing through an API outage and reports on reconnect', async () => {
+      await withNetns(async (nft, ns) => {
+        const own = await startApiServer({ bookmarkIntervalMs: 1_000 });
+        const port = own.port;
+        own.store.create(NFW, nodeFirewall('outage', GOOD));
+        const { executor, waitForEvent } = await start(own, options('outage', ns));
+        let restarted: ApiServer | null = null;
+        try {
+          await waitForStore(own, hasCondition(own, 'outage', 'Ready', 'True', 'Ready'), 'Ready');
+          await own.close();
+          // While the API is down: the table is flushed by hand and repaired anyway.
+          await nftIn(ns, ['flush', 'table', 'inet', 'nftpol']);
+          await waitForEvent(
+            (e) => e.kind === 'applied' && e.cause === 'repair',
+            'repair while the API is down',
+          );
+          await waitForEvent((e) => e.kind === 'statusFailed', 'a failed status write');
+          assert.equal(diffTables((await expectedTable(GOOD))!, await liveTable(nft)), null);
+          // Meanwhile the controller (here: the store) moved on.
+          own.store.patch(NFW, { name: 'outage' }, 'merge', {
+            spec: { script: OTHER, scriptHash: hashScript(OTHER) },
+          });
+          restarted = await startApiServer({ port, store: own.store, bookmarkIntervalMs: 1_000 });
+          const r = restarted;
+          await waitForStore(
+            r,
+            () =>
+              statusOf(r, 'outage')?.appliedHash === hashScript(OTHER) &&
+              conditionOf(r, 'outage', 'Ready')?.status === 'True',
+            'the new script applied and reported',
+          );
+          assert.equal(statusOf(r, 'outage')?.observedGeneration, 2);
+          assert.equal(diffTables((await expectedTable(OTHER))!, await liveTable(nft)), null);
+        } finally {
+          await executor.stop();
+          await restarted?.close();
+        }
+      });
+    });
+
+    it('does not reload an unchanged script after a restart, yet records a new generation', async () => {
+      await withNetns(async (nft, ns) => {
+        server.store.create(NFW, nodeFirewall('restart', GOOD));
+        const clock = new TestClock();
+        const first = await start(server, options('restart', ns), clock);
+        await waitForStore(
+          server,
+          hasCondition(server, 'restart', 'Ready', 'True', 'Ready'),
+          'Ready',
+        );
+        assert.equal(first.executor.applies(), 1);
+        await first.executor.stop();
+        const tableHandle = async () =>
+          (
+            (await listTable(nft)) as { nftables: Array<{ table?: { handle: number } }> }
+          ).nftables.find((o) => o.table)?.table?.handle;
+        const handleBefore = await tableHandle();
+        assert.notEqual(handleBefore, undefined, 'fail-static: the table outlived the executor');
+
+        const t1 = clock.advance(60);
+        const second = await start(server, options('restart', ns), clock);
+        try {
+          await second.waitForEvent((e) => e.kind === 'adopted', 'adoption of the table in force');
+          server.store.patch(NFW, { name: 'restart' }, 'merge', {
+            spec: { summary: { ...SUMMARY, rules: 3 } },
+          });
+          await waitForStore(
+            server,
+            () => statusOf(server, 'restart')?.observedGeneration === 2,
+            'generation 2 observed',
+          );
+          assert.equal(second.executor.applies(), 0, 'no nft -f');
+          assert.equal(await tableHandle(), handleBefore, 'the same table, never reloaded');
+          const applied = conditionOf(server, 'restart', 'Applied')!;
+          assert.equal(applied.observedGeneration, 2);
+          assert.notEqual(
+            applied.lastTransitionTime,
+            t1,
+            'status did not change, so neither did the transition time',
+          );
+          assert.equal(applied.lastTransitionTime, '2030-01-01T00:00:00Z');
+        } finally {
+          await second.executor.stop();
+        }
+      });
+    });
+
+    it('moves lastTransitionTime only for the conditions whose status changed', async () => {
+      await withNetns(async (_nft, ns) => {
+        server.store.create(NFW, nodeFirewall('times', GOOD));
+        const clock = new TestClock();
+        const { executor } = await start(server, options('times', ns), clock);
+        try {
+          await waitForStore(
+            server,
+            hasCondition(server, 'times', 'Ready', 'True', 'Ready'),
+            'Ready',
+          );
+          const t0 = conditionOf(server, 'times', 'Applied')!.lastTransitionTime;
+          const t1 = clock.advance(30);
+          server.store.patch(NFW, { name: 'times' }, 'merge', {
+            spec: { script: BAD, scriptHash: hashScript(BAD) },
+          });
+          await waitForStore(
+            server,
+            hasCondition(server, 'times', 'Applied', 'False', 'ApplyFailed'),
+            'ApplyFailed',
+          );
+          assert.equal(conditionOf(server, 'times', 'Applied')!.lastTransitionTime, t1);
+          assert.equal(conditionOf(server, 'times', 'Ready')!.lastTransitionTime, t1);
+          assert.equal(conditionOf(server, 'times', 'InSync')!.lastTransitionTime, t0);
+          assert.equal(conditionOf(server, 'times', 'HostUsable')!.lastTransitionTime, t0);
+          const t2 = clock.advance(30);
+          server.store.patch(NFW, { name: 'times' }, 'merge', {
+            spec: { script: OTHER, scriptHash: hashScript(OTHER) },
+          });
+          await waitForStore(
+            server,
+            hasCondition(server, 'times', 'Applied', 'True', 'Applied'),
+            'Applied again',
+          );
+          assert.equal(conditionOf(server, 'times', 'Applied')!.lastTransitionTime, t2);
+          assert.equal(conditionOf(server, 'times', 'InSync')!.lastTransitionTime, t0);
+          assert.equal(statusOf(server, 'times')?.lastAppliedTime, t2);
+        } finally {
+          await executor.stop();
+        }
+      });
+    });
+
+    it('starts cleanly before its NodeFirewall exists and applies it when it appears', async () => {
+      await withNetns(async (nft, ns) => {
+        const { executor, waitForEvent } = await start(server, options('late', ns));
+        try {
+          assert.equal(executor.applies(), 0);
+          assert.equal(await listTable(nft), null);
+          server.store.create(NFW, nodeFirewall('late', GOOD));
+          await waitForEvent((e) => e.kind === 'applied', 'the apply');
+          await waitForStore(
+            server,
+            hasCondition(server, 'late', 'Ready', 'True', 'Ready'),
+            'Ready',
+          );
+        } finally {
+          await executor.stop();
+        }
+      });
+    });
+
+    it('reports an unusable host as Ready=False HostUnusable and applies nothing', async () => {
+      await withNetns(async (nft, ns) => {
+        server.store.create(NFW, nodeFirewall('nonft', GOOD));
+        const { executor, waitForEvent } = await start(
+          server,
+          options('nonft', ns, { nftCommand: `ip netns exec ${ns} nft-not-installed` }),
+        );
+        try {
+          await waitForStore(
+            server,
+            hasCondition(server, 'nonft', 'Ready', 'False', 'HostUnusable'),
+            'HostUnusable',
+          );
+          assert.match(conditionOf(server, 'nonft', 'Ready')!.message, /nft/);
+          assert.equal(conditionOf(server, 'nonft', 'HostUsable')?.status, 'False');
+          let probes = 0;
+          await waitForEvent(
+            (e) => e.kind === 'probed' && !e.usable && ++probes >= 2,
+            'a re-probe with back-off',
+          );
+          assert.equal(executor.applies(), 0);
+          assert.equal(await listTable(nft), null);
+        } finally {
+          await executor.stop();
+        }
+      });
+    });
+
+    it('removes its table on stop only with cleanupOnExit, and --uninstall removes only its own table', async () => {
+      await withNetns(async (nft, ns) => {
+        server.store.create(NFW, nodeFirewall('cleanup', GOOD));
+        const { executor } = await start(server, options('cleanup', ns, { cleanupOnExit: true }));
+        await waitForStore(
+          server,
+          hasCondition(server, 'cleanup', 'Ready', 'True', 'Ready'),
+          'Ready',
+        );
+        await executor.stop();
+        assert.equal(await listTable(nft), null);
+
+        await nftIn(ns, ['-f', '-'], GOOD);
+        await nftIn(ns, ['-f', '-'], 'table inet other {\n\tchain c {\n\t\taccept\n\t}\n}\n');
+        const bin = join(ROOT, 'bin/nftpol-executor');
+        await run(bin, [
+          '--uninstall',
+          '--nft-command',
+          `ip netns exec ${ns} nft`,
+          '--log-level',
+          'silent',
+        ]);
+        assert.equal(await listTable(nft), null);
+        assert.match(await nftIn(ns, ['list', 'tables']), /table inet other/);
+      });
+    });
+  },
+);
