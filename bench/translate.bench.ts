@@ -5,6 +5,8 @@
  *
  *   make bench                                   # small, medium, large
  *   NFTPOL_BENCH_SIZES=small make bench          # one size
+ *   NFTPOL_BENCH_SAMPLE=200 make bench           # translate only the first 200 nodes
+ *                                                # of each size; totals are extrapolated
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -17,6 +19,7 @@ import { summarizePlan } from '../src/policy/plan.js';
 
 interface Row {
   size: string;
+  nodesTranslated: number;
   nodes: number;
   pods: number;
   policies: number;
@@ -33,6 +36,7 @@ interface Row {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const names = (process.env['NFTPOL_BENCH_SIZES'] ?? 'small,medium,large').split(',');
+const sample = Number(process.env['NFTPOL_BENCH_SAMPLE'] ?? '0');
 const rows: Row[] = [];
 for (const name of names) {
   const size = SIZES[name];
@@ -45,7 +49,8 @@ for (const name of names) {
   const rules: number[] = [];
   const t0 = performance.now();
   const translate = translatorFor(cluster);
-  for (const node of cluster.nodes) {
+  const nodes = sample > 0 ? cluster.nodes.slice(0, sample) : cluster.nodes;
+  for (const node of nodes) {
     const plan = translate(node.name);
     const { script } = renderScript(plan);
     const s = summarizePlan(plan);
@@ -59,9 +64,10 @@ for (const name of names) {
   gc?.();
   rows.push({
     size: name,
+    nodesTranslated: nodes.length,
     ...size,
-    translateRenderMs: Math.round(ms),
-    perNodeMs: Number((ms / size.nodes).toFixed(2)),
+    translateRenderMs: Math.round((ms * size.nodes) / nodes.length),
+    perNodeMs: Number((ms / nodes.length).toFixed(2)),
     heapAfterBuildBytes: process.memoryUsage().heapUsed,
     peakRssBytes: peakRss,
     scriptBytesMedian: quantile(scriptBytes, 0.5),
@@ -73,7 +79,7 @@ for (const name of names) {
   const r = rows[rows.length - 1]!;
   console.log(
     `${name.padEnd(7)} ${size.nodes} nodes / ${size.pods} pods / ${size.policies} policies: ` +
-      `${r.translateRenderMs} ms total (${r.perNodeMs} ms/node), peak RSS ${formatBytes(r.peakRssBytes)}, ` +
+      `${r.translateRenderMs} ms total${nodes.length < size.nodes ? ` (extrapolated from ${nodes.length} nodes)` : ''} (${r.perNodeMs} ms/node), peak RSS ${formatBytes(r.peakRssBytes)}, ` +
       `script median ${formatBytes(r.scriptBytesMedian)} max ${formatBytes(r.scriptBytesMax)}, ` +
       `set elements median ${r.setElementsMedian} max ${r.setElementsMax}, rules median ${r.rulesMedian}`,
   );

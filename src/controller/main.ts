@@ -55,6 +55,8 @@ export interface ControllerHandle {
   readonly synced: Promise<void>;
   /** True while this replica holds the Lease (always, without leader election). */
   isLeader(): boolean;
+  /** True when no node waits to be rendered and no write is in flight. */
+  isIdle(): boolean;
   /** Port of the health server, or null when disabled. */
   readonly healthPort: number | null;
   readonly metrics: ControllerMetrics;
@@ -248,6 +250,7 @@ export async function startController(
   return {
     synced: syncedPromise,
     isLeader: () => leader,
+    isIdle: () => engine.queueDepth === 0 && publisher.pending === 0,
     healthPort: health?.port ?? null,
     metrics,
     stop: async (stopOptions = {}) => {

@@ -124,7 +124,13 @@ function converged(server: ApiServer): boolean {
   return want.size === have.size && [...want].every(([n, s]) => have.get(n) === s);
 }
 
-/** Resolves when `predicate` holds, checked now and after every committed change. */
+/** Listeners called after every batch of every controller started here. */
+const batchListeners = new Set<() => void>();
+
+/**
+ * Resolves when `predicate` holds, checked now, after every committed change
+ * and after every controller batch.
+ */
 function waitForStore(server: ApiServer, predicate: () => boolean, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (predicate()) return resolve();
@@ -132,11 +138,17 @@ function waitForStore(server: ApiServer, predicate: () => boolean, what: string)
       unsubscribe();
       const want = expectedScripts(server);
       const have = actualScripts(server);
-      const differ = [...new Set([...want.keys(), ...have.keys()])].filter((n) => want.get(n) !== have.get(n));
-      reject(new Error(`timed out waiting for ${what} (nodes whose script differs: ${differ.join(', ') || 'none'})`));
+      const differ = [...new Set([...want.keys(), ...have.keys()])].filter(
+        (n) => want.get(n) !== have.get(n),
+      );
+      reject(
+        new Error(
+          `timed out waiting for ${what} (nodes whose script differs: ${differ.join(', ') || 'none'})`,
+        ),
+      );
     }, TIMEOUT_MS);
-    const unsubscribe = server.store.history.subscribe(() => {
-      // The change is committed synchronously before listeners run; check after it.
+    const check = (): void =>
+      // Changes are committed before listeners run; check once the call returned.
       queueMicrotask(() => {
         if (predicate()) {
           clearTimeout(timer);
@@ -144,7 +156,12 @@ function waitForStore(server: ApiServer, predicate: () => boolean, what: string)
           resolve();
         }
       });
-    });
+    const unsubscribeStore = server.store.history.subscribe(check);
+    batchListeners.add(check);
+    const unsubscribe = (): void => {
+      unsubscribeStore();
+      batchListeners.delete(check);
+    };
   });
 }
 
@@ -161,7 +178,10 @@ async function start(
 ): Promise<ControllerHandle> {
   const handle = await startController(options(identity, over), kubeConfigForServer(server.url), {
     log: createLogger({ component: identity, level: 'silent' }),
-    ...(batches ? { onBatch: (b: { nodes: number }) => batches.push(b) } : {}),
+    onBatch: (b: { nodes: number }) => {
+      batches?.push(b);
+      for (const listener of batchListeners) listener();
+    },
   });
   await handle.synced;
   return handle;
@@ -304,7 +324,11 @@ describe('nftpol-controller against the API server', () => {
   });
 
   it('a replacement controller with nothing changed writes nothing', async () => {
-    await waitForStore(server, () => converged(server), 'convergence');
+    await waitForStore(
+      server,
+      () => converged(server) && controller.isIdle(),
+      'a settled controller',
+    );
     await controller.stop();
     const writesBefore = nfwWrites(server);
     const batches: Array<{ nodes: number }> = [];
@@ -314,7 +338,14 @@ describe('nftpol-controller against the API server', () => {
       () => batches.some((b) => b.nodes >= 2),
       'the full pass after taking over',
     );
-    assert.equal(nfwWrites(server), writesBefore);
+    assert.deepEqual(
+      server
+        .writes()
+        .filter((r) => r.path.includes(`/${NFW}`))
+        .slice(writesBefore)
+        .map((r) => `${r.method} ${r.path} ${r.status}`),
+      [],
+    );
   });
 });
 

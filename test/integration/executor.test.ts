@@ -89,7 +89,10 @@ interface Started {
   readonly executor: ExecutorHandle;
   readonly events: ExecutorEvent[];
   /** Resolves when an event (past or future) matches. */
-  waitForEvent(predicate: (e: ExecutorEvent) => boolean, what: string): Promise<ExecutorEvent>;
+  readonly waitForEvent: (
+    predicate: (e: ExecutorEvent) => boolean,
+    what: string,
+  ) => Promise<ExecutorEvent>;
 }
 
 async function start(
@@ -229,6 +232,13 @@ describe(
           ]);
           assert.equal(diffTables((await expectedTable(GOOD))!, await liveTable(nft)), null);
           assert.equal(executor.applies(), 1);
+          await executor.checkNow();
+          const text = await executor.metrics.registry.metrics();
+          assert.match(
+            text,
+            /nftpol_executor_deny_packets_total\{pod="shop\/web",direction="ingress"\} 0/,
+          );
+          assert.match(text, /nftpol_executor_apply_duration_seconds_count 1/);
         } finally {
           await executor.stop();
         }
