@@ -41,8 +41,10 @@ check: build test ## Build, then everything `test` runs
 golden: deps ## Rewrite golden files from current output (review the diff!)
 	UPDATE_GOLDEN=1 $(NODE_TEST) $(unit_tests)
 
-bench: deps ## Benchmarks on generated clusters; results in bench/results/
+bench: deps ## Benchmarks: translate+render, incremental, nft apply (root); results in bench/results/
 	node --import tsx --expose-gc bench/translate.bench.ts
+	@if [ -f bench/incremental.bench.ts ]; then node --import tsx --expose-gc bench/incremental.bench.ts; fi
+	@if [ "$$(id -u)" -eq 0 ]; then node --import tsx bench/apply.bench.ts; else echo "apply benchmark skipped: needs root"; fi
 
 demo: deps ## Render and explain the example cluster
 	@bash scripts/demo.sh

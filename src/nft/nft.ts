@@ -96,10 +96,10 @@ export async function runNft(
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
   return new Promise<string>((resolve, reject) => {
-    const child = spawn(program, [...prefixArgs, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout,
-    });
+    const child = spawn(program, [...prefixArgs, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Our own timer rather than spawn's `timeout`, so that it is cleared when
+    // the spawn itself fails (a missing binary must not hold the process open).
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -110,6 +110,7 @@ export async function runNft(
 
     let settled = false;
     child.on('error', (cause: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       if (settled) return;
       settled = true;
       const notInstalled = cause.code === 'ENOENT' || cause.code === 'EACCES';
@@ -129,6 +130,7 @@ export async function runNft(
       );
     });
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
       if (settled) return;
       settled = true;
       const stdout = Buffer.concat(out).toString('utf8');
