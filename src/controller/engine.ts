@@ -15,7 +15,7 @@
 import { renderScript } from '../nft/render.js';
 import type { Cluster } from '../policy/model.js';
 import { summarizePlan, type PlanSummary } from '../policy/plan.js';
-import { translateNode } from '../policy/translate.js';
+import { translatorFor } from '../policy/translate.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
 /** `spec.summary` of a NodeFirewall. */
@@ -74,10 +74,27 @@ export interface EngineOptions {
   readonly onError?: (err: unknown) => void;
 }
 
-/** The production render: translateNode, then renderScript, then the summary. */
+/**
+ * Batches at least this large are translated against the whole cluster with
+ * one shared translator (its index is built once per batch); smaller ones
+ * against each node's own sub-cluster, which is cheaper to index.
+ */
+export const WHOLE_CLUSTER_BATCH = 16;
+
+/**
+ * The production render: translate, then renderScript, then the summary.
+ * The translator is shared by every call made with the same Cluster object,
+ * so a batch rendered against one snapshot indexes the cluster once.
+ */
 export function renderNodeWith(options: { readonly failClosed: boolean }): RenderNode {
+  const translators = new WeakMap<Cluster, ReturnType<typeof translatorFor>>();
   return (cluster, node) => {
-    const plan = translateNode(cluster, node, { failClosed: options.failClosed });
+    let translate = translators.get(cluster);
+    if (translate === undefined) {
+      translate = translatorFor(cluster);
+      translators.set(cluster, translate);
+    }
+    const plan = translate(node, { failClosed: options.failClosed });
     const { script, scriptHash } = renderScript(plan);
     return {
       node,
@@ -215,13 +232,14 @@ export class Engine {
     const started = this.clock.now();
     const rendered: RenderedNode[] = [];
     const removed: string[] = [];
+    const whole = nodes.length >= WHOLE_CLUSTER_BATCH ? this.snapshot.cluster() : null;
     for (const node of nodes) {
       if (!this.snapshot.hasNode(node)) {
         removed.push(node);
         this.hashes.delete(node);
         continue;
       }
-      const r = this.render(this.snapshot.clusterForNode(node), node);
+      const r = this.render(whole ?? this.snapshot.clusterForNode(node), node);
       this.hashes.set(node, r.scriptHash);
       rendered.push(r);
     }
