@@ -44,7 +44,7 @@ golden: deps ## Rewrite golden files from current output (review the diff!)
 bench: deps ## Benchmarks: translate+render, incremental, nft apply (root); results in bench/results/
 	node --import tsx --expose-gc bench/translate.bench.ts
 	@if [ -f bench/incremental.bench.ts ]; then node --import tsx --expose-gc bench/incremental.bench.ts; fi
-	@if [ "$$(id -u)" -eq 0 ]; then node --import tsx bench/apply.bench.ts; else echo "apply benchmark skipped: needs root"; fi
+	@if [ "$$(id -u)" -eq 0 ]; then node --import tsx bench/apply.bench.ts && node --import tsx bench/enforce.bench.ts; else echo "apply and enforce benchmarks skipped: need root"; fi
 
 demo: deps ## Render and explain the example cluster
 	@bash scripts/demo.sh

@@ -1,0 +1,295 @@
+/**
+ * The whole product on one machine (issue 5): the embedded API server, the
+ * controller, and one executor per node, each loading its node's script into
+ * that node's network namespace of a netns cluster. NetworkPolicies are
+ * written through the API; once every node's NodeFirewall reports the
+ * current script applied, every pair of endpoints is probed on the kernel and
+ * compared with the oracle computed from the same objects, read back from the
+ * store. The policy is created, tightened and deleted, probing after each.
+ *
+ * Synchronisation is by the store's change feed (a predicate checked on every
+ * committed change, executors' status writes included) — never by sleeping.
+ * Needs root, ip and nft; skipped with the reason otherwise.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
+import { startController, type ControllerHandle } from '../../src/controller/main.js';
+import { DEFAULTS as CONTROLLER_DEFAULTS } from '../../src/controller/options.js';
+import { startExecutor, type ExecutorHandle } from '../../src/executor/main.js';
+import { DEFAULTS as EXECUTOR_DEFAULTS } from '../../src/executor/options.js';
+import { kubeConfigForServer } from '../../src/k8s/client.js';
+import type { NodeFirewallStatus } from '../../src/k8s/nodefirewall.js';
+import { renderScript } from '../../src/nft/render.js';
+import { clusterFromObjects } from '../../src/policy/from-k8s.js';
+import type { Cluster } from '../../src/policy/model.js';
+import { translateNode } from '../../src/policy/translate.js';
+import { createLogger } from '../../src/telemetry/log.js';
+import { dataplaneSkipReason } from '../support/netns/lifecycle.js';
+import { NetnsCluster } from '../support/netns/netns-cluster.js';
+import { assertMatchesOracle, probeCluster, summarizeReport } from '../support/netns/probe.js';
+import { assertSpots, type Spot } from '../support/netns/spots.js';
+
+const run = promisify(execFile);
+const skip = dataplaneSkipReason();
+const NFW = 'nodefirewalls';
+const TIMEOUT_MS = 20_000;
+const SOURCE_KINDS = ['namespaces', 'nodes', 'pods', 'networkpolicies'] as const;
+
+// ------------------------------------------------------------ API objects
+
+const NODES = [
+  { name: 'n1', addresses: ['10.99.0.1', 'fd00:99::1'], podCIDRs: ['10.100.1.0/24', 'fd00:100:0:1::/64'] },
+  { name: 'n2', addresses: ['10.99.0.2', 'fd00:99::2'], podCIDRs: ['10.100.2.0/24', 'fd00:100:0:2::/64'] },
+] as const; // prettier-ignore
+
+const k8sNode = (n: (typeof NODES)[number]) => ({
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name: n.name },
+  spec: { podCIDR: n.podCIDRs[0], podCIDRs: n.podCIDRs },
+  status: { addresses: n.addresses.map((address) => ({ type: 'InternalIP', address })) },
+});
+
+const k8sNs = (name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, labels },
+});
+
+/** Pod `ns/name` on node `n<nodeIndex>`, host `.h` of that node's pod CIDRs, Running. */
+const k8sPod = (qualified: string, labels: Record<string, string>, nodeIndex: 1 | 2, h: number) => {
+  const [namespace, name] = qualified.split('/');
+  const ips = [`10.100.${nodeIndex}.${h}`, `fd00:100:0:${nodeIndex}::${h}`];
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels },
+    spec: { nodeName: `n${nodeIndex}`, containers: [{ name: 'c', image: 'x' }] },
+    status: { phase: 'Running', podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) },
+  };
+};
+
+/** Clients and servers on both nodes, in two namespaces; traffic crosses nodes. */
+const PODS = [
+  k8sPod('a/client', { app: 'client' }, 1, 2),
+  k8sPod('b/db', { app: 'db' }, 1, 3),
+  k8sPod('a/web', { app: 'web' }, 2, 2),
+  k8sPod('b/other', { app: 'client' }, 2, 3),
+];
+
+const guard = (ports?: readonly { protocol: string; port: number }[]) => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name: 'guard', namespace: 'a' },
+  spec: {
+    podSelector: {},
+    policyTypes: ['Ingress'],
+    ingress: [
+      {
+        from: [{ podSelector: { matchLabels: { app: 'client' } } }],
+        ...(ports ? { ports } : {}),
+      },
+    ],
+  },
+});
+
+// ------------------------------------------------------------ helpers
+
+/** The Cluster the objects in the store describe (what the oracle judges). */
+function clusterInStore(server: ApiServer): Cluster {
+  const objects = SOURCE_KINDS.flatMap((plural) =>
+    server.store.list(plural).items.map((object, i) => ({ source: `${plural}#${i}`, object })),
+  );
+  const { cluster, problems } = clusterFromObjects(objects);
+  const errors = problems.filter((p) => p.severity === 'error');
+  assert.deepEqual(errors, [], 'the objects in the store convert without errors');
+  return cluster;
+}
+
+/** Nodes whose NodeFirewall does not yet carry, and report applied, the script of `cluster`. */
+function nodesBehind(server: ApiServer, cluster: Cluster): string[] {
+  return cluster.nodes
+    .filter((n) => {
+      const { script, scriptHash } = renderScript(translateNode(cluster, n.name));
+      const nfw = server.store.get(NFW, undefined, n.name);
+      const spec = nfw?.['spec'] as { script?: string; scriptHash?: string } | undefined;
+      const status = nfw?.['status'] as NodeFirewallStatus | undefined;
+      const applied = status?.conditions?.find((c) => c.type === 'Applied');
+      return !(
+        spec?.script === script &&
+        spec.scriptHash === scriptHash &&
+        status?.appliedHash === scriptHash &&
+        applied?.status === 'True'
+      );
+    })
+    .map((n) => n.name);
+}
+
+/**
+ * Resolves with the store's Cluster once every node's executor reports the
+ * script that Cluster gives as applied; checked now and after every
+ * committed change.
+ */
+function waitForEnforced(server: ApiServer, what: string): Promise<Cluster> {
+  return new Promise((resolve, reject) => {
+    let unsubscribe = (): void => undefined;
+    const timer = setTimeout(() => {
+      unsubscribe();
+      const behind = nodesBehind(server, clusterInStore(server));
+      reject(new Error(`timed out waiting for ${what}; nodes behind: ${behind.join(', ')}`));
+    }, TIMEOUT_MS);
+    const check = (): boolean => {
+      const cluster = clusterInStore(server);
+      if (nodesBehind(server, cluster).length > 0) return false;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(cluster);
+      return true;
+    };
+    if (check()) return;
+    // Changes are committed before listeners run; check once the call returned.
+    unsubscribe = server.store.history.subscribe(() => queueMicrotask(() => void check()));
+  });
+}
+
+/** Probe every pair, assert the kernel agrees with the oracle and with the spots. */
+async function probeAndCompare(
+  nc: NetnsCluster,
+  cluster: Cluster,
+  spots: readonly Spot[],
+): Promise<void> {
+  const report = await probeCluster(nc, cluster);
+  assertMatchesOracle(report);
+  assertSpots(report, spots);
+  console.log(`  ${summarizeReport(report)}`);
+}
+
+// ------------------------------------------------------------ the test
+
+describe(
+  'nftpol end to end: API server, controller and executors on a netns cluster',
+  { skip: skip ?? false },
+  () => {
+    let nc: NetnsCluster | undefined;
+    let server: ApiServer | undefined;
+    let controller: ControllerHandle | undefined;
+    const executors: ExecutorHandle[] = [];
+
+    before(async () => {
+      server = await startApiServer({ bookmarkIntervalMs: 1_000 });
+      const s = server.store;
+      s.create('namespaces', k8sNs('kube-system'));
+      s.create('namespaces', k8sNs('a', { team: 'red' }));
+      s.create('namespaces', k8sNs('b', { team: 'blue' }));
+      for (const n of NODES) s.create('nodes', k8sNode(n));
+      for (const p of PODS) s.create('pods', p);
+
+      nc = await NetnsCluster.create();
+      await nc.sync(clusterInStore(server));
+
+      const kubeConfig = kubeConfigForServer(server.url);
+      controller = await startController(
+        {
+          ...CONTROLLER_DEFAULTS,
+          identity: 'e2e',
+          debounceMs: 20,
+          maxDelayMs: 200,
+          leaseDurationMs: 1_000,
+          renewDeadlineMs: 600,
+          retryPeriodMs: 100,
+          healthPort: -1,
+          logLevel: 'silent',
+          informerBackoffMs: 50,
+          informerMaxBackoffMs: 500,
+          retryDelayMs: 50,
+        },
+        kubeConfig,
+        { log: createLogger({ component: 'e2e-controller', level: 'silent' }) },
+      );
+      await controller.synced;
+      for (const n of nc.nodes) {
+        const netns = n.netns;
+        executors.push(
+          await startExecutor(
+            {
+              ...EXECUTOR_DEFAULTS,
+              nodeName: n.name,
+              nftCommand: `ip netns exec ${netns} nft`,
+              driftIntervalMs: 1_000,
+              retryBackoffMs: 50,
+              retryMaxBackoffMs: 400,
+              informerBackoffMs: 50,
+              informerMaxBackoffMs: 400,
+              healthPort: -1,
+              logLevel: 'silent',
+            },
+            kubeConfig,
+            {
+              log: createLogger({ component: `e2e-executor-${n.name}`, level: 'silent' }),
+              // The forwarding sysctl of the node's namespace, not the test's.
+              readFile: async (path) =>
+                (await run('ip', ['netns', 'exec', netns, 'cat', path])).stdout,
+            },
+          ),
+        );
+      }
+      // Not awaited before every executor started: an executor syncs once its
+      // NodeFirewall exists, which needs the controller to lead first.
+      await Promise.all(executors.map((e) => e.synced));
+    });
+
+    after(async () => {
+      await Promise.allSettled(executors.map((e) => e.stop()));
+      await controller?.stop().catch(() => undefined);
+      await server?.close().catch(() => undefined);
+      await nc?.destroy();
+    });
+
+    it('with no policy every pair the oracle allows gets through', async () => {
+      const cluster = await waitForEnforced(server!, 'the first scripts');
+      await probeAndCompare(nc!, cluster, [
+        ['b/db', 'a/web', '80/TCP', true],
+        ['a/client', 'b/other', '81/UDP', true],
+      ]);
+    });
+
+    it('a policy written through the API isolates its namespace except from the pods it allows', async () => {
+      server!.store.create('networkpolicies', guard());
+      const cluster = await waitForEnforced(server!, 'the guard policy');
+      assert.equal(cluster.policies.length, 1);
+      await probeAndCompare(nc!, cluster, [
+        ['a/client', 'a/web', '80/TCP', true],
+        ['a/client', 'a/web', '81/UDP', true],
+        ['b/db', 'a/web', '80/TCP', false],
+        ['b/other', 'a/client', '80/TCP', false],
+        ['a/web', 'b/db', '80/TCP', true],
+      ]);
+    });
+
+    it('tightening the policy to one port drops the other ports once the new scripts are applied', async () => {
+      server!.store.patch('networkpolicies', { namespace: 'a', name: 'guard' }, 'merge', {
+        spec: guard([{ protocol: 'TCP', port: 80 }]).spec,
+      });
+      const cluster = await waitForEnforced(server!, 'the tightened policy');
+      await probeAndCompare(nc!, cluster, [
+        ['a/client', 'a/web', '80/TCP', true],
+        ['a/client', 'a/web', '81/TCP', false],
+        ['a/client', 'a/web', '80/UDP', false],
+        ['b/db', 'a/web', '80/TCP', false],
+      ]);
+    });
+
+    it('deleting the policy opens the namespace again', async () => {
+      server!.store.delete('networkpolicies', 'a', 'guard');
+      const cluster = await waitForEnforced(server!, 'the policy deleted');
+      assert.equal(cluster.policies.length, 0);
+      await probeAndCompare(nc!, cluster, [
+        ['b/db', 'a/web', '80/TCP', true],
+        ['b/other', 'a/client', '81/UDP', true],
+      ]);
+    });
+  },
+);
