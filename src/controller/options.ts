@@ -5,20 +5,16 @@
  * Deployment in one round trip. docs/controller.md lists the same table.
  */
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 
-/** Log levels pino understands, plus `silent`. */
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+import {
+  flagsOf,
+  parseFlags,
+  type FlagKind,
+  type LogLevel,
+  type ParsedOptions as ParsedFlags,
+} from '../options/flags.js';
 
-const LOG_LEVELS: readonly LogLevel[] = [
-  'fatal',
-  'error',
-  'warn',
-  'info',
-  'debug',
-  'trace',
-  'silent',
-];
+export type { LogLevel };
 
 /** Everything the controller can be told. Durations are milliseconds. */
 export interface ControllerOptions {
@@ -85,7 +81,7 @@ export const DEFAULTS: ControllerOptions = {
   informerMaxBackoffMs: 30_000,
 };
 
-type Kind = 'string' | 'number' | 'boolean' | 'level';
+type Kind = FlagKind;
 
 /** Flag name, environment variable and type of each option. */
 const SPEC: Readonly<Record<keyof ControllerOptions, { flag: string; env: string; kind: Kind }>> = {
@@ -119,21 +115,10 @@ const SPEC: Readonly<Record<keyof ControllerOptions, { flag: string; env: string
 };
 
 /** Flag → option key, for `--help`-style listings (docs/controller.md). */
-export const FLAGS: ReadonlyArray<{
-  readonly flag: string;
-  readonly env: string;
-  readonly kind: 'string' | 'number' | 'boolean' | 'level';
-  readonly key: keyof ControllerOptions;
-}> = (Object.keys(SPEC) as (keyof ControllerOptions)[]).map((key) => ({ key, ...SPEC[key] }));
+export const FLAGS = flagsOf<keyof ControllerOptions>(SPEC);
 
 /** Options read from argv and env, with whatever could not be parsed. */
-export interface ParsedOptions {
-  readonly options: ControllerOptions;
-  /** One sentence per unparseable flag or variable; empty when all parsed. */
-  readonly problems: readonly string[];
-  /** `--help` was given. */
-  readonly help: boolean;
-}
+export type ParsedOptions = ParsedFlags<ControllerOptions>;
 
 /**
  * Reads options from command-line flags (`--debounce-ms 50` or
@@ -145,81 +130,7 @@ export function parseOptions(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): ParsedOptions {
-  const problems: string[] = [];
-  const flagConfig: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const { flag, kind } of FLAGS) {
-    flagConfig[flag] = { type: 'string' };
-    if (kind === 'boolean') flagConfig[`no-${flag}`] = { type: 'boolean' };
-  }
-  let values: Record<string, string | boolean | undefined> = {};
-  try {
-    values = parseArgs({
-      args: normaliseBooleans([...argv]),
-      options: flagConfig,
-      strict: true,
-    }).values;
-  } catch (err) {
-    problems.push((err as Error).message);
-  }
-  const out: Record<string, unknown> = { ...DEFAULTS };
-  for (const { key, flag, env: envName, kind } of FLAGS) {
-    let raw: string | undefined = env[envName];
-    let from = `environment variable ${envName}`;
-    const flagValue = values[flag];
-    if (typeof flagValue === 'string') {
-      raw = flagValue;
-      from = `--${flag}`;
-    }
-    if (values[`no-${flag}`] === true) {
-      raw = 'false';
-      from = `--no-${flag}`;
-    }
-    if (raw === undefined || (raw === '' && kind !== 'string')) continue;
-    const parsed = parseValue(raw, kind);
-    if (parsed === undefined) problems.push(`${from}: "${raw}" is not a valid ${kind}`);
-    else out[key] = parsed;
-  }
-  return { options: out as unknown as ControllerOptions, problems, help: values['help'] === true };
-}
-
-/**
- * Bare boolean flags (`--fail-closed`) become `--fail-closed=true`, and a
- * negative number after a flag (`--health-port -1`) is joined to it, which
- * parseArgs would otherwise take for a flag.
- */
-function normaliseBooleans(args: string[]): string[] {
-  const booleans = new Set(FLAGS.filter((f) => f.kind === 'boolean').map((f) => `--${f.flag}`));
-  const valued = new Set(FLAGS.filter((f) => f.kind !== 'boolean').map((f) => `--${f.flag}`));
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const next = args[i + 1];
-    if (booleans.has(a) && next !== 'true' && next !== 'false') out.push(`${a}=true`);
-    else if (valued.has(a) && next !== undefined && /^-\d+$/.test(next)) {
-      out.push(`${a}=${next}`);
-      i++;
-    } else out.push(a);
-  }
-  return out;
-}
-
-function parseValue(raw: string, kind: Kind): unknown {
-  switch (kind) {
-    case 'string':
-      return raw;
-    case 'number': {
-      const n = Number(raw);
-      return raw.trim() !== '' && Number.isInteger(n) ? n : undefined;
-    }
-    case 'boolean':
-      return raw === 'true' || raw === '1'
-        ? true
-        : raw === 'false' || raw === '0'
-          ? false
-          : undefined;
-    case 'level':
-      return (LOG_LEVELS as readonly string[]).includes(raw) ? raw : undefined;
-  }
+  return parseFlags(FLAGS, DEFAULTS, argv, env);
 }
 
 /** Every constraint the options break, one sentence each; empty when valid. */

@@ -4,20 +4,16 @@
  * {@link validate} checks — all problems at once, so an operator fixes a bad
  * DaemonSet in one round trip. docs/executor.md lists the same table.
  */
-import { parseArgs } from 'node:util';
 
-/** Log levels pino understands, plus `silent`. */
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+import {
+  flagsOf,
+  parseFlags,
+  type FlagKind,
+  type LogLevel,
+  type ParsedOptions as ParsedFlags,
+} from '../options/flags.js';
 
-const LOG_LEVELS: readonly LogLevel[] = [
-  'fatal',
-  'error',
-  'warn',
-  'info',
-  'debug',
-  'trace',
-  'silent',
-];
+export type { LogLevel };
 
 /** Everything the executor can be told. Durations are milliseconds. */
 export interface ExecutorOptions {
@@ -78,7 +74,7 @@ export const DEFAULTS: ExecutorOptions = {
   logLevel: 'info',
 };
 
-type Kind = 'string' | 'number' | 'boolean' | 'level';
+type Kind = FlagKind;
 
 /** Flag name, environment variable and type of each option. */
 const SPEC: Readonly<Record<keyof ExecutorOptions, { flag: string; env: string; kind: Kind }>> = {
@@ -117,21 +113,10 @@ const SPEC: Readonly<Record<keyof ExecutorOptions, { flag: string; env: string; 
 };
 
 /** Every option with its flag and variable, for `--help` and docs/executor.md. */
-export const FLAGS: ReadonlyArray<{
-  readonly flag: string;
-  readonly env: string;
-  readonly kind: Kind;
-  readonly key: keyof ExecutorOptions;
-}> = (Object.keys(SPEC) as (keyof ExecutorOptions)[]).map((key) => ({ key, ...SPEC[key] }));
+export const FLAGS = flagsOf<keyof ExecutorOptions>(SPEC);
 
 /** Options read from argv and env, with whatever could not be parsed. */
-export interface ParsedOptions {
-  readonly options: ExecutorOptions;
-  /** One sentence per unparseable flag or variable; empty when all parsed. */
-  readonly problems: readonly string[];
-  /** `--help` was given. */
-  readonly help: boolean;
-}
+export type ParsedOptions = ParsedFlags<ExecutorOptions>;
 
 /**
  * Reads options from flags (`--drift-interval-ms 5000` or `=5000`; booleans
@@ -144,41 +129,7 @@ export function parseOptions(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): ParsedOptions {
-  const problems: string[] = [];
-  const flagConfig: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const { flag, kind } of FLAGS) {
-    flagConfig[flag] = { type: 'string' };
-    if (kind === 'boolean') flagConfig[`no-${flag}`] = { type: 'boolean' };
-  }
-  let values: Record<string, string | boolean | undefined> = {};
-  try {
-    values = parseArgs({
-      args: normaliseBooleans([...argv]),
-      options: flagConfig,
-      strict: true,
-    }).values;
-  } catch (err) {
-    problems.push((err as Error).message);
-  }
-  const out: Record<string, unknown> = { ...DEFAULTS };
-  for (const { key, flag, env: envName, kind } of FLAGS) {
-    let raw: string | undefined = env[envName];
-    let from = `environment variable ${envName}`;
-    const flagValue = values[flag];
-    if (typeof flagValue === 'string') {
-      raw = flagValue;
-      from = `--${flag}`;
-    }
-    if (values[`no-${flag}`] === true) {
-      raw = 'false';
-      from = `--no-${flag}`;
-    }
-    if (raw === undefined || (raw === '' && kind !== 'string')) continue;
-    const parsed = parseValue(raw, kind);
-    if (parsed === undefined) problems.push(`${from}: "${raw}" is not a valid ${kind}`);
-    else out[key] = parsed;
-  }
-  return { options: out as unknown as ExecutorOptions, problems, help: values['help'] === true };
+  return parseFlags(FLAGS, DEFAULTS, argv, env);
 }
 
 /** The nft argv of `--nft-command`: split on whitespace. */
@@ -222,33 +173,4 @@ export function validate(o: ExecutorOptions): string[] {
     'uninstall and cleanupOnExit exclude each other: --uninstall exits at once',
   );
   return problems;
-}
-
-/** Bare boolean flags (`--uninstall`) become `--uninstall=true`. */
-function normaliseBooleans(args: string[]): string[] {
-  const booleans = new Set(FLAGS.filter((f) => f.kind === 'boolean').map((f) => `--${f.flag}`));
-  return args.map((a, i) => {
-    if (!booleans.has(a)) return a;
-    const next = args[i + 1];
-    return next === 'true' || next === 'false' ? a : `${a}=true`;
-  });
-}
-
-function parseValue(raw: string, kind: Kind): unknown {
-  switch (kind) {
-    case 'string':
-      return raw;
-    case 'number': {
-      const n = Number(raw);
-      return raw.trim() !== '' && Number.isInteger(n) ? n : undefined;
-    }
-    case 'boolean':
-      return raw === 'true' || raw === '1'
-        ? true
-        : raw === 'false' || raw === '0'
-          ? false
-          : undefined;
-    case 'level':
-      return (LOG_LEVELS as readonly string[]).includes(raw) ? raw : undefined;
-  }
 }
