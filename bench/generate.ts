@@ -7,6 +7,9 @@
  * ranges, egress to CIDRs with exceptions, DNS egress).
  */
 import type { Cluster, Namespace, Node, Pod, Policy, PortSpec, Rule } from '../src/policy/model.js';
+import { seededRandom } from '../test/support/seeded-random.js';
+
+export { seededRandom };
 
 export interface ClusterSize {
   readonly nodes: number;
@@ -19,18 +22,6 @@ export const SIZES: Readonly<Record<string, ClusterSize>> = {
   medium: { nodes: 1_000, pods: 30_000, policies: 3_000 },
   large: { nodes: 5_000, pods: 150_000, policies: 10_000 },
 };
-
-/** mulberry32: a tiny seeded PRNG, enough for reproducible shapes. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TEAMS = ['alpha', 'beta', 'gamma', 'delta', 'ops'];
 const APPS = ['web', 'api', 'db', 'cache', 'worker', 'queue'];

@@ -13,12 +13,8 @@ import { enforceAndProbe } from '../support/netns/enforce.js';
 import { dataplaneSkipReason } from '../support/netns/lifecycle.js';
 import { NetnsCluster } from '../support/netns/netns-cluster.js';
 import { summarizeReport } from '../support/netns/probe.js';
-import {
-  RANDOM_PORTS,
-  randomCluster,
-  seededRandom,
-  type Slot,
-} from '../support/netns/random-case.js';
+import { RANDOM_PORTS, randomCluster, type Slot } from '../support/netns/random-case.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const skip = dataplaneSkipReason();
 const COUNT = Number(process.env['NFTPOL_DATAPLANE_RANDOM'] ?? 3);

@@ -1,0 +1,16 @@
+/**
+ * One seeded PRNG for everything that must replay from a seed: random
+ * dataplane cases and the benchmark cluster generator.
+ */
+
+/** A seeded generator of floats in [0, 1) (mulberry32). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
