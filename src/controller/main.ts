@@ -29,6 +29,7 @@ import {
 } from '../k8s/client.js';
 import { GROUP, PLURAL, VERSION } from '../k8s/nodefirewall.js';
 import { qualifiedName, type Policy } from '../policy/model.js';
+import { usageText } from '../options/flags.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { createControllerMetrics, type ControllerMetrics } from '../telemetry/metrics.js';
 import { startHealthServer, type HealthServer } from '../telemetry/health.js';
@@ -418,13 +419,7 @@ class PolicyEvents {
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const parsed = parseOptions(argv, env);
   if (parsed.help) {
-    process.stdout.write(
-      'usage: nftpol-controller [flags]\n\n' +
-        FLAGS.map(
-          (f) => `  --${f.flag.padEnd(26)} $${f.env.padEnd(32)} default ${String(DEFAULTS[f.key])}`,
-        ).join('\n') +
-        '\n\nSee docs/controller.md.\n',
-    );
+    process.stdout.write(usageText('nftpol-controller', FLAGS, DEFAULTS, 'docs/controller.md'));
     return 0;
   }
   const problems = [...parsed.problems, ...validate(parsed.options)];

@@ -39,6 +39,7 @@ import {
   type ParsedRuleset,
 } from '../nft/ruleset.js';
 import { startHealthServer, type HealthServer } from '../telemetry/health.js';
+import { usageText } from '../options/flags.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { createExecutorMetrics, type ExecutorMetrics } from '../telemetry/metrics.js';
 import { startTicker, type Ticker } from './drift.js';
@@ -491,14 +492,7 @@ export function errorText(err: unknown): string {
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const parsed = parseOptions(argv, env);
   if (parsed.help) {
-    process.stdout.write(
-      'usage: nftpol-executor [flags]\n\n' +
-        FLAGS.map(
-          (f) =>
-            `  --${f.flag.padEnd(24)} $${f.env.padEnd(32)} default ${JSON.stringify(DEFAULTS[f.key])}`,
-        ).join('\n') +
-        '\n\nSee docs/executor.md.\n',
-    );
+    process.stdout.write(usageText('nftpol-executor', FLAGS, DEFAULTS, 'docs/executor.md'));
     return 0;
   }
   const problems = [...parsed.problems, ...validate(parsed.options)];

@@ -133,3 +133,18 @@ function parseValue(raw: string, kind: FlagKind): unknown {
       return (LOG_LEVELS as readonly string[]).includes(raw) ? raw : undefined;
   }
 }
+
+/** `--help` text: one line per flag with its variable and default, then where the docs are. */
+export function usageText<T extends object>(
+  binary: string,
+  flags: readonly FlagSpec<Extract<keyof T, string>>[],
+  defaults: T,
+  doc: string,
+): string {
+  const width = Math.max(...flags.map((f) => f.flag.length)) + 2;
+  const lines = flags.map(
+    (f) =>
+      `  --${f.flag.padEnd(width)} $${f.env.padEnd(32)} default ${JSON.stringify(defaults[f.key])}`,
+  );
+  return `usage: ${binary} [flags]\n\n${lines.join('\n')}\n\nSee ${doc}.\n`;
+}
