@@ -46,7 +46,7 @@ bench: deps ## Benchmarks: translate+render, incremental, nft apply (root); resu
 	@if [ -f bench/incremental.bench.ts ]; then node --import tsx --expose-gc bench/incremental.bench.ts; fi
 	@if [ "$$(id -u)" -eq 0 ]; then node --import tsx bench/apply.bench.ts && node --import tsx bench/enforce.bench.ts; else echo "apply and enforce benchmarks skipped: need root"; fi
 
-demo: deps ## Render and explain the example cluster
+demo: deps ## The whole product on the example cluster in network namespaces (root); offline render/explain otherwise
 	@bash scripts/demo.sh
 
 clean: ## Remove build output

@@ -23,14 +23,10 @@ import { DEFAULTS as CONTROLLER_DEFAULTS } from '../src/controller/options.js';
 import { startExecutor, type ExecutorHandle } from '../src/executor/main.js';
 import { DEFAULTS as EXECUTOR_DEFAULTS } from '../src/executor/options.js';
 import { kubeConfigForServer } from '../src/k8s/client.js';
-import type { NodeFirewallStatus } from '../src/k8s/nodefirewall.js';
-import { renderScript } from '../src/nft/render.js';
-import { clusterFromObjects } from '../src/policy/from-k8s.js';
-import type { Cluster } from '../src/policy/model.js';
-import { translateNode } from '../src/policy/translate.js';
 import { createLogger } from '../src/telemetry/log.js';
 import { dataplaneSkipReason } from '../test/support/netns/lifecycle.js';
 import { NetnsCluster, type NetnsPod } from '../test/support/netns/netns-cluster.js';
+import { clusterInStore, waitForEnforced } from '../test/support/stack.js';
 import { machineNote, quantile } from './stats.js';
 
 const run = promisify(execFile);
@@ -44,7 +40,6 @@ const CHANGE_DEADLINE_MS = 20_000;
 /** Source ports for this bench's probes: below the ephemeral range and the probe module's. */
 const FIRST_SPORT = 5_000;
 const LAST_SPORT = 9_999;
-const NFW = 'nodefirewalls';
 
 const NODES = [
   { name: 'n1', address: '10.99.0.1', podCIDR: '10.100.1.0/24' },
@@ -95,41 +90,10 @@ const webOnPort = (port: number) => ({
   },
 });
 
-function clusterInStore(server: ApiServer): Cluster {
-  const objects = ['namespaces', 'nodes', 'pods', 'networkpolicies'].flatMap((plural) =>
-    server.store.list(plural).items.map((object, i) => ({ source: `${plural}#${i}`, object })),
-  );
-  return clusterFromObjects(objects).cluster;
-}
-
-/** Nodes whose status does not yet report the script the store's objects give as applied. */
-function nodesBehind(server: ApiServer): string[] {
-  const cluster = clusterInStore(server);
-  return NODES.filter((n) => {
-    const status = server.store.get(NFW, undefined, n.name)?.['status'] as
-      NodeFirewallStatus | undefined;
-    return status?.appliedHash !== renderScript(translateNode(cluster, n.name)).scriptHash;
-  }).map((n) => n.name);
-}
-
 /** Resolves with performance.now() once every node reports the current script applied. */
-function waitForStatus(server: ApiServer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let unsubscribe = (): void => undefined;
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`timed out waiting for status; behind: ${nodesBehind(server).join(', ')}`));
-    }, CHANGE_DEADLINE_MS);
-    const check = (): boolean => {
-      if (nodesBehind(server).length > 0) return false;
-      clearTimeout(timer);
-      unsubscribe();
-      resolve(performance.now());
-      return true;
-    };
-    if (check()) return;
-    unsubscribe = server.store.history.subscribe(() => queueMicrotask(() => void check()));
-  });
+async function waitForStatus(server: ApiServer): Promise<number> {
+  await waitForEnforced(server, 'status', CHANGE_DEADLINE_MS);
+  return performance.now();
 }
 
 let sport = FIRST_SPORT;

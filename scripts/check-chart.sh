@@ -4,7 +4,7 @@
 #   1. charts/nftpol/crds/ holds a byte-identical copy of crds/ (one source);
 #   2. `helm lint --strict`;
 #   3. `helm template` with the default values and with a variant (admission
-#      policy off, ServiceMonitor on, redis placeholders set, one controller
+#      policy off, ServiceMonitor on, Redis history set, one controller
 #      replica without leader election, cleanup-on-exit on);
 #   4. values the chart must refuse (schema and template guards) are refused;
 #   5. every rendered manifest is validated by test/support/check-manifests.ts
@@ -69,8 +69,16 @@ refuse "a wrong type" --set-string controller.replicas=two
 refuse "an unknown log level" --set executor.logLevel=verbose
 refuse "two replicas without leader election" --set controller.leaderElection.enabled=false
 refuse "debounce longer than max delay" --set controller.debounceMs=5000
+refuse "a Redis password Secret without a Redis URL" --set history.redis.existingSecret=s
+refuse "a Redis URL that is not redis:// or rediss://" --set history.redis.url=http://r:6379
 refuse "a ServiceMonitor without Services" \
   --set metrics.serviceMonitor.enabled=true --set metrics.service.enabled=false
+
+echo "== Redis history values reach the controller"
+grep -q 'name: NFTPOL_REDIS_URL' "$out/variant.yaml" || fail "history.redis.url set but no NFTPOL_REDIS_URL"
+grep -q 'name: "nftpol-redis"' "$out/variant.yaml" || fail "history.redis.existingSecret set but not referenced"
+! grep -q 'NFTPOL_REDIS' "$out/default.yaml" || fail "NFTPOL_REDIS_* rendered without history.redis values"
+echo "ok"
 
 echo "== manifests"
 node --import tsx test/support/check-manifests.ts "$out/default.yaml" "$out/variant.yaml"

@@ -23,7 +23,11 @@ export type OutputFormat = 'text' | 'json';
 
 /** A validated command line, ready to run once its files are loaded. */
 export interface Invocation {
-  /** Files and directories to load (`-f`), in the order given; never empty. */
+  /**
+   * Files and directories to load (`-f`), in the order given; empty for a
+   * command that reads the API instead (main.ts then loads nothing and runs
+   * it on an empty cluster).
+   */
   readonly files: readonly string[];
   /**
    * Computes (and for `render --out`, writes) the result; returns what goes
@@ -43,8 +47,10 @@ export interface Command {
   readonly help: string;
   /** Flags besides `-h/--help`, which main.ts adds. */
   readonly flags: FlagConfig;
-  /** @throws UsageError when a flag is missing or malformed. */
-  readonly prepare: (values: FlagValues) => Invocation;
+  /** Whether the command takes positional arguments (`nftpol status nodes`). @default false */
+  readonly positionals?: boolean;
+  /** @throws UsageError when a flag or positional argument is missing or malformed. */
+  readonly prepare: (values: FlagValues, positionals: readonly string[]) => Invocation;
 }
 
 /** `-f/--file PATH`, repeatable. */

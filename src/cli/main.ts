@@ -17,9 +17,12 @@
 import { parseArgs } from 'node:util';
 import type { LoadResult } from '../policy/from-k8s.js';
 import type { Command, FlagValues } from './command.js';
+import { diffCommand } from './commands/diff.js';
 import { explainCommand } from './commands/explain.js';
+import { historyCommand } from './commands/history.js';
 import { matrixCommand } from './commands/matrix.js';
 import { renderCommand } from './commands/render.js';
+import { statusCommand } from './commands/status.js';
 import type { ExitCode } from './errors.js';
 import { EXIT_INVALID_INPUT, EXIT_OK, EXIT_USAGE, InputError, UsageError } from './errors.js';
 import { formatProblem } from './format.js';
@@ -31,7 +34,14 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
 }
 
-const COMMANDS: readonly Command[] = [renderCommand, explainCommand, matrixCommand];
+const COMMANDS: readonly Command[] = [
+  renderCommand,
+  explainCommand,
+  matrixCommand,
+  statusCommand,
+  historyCommand,
+  diffCommand,
+];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -56,14 +66,17 @@ function wantsHelp(args: readonly string[]): boolean {
   return flags.includes('-h') || flags.includes('--help');
 }
 
-function parseFlags(command: Command, args: readonly string[]): FlagValues {
+function parseFlags(
+  command: Command,
+  args: readonly string[],
+): { values: FlagValues; positionals: readonly string[] } {
   try {
     return parseArgs({
       args: [...args],
       options: command.flags,
       strict: true,
-      allowPositionals: false,
-    }).values;
+      allowPositionals: command.positionals === true,
+    });
   } catch (err) {
     // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for bad command lines.
     if (
@@ -86,8 +99,11 @@ async function loadInput(files: readonly string[]): Promise<LoadResult> {
 }
 
 async function runCommand(command: Command, args: readonly string[], io: CliIo): Promise<ExitCode> {
-  const invocation = command.prepare(parseFlags(command, args));
-  const { cluster, problems } = await loadInput(invocation.files);
+  const { values, positionals } = parseFlags(command, args);
+  const invocation = command.prepare(values, positionals);
+  // No files: the command reads the API itself (status); nothing to load.
+  const { cluster, problems } =
+    invocation.files.length === 0 ? await readClusterYaml([]) : await loadInput(invocation.files);
   for (const p of problems) io.stderr(`${formatProblem(p)}\n`);
   io.stdout(await invocation.run(cluster));
   return problems.some((p) => p.severity === 'error') ? EXIT_INVALID_INPUT : EXIT_OK;

@@ -12,10 +12,11 @@
  *
  * No API calls here: the engine translates and renders, the sink writes.
  */
-import { renderScript } from '../nft/render.js';
+import { renderScript, type RenderCache } from '../nft/render.js';
 import type { Cluster } from '../policy/model.js';
 import { summarizePlan, type PlanSummary } from '../policy/plan.js';
 import { translatorFor } from '../policy/translate.js';
+import { boundCauses, MAX_CAUSES } from '../history/store.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
 /** `spec.summary` of a NodeFirewall. */
@@ -31,6 +32,11 @@ export interface RenderedNode {
   /** `sha256:<hex>` of the script. */
   readonly scriptHash: string;
   readonly summary: NodeSummary;
+  /**
+   * What marked the node dirty since its last render (`Kind namespace/name`,
+   * `resync`), bounded by history/store.ts boundCauses; set by the engine.
+   */
+  readonly causes?: readonly string[];
 }
 
 /** What one batch asks the sink to do. */
@@ -84,10 +90,14 @@ export const WHOLE_CLUSTER_BATCH = 16;
 /**
  * The production render: translate, then renderScript, then the summary.
  * The translator is shared by every call made with the same Cluster object,
- * so a batch rendered against one snapshot indexes the cluster once.
+ * so a batch rendered against one snapshot indexes the cluster once; and as
+ * one translator hands every plan the same NamedSet object for the same
+ * content, a set shared by many nodes' scripts is written out once (the
+ * render cache is keyed by those objects and forgets them with the plans).
  */
 export function renderNodeWith(options: { readonly failClosed: boolean }): RenderNode {
   const translators = new WeakMap<Cluster, ReturnType<typeof translatorFor>>();
+  const setTexts: RenderCache = new WeakMap();
   return (cluster, node) => {
     let translate = translators.get(cluster);
     if (translate === undefined) {
@@ -95,7 +105,7 @@ export function renderNodeWith(options: { readonly failClosed: boolean }): Rende
       translators.set(cluster, translate);
     }
     const plan = translate(node, { failClosed: options.failClosed });
-    const { script, scriptHash } = renderScript(plan);
+    const { script, scriptHash } = renderScript(plan, setTexts);
     return {
       node,
       script,
@@ -113,6 +123,8 @@ export class Engine {
   private readonly render: RenderNode;
   private readonly sink: (batch: Batch) => Promise<void>;
   private dirty = new Set<string>();
+  /** Why each dirty node is dirty (for the change history), at most MAX_CAUSES each. */
+  private causes = new Map<string, { readonly set: Set<string>; more: number }>();
   private firstMarkAt = 0;
   private timer: unknown = null;
   private running: Promise<void> | null = null;
@@ -154,19 +166,25 @@ export class Engine {
     if (!active) {
       this.cancelTimer();
       this.dirty.clear();
+      this.causes.clear();
       return;
     }
-    this.markDirty([...this.snapshot.nodeNames(), ...extra]);
+    this.markDirty([...this.snapshot.nodeNames(), ...extra], ['resync']);
   }
 
-  /** Marks nodes for re-render; schedules a batch. */
-  markDirty(nodes: Iterable<string>): void {
+  /**
+   * Marks nodes for re-render; schedules a batch.
+   * @param causes what changed, recorded in the change history (`Pod shop/cart-0`).
+   */
+  markDirty(nodes: Iterable<string>, causes: Iterable<string> = []): void {
     if (!this.active || this.stopped) return;
     const before = this.dirty.size;
+    const why = [...causes];
     let any = false;
     for (const n of nodes) {
       this.dirty.add(n);
       any = true;
+      if (why.length > 0) this.addCauses(n, why);
     }
     if (!any) return;
     const now = this.clock.now();
@@ -185,6 +203,19 @@ export class Engine {
     this.stopped = true;
     this.cancelTimer();
     await this.running;
+  }
+
+  private addCauses(node: string, why: readonly string[]): void {
+    let entry = this.causes.get(node);
+    if (entry === undefined) {
+      entry = { set: new Set(), more: 0 };
+      this.causes.set(node, entry);
+    }
+    for (const c of why) {
+      if (entry.set.has(c)) continue;
+      if (entry.set.size < MAX_CAUSES) entry.set.add(c);
+      else entry.more++;
+    }
   }
 
   private schedule(now: number): void {
@@ -212,9 +243,11 @@ export class Engine {
     }
     if (this.dirty.size === 0) return;
     const nodes = [...this.dirty].sort();
+    const causes = this.causes;
     this.dirty = new Set();
+    this.causes = new Map();
     this.inFlight = nodes.length;
-    this.running = this.renderAndSink(nodes);
+    this.running = this.renderAndSink(nodes, causes);
     try {
       await this.running;
     } finally {
@@ -228,7 +261,10 @@ export class Engine {
     }
   }
 
-  private async renderAndSink(nodes: readonly string[]): Promise<void> {
+  private async renderAndSink(
+    nodes: readonly string[],
+    causes: ReadonlyMap<string, { readonly set: Set<string>; readonly more: number }>,
+  ): Promise<void> {
     const started = this.clock.now();
     const rendered: RenderedNode[] = [];
     const removed: string[] = [];
@@ -241,7 +277,8 @@ export class Engine {
       }
       const r = this.render(whole ?? this.snapshot.clusterForNode(node), node);
       this.hashes.set(node, r.scriptHash);
-      rendered.push(r);
+      const why = causes.get(node);
+      rendered.push(why === undefined ? r : { ...r, causes: boundCauses(why.set, why.more) });
     }
     try {
       await this.sink({ rendered, removed });

@@ -10,6 +10,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ApiClients } from '../k8s/client.js';
 import { startInformer, type InformerSpec, type RunningInformer } from '../k8s/informer.js';
 import { GROUP, PLURAL, VERSION } from '../k8s/nodefirewall.js';
+import { decodeSpecScript } from '../k8s/script-encoding.js';
 import { hashScript } from '../nft/render.js';
 import {
   namespaceFromK8s,
@@ -20,6 +21,7 @@ import {
 } from '../policy/from-k8s.js';
 import type { Namespace, Node, Pod, Policy } from '../policy/model.js';
 import type { WatchedKind } from '../telemetry/metrics.js';
+import { enforcementFieldsOf } from './enforce-tracker.js';
 import { TAMPERED } from './publisher.js';
 
 /** Identity of a namespaced or cluster-scoped object. */
@@ -37,7 +39,7 @@ export interface ModelSink {
   policy(ref: ObjectRef, policy: Policy | null, problems: readonly Problem[]): void;
   node(ref: ObjectRef, node: Node | null): void;
   /** `fingerprint`: spec.scriptHash, or `tampered` when the script does not hash to it. */
-  nodeFirewall(ref: ObjectRef, fingerprint: string | null): void;
+  nodeFirewall(ref: ObjectRef, fingerprint: string | null, object?: KubernetesObject): void;
   /** Every informer event, for the events metric. */
   event?(kind: WatchedKind): void;
 }
@@ -151,7 +153,7 @@ export function startControllerInformers(
         },
       strip: stripNodeFirewall,
     },
-    (obj) => sink.nodeFirewall(refOf(obj), fingerprintOf(obj)),
+    (obj) => sink.nodeFirewall(refOf(obj), fingerprintOf(obj), obj),
     (obj) => sink.nodeFirewall(refOf(obj), null),
   );
 
@@ -259,15 +261,21 @@ export function stripPolicy(obj: unknown): KubernetesObject {
   return { metadata: meta(obj), spec: plain(get(obj, 'spec')) } as KubernetesObject;
 }
 
-/** Keeps the name and the hash, replaced by `tampered` when the script does not hash to it. */
+/**
+ * Keeps the name and the hash, replaced by `tampered` when the script
+ * (`spec.script`, or `spec.scriptGzip` decompressed) does not hash to it.
+ */
 export function stripNodeFirewall(obj: unknown): KubernetesObject {
   const spec = get(obj, 'spec');
-  const script = spec['script'];
+  const decoded = decodeSpecScript(spec);
   const hash = spec['scriptHash'];
   const intact =
-    typeof script === 'string' && typeof hash === 'string' && hashScript(script) === hash;
+    decoded.kind === 'decoded' && typeof hash === 'string' && hashScript(decoded.script) === hash;
+  // Policy names and apply status feed the time-to-enforce metric (enforce-tracker.ts).
+  const { policyNames, status } = enforcementFieldsOf(obj);
   return {
     metadata: meta(obj),
-    spec: { scriptHash: intact ? hash : TAMPERED },
+    spec: { scriptHash: intact ? hash : TAMPERED, policyNames },
+    status,
   } as KubernetesObject;
 }

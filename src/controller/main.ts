@@ -34,6 +34,7 @@ import { createLogger, type Logger } from '../telemetry/log.js';
 import { createControllerMetrics, type ControllerMetrics } from '../telemetry/metrics.js';
 import { startHealthServer, type HealthServer } from '../telemetry/health.js';
 import { Engine, renderNodeWith, SYSTEM_CLOCK, type Clock } from './engine.js';
+import { EnforceTracker } from './enforce-tracker.js';
 import { startControllerInformers, type ModelSink } from './informers.js';
 import {
   LeaderElector,
@@ -43,7 +44,18 @@ import {
   type LeaseStore,
   type StoredLease,
 } from './leader.js';
-import { DEFAULTS, FLAGS, parseOptions, validate, type ControllerOptions } from './options.js';
+import { historyRoutes } from '../history/http.js';
+import { MemoryHistoryStore } from '../history/memory.js';
+import { RedisHistoryStore } from '../history/redis.js';
+import type { HistoryStore } from '../history/store.js';
+import {
+  DEFAULTS,
+  FLAGS,
+  parseOptions,
+  redactedOptions,
+  validate,
+  type ControllerOptions,
+} from './options.js';
 import { errorText, FIELD_MANAGER, Publisher, type NodeFirewallWriter } from './publisher.js';
 import { ClusterSnapshot, findUnresolvedNamedPorts } from './snapshot.js';
 
@@ -61,6 +73,8 @@ export interface ControllerHandle {
   /** Port of the health server, or null when disabled. */
   readonly healthPort: number | null;
   readonly metrics: ControllerMetrics;
+  /** The change history (Redis with `redisUrl`, else in memory). */
+  readonly history: HistoryStore;
   /**
    * Stops everything. `release` (default true, as on SIGTERM) hands the Lease
    * back; false simulates a crash (the Lease expires on its own).
@@ -90,6 +104,7 @@ export async function startController(
   const nodeUids = new Map<string, string>();
   const policyUids = new Map<string, string>();
   const events = new PolicyEvents(clients, options, log, clock);
+  const history = await openHistory(options, metrics, log);
 
   let leader = false;
   let synced = false;
@@ -101,9 +116,19 @@ export async function startController(
     retryDelayMs: options.retryDelayMs,
     clock,
     nodeUid: (node) => nodeUids.get(node),
-    retry: (node) => engine.markDirty([node]),
+    retry: (node, causes) => engine.markDirty([node], causes),
+    onPublished: (rendered, oldHash) =>
+      void history.record({
+        node: rendered.node,
+        time: new Date(clock.now()).toISOString(),
+        oldHash: oldHash ?? null,
+        newHash: rendered.scriptHash,
+        causes: rendered.causes ?? [],
+        script: rendered.script,
+      }),
     log,
     metrics,
+    compressThresholdBytes: options.compressThresholdBytes,
   });
   const render = renderNodeWith({ failClosed: options.failClosed });
   const engine: Engine = new Engine(
@@ -136,8 +161,8 @@ export async function startController(
     }
     updateQueueGauge();
   };
-  const mark = (nodes: Iterable<string>): void => {
-    engine.markDirty(nodes);
+  const mark = (nodes: Iterable<string>, cause: string): void => {
+    engine.markDirty(nodes, [cause]);
     updateQueueGauge();
   };
   const checkNamedPorts = (key: string): void => {
@@ -152,19 +177,29 @@ export async function startController(
   const sink: ModelSink = {
     event: (kind) => metrics.events.inc({ kind }),
     namespace: (ref, ns) =>
-      mark(ns === null ? snapshot.deleteNamespace(ref.name) : snapshot.setNamespace(ns)),
+      mark(
+        ns === null ? snapshot.deleteNamespace(ref.name) : snapshot.setNamespace(ns),
+        `Namespace ${ref.name}`,
+      ),
     pod: (ref, pod) =>
-      mark(pod === null ? snapshot.deletePod(ref.namespace, ref.name) : snapshot.setPod(pod)),
+      mark(
+        pod === null ? snapshot.deletePod(ref.namespace, ref.name) : snapshot.setPod(pod),
+        `Pod ${ref.namespace}/${ref.name}`,
+      ),
     node: (ref, node) => {
       if (node === null) nodeUids.delete(ref.name);
       else nodeUids.set(ref.name, ref.uid);
-      mark(node === null ? snapshot.deleteNode(ref.name) : snapshot.setNode(node));
+      mark(
+        node === null ? snapshot.deleteNode(ref.name) : snapshot.setNode(node),
+        `Node ${ref.name}`,
+      );
     },
     policy: (ref, policy, problems) => {
       const key = `${ref.namespace}/${ref.name}`;
+      const cause = `NetworkPolicy ${key}`;
       if (policy === null) {
         policyUids.delete(key);
-        mark(snapshot.deletePolicy(ref.namespace, ref.name));
+        mark(snapshot.deletePolicy(ref.namespace, ref.name), cause);
         const errors = problems.filter((p) => p.severity === 'error');
         if (errors.length > 0) {
           log.warn(
@@ -183,7 +218,7 @@ export async function startController(
         return;
       }
       policyUids.set(key, ref.uid);
-      mark(snapshot.setPolicy(policy));
+      mark(snapshot.setPolicy(policy), cause);
       checkNamedPorts(key);
     },
     nodeFirewall: (ref, fingerprint) => {
@@ -191,14 +226,22 @@ export async function startController(
       if (!active()) return;
       const exists = snapshot.hasNode(ref.name);
       if (fingerprint === null) {
-        if (exists) mark([ref.name]); // deleted by hand: recreate
+        if (exists) mark([ref.name], `NodeFirewall ${ref.name}`); // deleted by hand: recreate
       } else if (!exists || engine.lastHash(ref.name) !== fingerprint) {
-        mark([ref.name]); // orphan, or edited by hand: restore
+        mark([ref.name], `NodeFirewall ${ref.name}`); // orphan, or edited by hand: restore
       }
     },
   };
 
-  const informers = startControllerInformers(clients, sink, {
+  const tracker = new EnforceTracker({
+    clock,
+    histogram: metrics.policyEnforceDuration,
+    isActive: active,
+    isIdle: () => engine.queueDepth === 0 && publisher.pending === 0,
+    desiredHash: (node) => engine.lastHash(node),
+    onEnforced: (policy, seconds) => log.info({ policy, seconds }, 'enforced policy on every node'),
+  });
+  const informers = startControllerInformers(clients, tracker.wrap(sink), {
     backoffMs: options.informerBackoffMs,
     maxBackoffMs: options.informerMaxBackoffMs,
     onError: (kind, err, retryInMs) =>
@@ -245,6 +288,7 @@ export async function startController(
       host: options.healthHost,
       registry: metrics.registry,
       isReady: () => synced,
+      routes: historyRoutes(history),
     });
   }
 
@@ -254,14 +298,62 @@ export async function startController(
     isIdle: () => engine.queueDepth === 0 && publisher.pending === 0,
     healthPort: health?.port ?? null,
     metrics,
+    history,
     stop: async (stopOptions = {}) => {
       await elector?.stop({ release: stopOptions.release ?? true });
       await engine.stop();
+      tracker.stop();
       publisher.stop();
       await informers.stop();
       await health?.close();
+      await history.close();
     },
   };
+}
+
+/** How long start waits for Redis before publishing without it (entries meanwhile are lost). */
+const REDIS_CONNECT_WAIT_MS = 3_000;
+
+/**
+ * The change history: Redis Streams when `redisUrl` is set, else bounded
+ * memory. A Redis that cannot be reached within {@link REDIS_CONNECT_WAIT_MS}
+ * does not delay the controller further; ioredis keeps reconnecting.
+ */
+async function openHistory(
+  options: ControllerOptions,
+  metrics: ControllerMetrics,
+  log: Logger,
+): Promise<HistoryStore> {
+  if (options.redisUrl === '') {
+    return new MemoryHistoryStore({ entriesPerNode: options.historyEntries });
+  }
+  const store = new RedisHistoryStore({
+    url: options.redisUrl,
+    password: options.redisPassword,
+    entriesPerNode: options.historyEntries,
+    onLost: (err, entry) => {
+      metrics.historyLost.inc();
+      log.warn(
+        { node: entry.node, hash: entry.newHash, err: errorText(err) },
+        'lost change-history entry; redis unavailable',
+      );
+    },
+    onConnection: (event, detail) => {
+      if (event === 'ready') log.info('connected to redis for the change history');
+      else if (event === 'lost') log.warn('lost connection to redis; reconnecting');
+      else log.debug({ err: detail }, 'redis connection error');
+    },
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = await Promise.race([
+    store.whenReady().then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), REDIS_CONNECT_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!waited) log.warn('redis not reachable yet; publishing without history until it is');
+  return store;
 }
 
 /** Server-side apply and delete of NodeFirewalls over client-node. */
@@ -429,7 +521,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   const options = parsed.options;
   const log = createLogger({ component: 'nftpol-controller', level: options.logLevel });
-  log.info({ options }, 'started with options');
+  log.info({ options: redactedOptions(options) }, 'started with options');
   let kubeConfig: KubeConfig;
   try {
     kubeConfig = loadKubeConfig(

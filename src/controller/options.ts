@@ -6,6 +6,8 @@
  */
 import { hostname } from 'node:os';
 
+import { DEFAULT_COMPRESS_THRESHOLD_BYTES } from '../k8s/script-encoding.js';
+
 import {
   flagsOf,
   parseFlags,
@@ -56,6 +58,23 @@ export interface ControllerOptions {
   readonly informerBackoffMs: number;
   /** Longest informer reconnect delay. Must be ≥ informerBackoffMs. @default 30000 */
   readonly informerMaxBackoffMs: number;
+  /**
+   * Scripts larger than this many bytes are written gzip-compressed
+   * (`spec.scriptGzip`) instead of as text (`spec.script`), to stay under the
+   * API object limit (~1.5 MiB). Must be a whole number ≥ 0; 0 compresses every script.
+   * @default 262144
+   */
+  readonly compressThresholdBytes: number;
+  /**
+   * Redis for the change history (`redis://host:6379/0`, `rediss://` for
+   * TLS); empty keeps a bounded in-memory history. Redis being down never
+   * stops publishing (docs/history.md). @default ""
+   */
+  readonly redisUrl: string;
+  /** Redis password (from a Secret; overrides one in the URL). Never logged. @default "" */
+  readonly redisPassword: string;
+  /** History entries kept per node, in memory or Redis. Must be ≥ 1. @default 50 */
+  readonly historyEntries: number;
 }
 
 /** The defaults, as documented in docs/controller.md. */
@@ -79,6 +98,10 @@ export const DEFAULTS: ControllerOptions = {
   retryDelayMs: 1_000,
   informerBackoffMs: 500,
   informerMaxBackoffMs: 30_000,
+  compressThresholdBytes: DEFAULT_COMPRESS_THRESHOLD_BYTES,
+  redisUrl: '',
+  redisPassword: '',
+  historyEntries: 50,
 };
 
 type Kind = FlagKind;
@@ -112,6 +135,14 @@ const SPEC: Readonly<Record<keyof ControllerOptions, { flag: string; env: string
     env: 'NFTPOL_INFORMER_MAX_BACKOFF_MS',
     kind: 'number',
   },
+  compressThresholdBytes: {
+    flag: 'compress-threshold-bytes',
+    env: 'NFTPOL_COMPRESS_THRESHOLD_BYTES',
+    kind: 'number',
+  },
+  redisUrl: { flag: 'redis-url', env: 'NFTPOL_REDIS_URL', kind: 'string' },
+  redisPassword: { flag: 'redis-password', env: 'NFTPOL_REDIS_PASSWORD', kind: 'string' },
+  historyEntries: { flag: 'history-entries', env: 'NFTPOL_HISTORY_ENTRIES', kind: 'number' },
 };
 
 /** Flag → option key, for `--help`-style listings (docs/controller.md). */
@@ -168,5 +199,27 @@ export function validate(o: ControllerOptions): string[] {
     o.informerMaxBackoffMs >= o.informerBackoffMs,
     `informerMaxBackoffMs (${o.informerMaxBackoffMs}) must be ≥ informerBackoffMs (${o.informerBackoffMs})`,
   );
+  need(
+    Number.isInteger(o.compressThresholdBytes) && o.compressThresholdBytes >= 0,
+    `compressThresholdBytes must be a whole number ≥ 0 (got ${o.compressThresholdBytes})`,
+  );
+  need(o.historyEntries >= 1, `historyEntries must be ≥ 1 (got ${o.historyEntries})`);
+  need(
+    o.redisUrl === '' || /^rediss?:\/\//.test(o.redisUrl),
+    `redisUrl must start with redis:// or rediss:// (got "${redactUrl(o.redisUrl)}")`,
+  );
   return problems;
+}
+
+/** The options as logged at startup: the Redis password and any password in the URL hidden. */
+export function redactedOptions(o: ControllerOptions): ControllerOptions {
+  return {
+    ...o,
+    redisUrl: redactUrl(o.redisUrl),
+    redisPassword: o.redisPassword === '' ? '' : '<redacted>',
+  };
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/, '$1<redacted>@');
 }

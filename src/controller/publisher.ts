@@ -7,9 +7,18 @@
  * that the garbage collector removes the NodeFirewall with its node; a
  * NodeFirewall whose node is gone is deleted.
  *
+ * Scripts larger than `compressThresholdBytes` are written gzip-compressed in
+ * `spec.scriptGzip` instead of `spec.script` (src/k8s/script-encoding.ts);
+ * the whole spec is applied every time, so server-side apply removes the
+ * field this manager stopped sending and exactly one of the two is set. A
+ * body that would still exceed the API object limit is not written at all:
+ * the node keeps its last written script, and the refusal is logged as an
+ * error and counted (`nftpol_controller_oversize_scripts_total`) rather than
+ * left to fail in etcd.
+ *
  * What it observes comes from the NodeFirewall informer ({@link
- * Publisher.observe}): an object whose `spec.script` does not hash to its
- * `spec.scriptHash`, or whose hash differs from the render, was edited by
+ * Publisher.observe}): an object whose script (decompressed if need be) does
+ * not hash to its `spec.scriptHash`, or whose hash differs from the render, was edited by
  * hand, and the next render restores it. Failed writes are retried with a
  * doubling delay by re-marking the node dirty.
  *
@@ -17,6 +26,11 @@
  * decisions and main.ts the client-node calls.
  */
 import { API_VERSION, KIND, type NodeFirewallSpec } from '../k8s/nodefirewall.js';
+import {
+  DEFAULT_COMPRESS_THRESHOLD_BYTES,
+  encodeSpecScript,
+  MAX_APPLY_BODY_BYTES,
+} from '../k8s/script-encoding.js';
 import type { Logger } from '../telemetry/log.js';
 import type { ControllerMetrics } from '../telemetry/metrics.js';
 import type { Batch, Clock, RenderedNode } from './engine.js';
@@ -60,23 +74,39 @@ export interface PublisherOptions {
   readonly clock: Clock;
   /** The Node's uid, for the owner reference; undefined when unknown. */
   readonly nodeUid: (node: string) => string | undefined;
-  /** Re-marks a node dirty (retry). */
-  readonly retry: (node: string) => void;
+  /** Re-marks a node dirty (retry), with the causes of the failed write so history keeps them. */
+  readonly retry: (node: string, causes: readonly string[]) => void;
+  /**
+   * Called after each successful apply with the hash it replaced (`tampered`
+   * for a hand-edited object, undefined when there was none): the change history.
+   */
+  readonly onPublished?: (rendered: RenderedNode, oldHash: string | undefined) => void;
   readonly log: Logger;
   readonly metrics?: ControllerMetrics;
+  /** Scripts above this many UTF-8 bytes go compressed in `spec.scriptGzip`. @default 262144 */
+  readonly compressThresholdBytes?: number;
+  /** Apply bodies above this many bytes are not sent. @default MAX_APPLY_BODY_BYTES */
+  readonly maxBodyBytes?: number;
 }
 
 /** What the informer last saw of one NodeFirewall. */
 export interface ObservedFirewall {
-  /** `spec.scriptHash`, or `tampered` when `spec.script` does not hash to it. */
+  /** `spec.scriptHash`, or `tampered` when the script (decompressed if need be) does not hash to it. */
   readonly fingerprint: string;
 }
 
 /** Marks a hash that cannot equal any render. */
 export const TAMPERED = 'tampered';
 
-/** The body written for a rendered node. */
-export function applyBodyFor(rendered: RenderedNode, nodeUid: string): NodeFirewallApply {
+/**
+ * The body written for a rendered node: the script as `spec.script` when it
+ * is at most `compressThresholdBytes` long, else as `spec.scriptGzip`.
+ */
+export function applyBodyFor(
+  rendered: RenderedNode,
+  nodeUid: string,
+  compressThresholdBytes: number = DEFAULT_COMPRESS_THRESHOLD_BYTES,
+): NodeFirewallApply {
   return {
     apiVersion: API_VERSION,
     kind: KIND,
@@ -93,7 +123,7 @@ export function applyBodyFor(rendered: RenderedNode, nodeUid: string): NodeFirew
       ],
     },
     spec: {
-      script: rendered.script,
+      ...encodeSpecScript(rendered.script, compressThresholdBytes),
       scriptHash: rendered.scriptHash,
       summary: { ...rendered.summary, policyNames: [...rendered.summary.policyNames] },
     },
@@ -166,28 +196,55 @@ export class Publisher {
   }
 
   private async apply(rendered: RenderedNode, uid: string): Promise<void> {
-    const body = applyBodyFor(rendered, uid);
+    const body = applyBodyFor(rendered, uid, this.options.compressThresholdBytes);
     const bytes = Buffer.byteLength(JSON.stringify(body));
-    await this.write(rendered.node, async () => {
+    const limit = this.options.maxBodyBytes ?? MAX_APPLY_BODY_BYTES;
+    if (bytes > limit) {
+      this.options.metrics?.oversizeScripts.inc();
+      this.options.log.error(
+        {
+          node: rendered.node,
+          hash: rendered.scriptHash,
+          scriptBytes: Buffer.byteLength(rendered.script),
+          bytes,
+          limitBytes: limit,
+        },
+        'skipped NodeFirewall over the API object limit even compressed; the node keeps its last script',
+      );
+      return;
+    }
+    const causes = rendered.causes ?? [];
+    await this.write(rendered.node, causes, async () => {
+      const oldHash = this.observed.get(rendered.node);
       await this.writer.apply(body);
       this.observed.set(rendered.node, rendered.scriptHash);
+      this.options.onPublished?.(rendered, oldHash);
       this.options.metrics?.writeBytes.inc(bytes);
       this.options.log.info(
-        { node: rendered.node, hash: rendered.scriptHash, bytes },
+        {
+          node: rendered.node,
+          hash: rendered.scriptHash,
+          bytes,
+          compressed: 'scriptGzip' in body.spec,
+        },
         'wrote NodeFirewall',
       );
     });
   }
 
   private async remove(name: string): Promise<void> {
-    await this.write(name, async () => {
+    await this.write(name, [], async () => {
       await this.writer.remove(name);
       this.observed.delete(name);
       this.options.log.info({ node: name }, 'deleted NodeFirewall of a removed node');
     });
   }
 
-  private async write(node: string, fn: () => Promise<void>): Promise<void> {
+  private async write(
+    node: string,
+    causes: readonly string[],
+    fn: () => Promise<void>,
+  ): Promise<void> {
     this.writesInFlight++;
     try {
       this.options.metrics?.writes.inc();
@@ -203,7 +260,7 @@ export class Publisher {
       );
       const timer = this.options.clock.setTimer(() => {
         this.timers.delete(timer);
-        this.options.retry(node);
+        this.options.retry(node, causes);
       }, delay);
       this.timers.add(timer);
     } finally {

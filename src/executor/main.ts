@@ -26,13 +26,18 @@ import {
   PLURAL,
   VERSION,
   type NodeFirewall,
+  type NodeFirewallCounters,
   type NodeFirewallStatus,
 } from '../k8s/nodefirewall.js';
+import { decodeSpecScript, type DecodedScript } from '../k8s/script-encoding.js';
 import { deleteTable, listTable, type NftOptions } from '../nft/apply.js';
 import { hashScript } from '../nft/render.js';
 import {
+  attributeCounters,
   denyCountsOf,
   diffTables,
+  podCountersOf,
+  policyCountersOf,
   parseRuleset,
   summarizeDiff,
   type NormalizedTable,
@@ -68,6 +73,7 @@ export type ExecutorEvent =
   | { readonly kind: 'applied'; readonly hash: string; readonly cause: ApplyCause }
   | { readonly kind: 'applyFailed'; readonly hash: string; readonly error: string }
   | { readonly kind: 'refused'; readonly declared: string; readonly actual: string }
+  | { readonly kind: 'decodeFailed'; readonly message: string }
   | { readonly kind: 'adopted'; readonly hash: string }
   | { readonly kind: 'drifted'; readonly summary: string }
   | { readonly kind: 'statusWritten'; readonly status: NodeFirewallStatus }
@@ -146,6 +152,17 @@ export async function startExecutor(
   let conditions: readonly Condition[] | null = null;
   let lastWritten: string | null = null;
   let reportedMissing = false;
+  /** Per-pod counters as last read, and as last put in a status (see countersToReport). */
+  let liveCounters: NodeFirewallCounters | null = null;
+  let reportedCounters: { readonly counters: NodeFirewallCounters; readonly at: number } | null =
+    null;
+  /** The last spec decoded and its script: decompressing a large script costs milliseconds. */
+  let lastDecoded: { readonly spec: NodeFirewall['spec']; readonly result: DecodedScript } | null =
+    null;
+  const decode = (spec: NodeFirewall['spec']): DecodedScript => {
+    if (lastDecoded?.spec !== spec) lastDecoded = { spec, result: decodeSpecScript(spec) };
+    return lastDecoded.result;
+  };
   const timers = new Set<ReturnType<typeof setTimeout>>();
 
   const later = (ms: number, fn: () => void): void => {
@@ -191,6 +208,13 @@ export async function startExecutor(
       for (const d of denyCountsOf(live.counters)) {
         metrics.denyPackets.inc({ pod: d.pod, direction: d.direction }, d.packets);
       }
+      const counts = attributeCounters(live.counters);
+      metrics.allowedPackets.reset();
+      for (const p of policyCountersOf(counts)) {
+        metrics.allowedPackets.inc({ policy: p.policy, direction: p.direction }, p.packets);
+      }
+      // No table (not applied yet): nothing to report rather than an empty map.
+      liveCounters = live.table === null ? null : podCountersOf(counts);
       return live;
     } catch (err) {
       log.warn({ err: errorText(err) }, 'failed to read the live table');
@@ -254,11 +278,16 @@ export async function startExecutor(
     // predecessor) applied is still there, and the status says so. Adopt it.
     if (applied === null && current !== null && spec !== undefined && live?.table != null) {
       const inForce = current.status?.appliedHash;
-      if (inForce === spec.scriptHash && hashScript(spec.script) === spec.scriptHash) {
+      const decoded = decode(spec);
+      if (
+        inForce === spec.scriptHash &&
+        decoded.kind === 'decoded' &&
+        hashScript(decoded.script) === spec.scriptHash
+      ) {
         const at = current.status?.lastAppliedTime;
         applied = {
           hash: inForce,
-          script: spec.script,
+          script: decoded.script,
           reference: live.table,
           at: at === undefined ? null : new Date(at),
         };
@@ -299,12 +328,16 @@ export async function startExecutor(
     }
     reportedMissing = false;
 
-    const action = decideAction(spec, {
-      appliedHash: applied?.hash ?? null,
-      tableInSync,
-      failedHash: failed?.hash ?? null,
-      retryDue: failed !== null && Date.now() + TIMER_SLACK_MS >= failed.retryAt,
-    });
+    const action = decideAction(
+      spec,
+      {
+        appliedHash: applied?.hash ?? null,
+        tableInSync,
+        failedHash: failed?.hash ?? null,
+        retryDue: failed !== null && Date.now() + TIMER_SLACK_MS >= failed.retryAt,
+      },
+      decode(spec),
+    );
     let refused: Extract<Action, { kind: 'refuse' }> | null = null;
     switch (action.kind) {
       case 'apply': {
@@ -317,11 +350,16 @@ export async function startExecutor(
       }
       case 'refuse':
         refused = action;
-        log.error(
-          { declared: action.declared, actual: action.actual },
-          'refused script: hash mismatch',
-        );
-        emit({ kind: 'refused', declared: action.declared, actual: action.actual });
+        if (action.reason === 'DecodeFailed') {
+          log.error({ err: action.message }, 'refused script: scriptGzip does not decode');
+          emit({ kind: 'decodeFailed', message: action.message });
+        } else {
+          log.error(
+            { declared: action.declared, actual: action.actual },
+            'refused script: hash mismatch',
+          );
+          emit({ kind: 'refused', declared: action.declared, actual: action.actual });
+        }
         if (driftSummary !== null && applied !== null)
           await load(applied.script, applied.hash, 'repair', driftSummary);
         break;
@@ -338,18 +376,38 @@ export async function startExecutor(
   ): ApplyState => {
     const hash = current.spec.scriptHash;
     if (refused !== null)
-      return { kind: 'hashMismatch', declared: refused.declared, actual: refused.actual };
+      return refused.reason === 'DecodeFailed'
+        ? { kind: 'decodeFailed', message: refused.message }
+        : { kind: 'hashMismatch', declared: refused.declared, actual: refused.actual };
+    const decoded = decode(current.spec);
+    if (decoded.kind === 'failed') return { kind: 'decodeFailed', message: decoded.message };
     if (applied !== null && applied.hash === hash) return { kind: 'applied', hash };
-    const actual = hashScript(current.spec.script);
+    const actual = hashScript(decoded.script);
     if (actual !== hash) return { kind: 'hashMismatch', declared: hash, actual };
     if (failed !== null && failed.hash === hash)
       return { kind: 'failed', hash, error: failed.error };
     return { kind: 'notAttempted', why: 'the script has not been applied yet' };
   };
 
+  /**
+   * The counters to put in the next status: the live ones when they changed
+   * and `countersIntervalMs` passed since they were last reported, else the
+   * ones last reported (so an unchanged status is not rewritten for counts).
+   */
+  const countersToReport = (current: NodeFirewall): NodeFirewallCounters | undefined => {
+    const previous = reportedCounters?.counters ?? current.status?.counters;
+    if (liveCounters === null) return previous;
+    const due =
+      reportedCounters === null ||
+      Date.now() + TIMER_SLACK_MS >= reportedCounters.at + options.countersIntervalMs;
+    if (!due || JSON.stringify(liveCounters) === JSON.stringify(previous)) return previous;
+    return liveCounters;
+  };
+
   const writeStatus = async (current: NodeFirewall, outcome: Outcome): Promise<void> => {
     if (conditions === null) conditions = current.status?.conditions ?? [];
-    const status = statusFor(outcome, {
+    const counters = countersToReport(current);
+    const computed = statusFor(outcome, {
       generation: current.metadata.generation ?? 0,
       appliedHash: applied?.hash ?? current.status?.appliedHash ?? null,
       lastAppliedTime: applied?.at ?? null,
@@ -357,6 +415,8 @@ export async function startExecutor(
       now: now(),
       previous: conditions,
     });
+    const status: NodeFirewallStatus =
+      counters === undefined ? computed : { ...computed, counters };
     const text = JSON.stringify(status);
     if (text === lastWritten || text === JSON.stringify(current.status ?? null)) {
       conditions = status.conditions ?? [];
@@ -369,10 +429,13 @@ export async function startExecutor(
           version: VERSION,
           plural: PLURAL,
           name: current.metadata.name,
-          body: { status },
+          body: { status: withRemovedCounters(status, current.status?.counters) },
         },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
+      if (counters !== undefined && counters !== reportedCounters?.counters) {
+        reportedCounters = { counters, at: Date.now() };
+      }
       conditions = status.conditions ?? [];
       lastWritten = text;
       statusDelay = options.retryBackoffMs;
@@ -474,6 +537,23 @@ export async function startExecutor(
       }
       await health?.close();
     },
+  };
+}
+
+/**
+ * The status as a merge patch: a pod gone from the counters is set to null,
+ * since a JSON merge patch keeps every key it does not mention.
+ */
+function withRemovedCounters(
+  status: NodeFirewallStatus,
+  before: NodeFirewallCounters | undefined,
+): unknown {
+  if (status.counters === undefined || before === undefined) return status;
+  const gone = Object.keys(before).filter((pod) => !(pod in (status.counters ?? {})));
+  if (gone.length === 0) return status;
+  return {
+    ...status,
+    counters: { ...status.counters, ...Object.fromEntries(gone.map((pod) => [pod, null])) },
   };
 }
 

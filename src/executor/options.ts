@@ -32,6 +32,12 @@ export interface ExecutorOptions {
   readonly nftTimeoutMs: number;
   /** Interval between drift checks (read-back of the live table). Must be > 0. @default 30000 */
   readonly driftIntervalMs: number;
+  /**
+   * Least time between two writes of `status.counters` (read every drift
+   * interval, written only when changed): bounds the API writes that traffic
+   * causes. Must be > 0. @default 60000
+   */
+  readonly countersIntervalMs: number;
   /** First delay before retrying a failed apply, status write or host probe (doubles). Must be > 0. @default 1000 */
   readonly retryBackoffMs: number;
   /** Longest retry delay. Must be ≥ retryBackoffMs. @default 60000 */
@@ -62,6 +68,7 @@ export const DEFAULTS: ExecutorOptions = {
   nftCommand: 'nft',
   nftTimeoutMs: 60_000,
   driftIntervalMs: 30_000,
+  countersIntervalMs: 60_000,
   retryBackoffMs: 1_000,
   retryMaxBackoffMs: 60_000,
   informerBackoffMs: 500,
@@ -84,6 +91,11 @@ const SPEC: Readonly<Record<keyof ExecutorOptions, { flag: string; env: string; 
   nftCommand: { flag: 'nft-command', env: 'NFTPOL_NFT_COMMAND', kind: 'string' },
   nftTimeoutMs: { flag: 'nft-timeout-ms', env: 'NFTPOL_NFT_TIMEOUT_MS', kind: 'number' },
   driftIntervalMs: { flag: 'drift-interval-ms', env: 'NFTPOL_DRIFT_INTERVAL_MS', kind: 'number' },
+  countersIntervalMs: {
+    flag: 'counters-interval-ms',
+    env: 'NFTPOL_COUNTERS_INTERVAL_MS',
+    kind: 'number',
+  },
   retryBackoffMs: { flag: 'retry-backoff-ms', env: 'NFTPOL_RETRY_BACKOFF_MS', kind: 'number' },
   retryMaxBackoffMs: {
     flag: 'retry-max-backoff-ms',
@@ -153,6 +165,7 @@ export function validate(o: ExecutorOptions): string[] {
   need(nftArgv(o).length > 0, 'nftCommand must not be empty');
   need(o.nftTimeoutMs > 0, `nftTimeoutMs must be > 0 (got ${o.nftTimeoutMs})`);
   need(o.driftIntervalMs > 0, `driftIntervalMs must be > 0 (got ${o.driftIntervalMs})`);
+  need(o.countersIntervalMs > 0, `countersIntervalMs must be > 0 (got ${o.countersIntervalMs})`);
   need(o.retryBackoffMs > 0, `retryBackoffMs must be > 0 (got ${o.retryBackoffMs})`);
   need(
     o.retryMaxBackoffMs >= o.retryBackoffMs,

@@ -2,7 +2,9 @@
  * The executor's one decision and its one side effect on the kernel.
  *
  * `decideAction` is pure: given the NodeFirewall spec and what the executor
- * knows about the kernel, apply, refuse or do nothing. It refuses a script
+ * knows about the kernel, apply, refuse or do nothing. It takes the script
+ * from `spec.script` or decompresses `spec.scriptGzip` (refusing one that
+ * does not decode, `DecodeFailed`), and refuses a script
  * whose sha256 is not `spec.scriptHash` (a truncated write, a hand edit, a
  * bug: never load what the controller did not sign off on), and does nothing
  * when that exact script is already in force and the live table is as it was
@@ -18,6 +20,7 @@ import { applyScript, listTable, NftError, type NftOptions } from '../nft/apply.
 import { hashScript } from '../nft/render.js';
 import { parseRuleset, type NormalizedTable } from '../nft/ruleset.js';
 import type { NodeFirewallSpec } from '../k8s/nodefirewall.js';
+import { decodeSpecScript, type DecodedScript } from '../k8s/script-encoding.js';
 
 /** What the executor knows about the kernel when deciding. */
 export interface KernelState {
@@ -47,32 +50,48 @@ export type Action =
       readonly reason: 'HashMismatch';
       /** `spec.scriptHash`. */
       readonly declared: string;
-      /** sha256 of `spec.script`. */
+      /** sha256 of the script (`spec.script`, or `spec.scriptGzip` decompressed). */
       readonly actual: string;
+    }
+  | {
+      readonly kind: 'refuse';
+      readonly reason: 'DecodeFailed';
+      /** Why `spec.scriptGzip` could not be decompressed (one sentence). */
+      readonly message: string;
     }
   | { readonly kind: 'none'; readonly why: 'UpToDate' | 'RetryPending' };
 
 /**
- * Decides what to do about `spec`. Pure.
+ * Decides what to do about `spec`. Pure (decompression aside).
  *
+ * - `spec.scriptGzip` that does not decompress (or set together with
+ *   `spec.script`) → refuse (`DecodeFailed`);
  * - hash of the script ≠ `spec.scriptHash` → refuse (`HashMismatch`);
  * - same hash already in force and the table in sync → none (`UpToDate`);
  * - same hash in force, table drifted → apply (`repair`);
  * - the hash nft rejected last time, back-off not elapsed → none (`RetryPending`);
  *   elapsed → apply (`retry`);
  * - otherwise → apply (`changed`).
+ *
+ * @param decoded `decodeSpecScript(spec)`, when the caller already has it
+ *   (decompressing a large script costs milliseconds).
  */
 export function decideAction(
-  spec: Pick<NodeFirewallSpec, 'script' | 'scriptHash'>,
+  spec: Pick<NodeFirewallSpec, 'script' | 'scriptGzip' | 'scriptHash'>,
   state: KernelState,
+  decoded: DecodedScript = decodeSpecScript(spec),
 ): Action {
-  const actual = hashScript(spec.script);
+  if (decoded.kind === 'failed') {
+    return { kind: 'refuse', reason: 'DecodeFailed', message: decoded.message };
+  }
+  const script = decoded.script;
+  const actual = hashScript(script);
   if (actual !== spec.scriptHash) {
     return { kind: 'refuse', reason: 'HashMismatch', declared: spec.scriptHash, actual };
   }
   const apply = (cause: ApplyCause): Action => ({
     kind: 'apply',
-    script: spec.script,
+    script,
     hash: actual,
     cause,
   });

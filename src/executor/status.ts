@@ -7,7 +7,7 @@
  *
  * Conditions (docs/executor.md explains each reason and what to do):
  *  - `Applied`: the spec's script is what the kernel has (`Applied`), or why
- *    not (`ApplyFailed`, `HashMismatch`, `NotAttempted`).
+ *    not (`ApplyFailed`, `HashMismatch`, `DecodeFailed`, `NotAttempted`).
  *  - `InSync`: the live table equals what was applied (`InSync`), was found
  *    changed (`Drifted`) or was changed and restored (`Repaired`).
  *  - `HostUsable`: the start-up probe's verdict (`HostUsable` / `HostUnusable`).
@@ -31,6 +31,7 @@ export type ApplyState =
   | { readonly kind: 'applied'; readonly hash: string }
   | { readonly kind: 'failed'; readonly hash: string; readonly error: string }
   | { readonly kind: 'hashMismatch'; readonly declared: string; readonly actual: string }
+  | { readonly kind: 'decodeFailed'; readonly message: string }
   | { readonly kind: 'notAttempted'; readonly why: string };
 
 /** The drift check's verdict about the live table. */
@@ -114,6 +115,15 @@ export function conditionsFor(
         'False',
         'HashMismatch',
         `spec.scriptHash ${apply.declared} does not match the script's ${apply.actual}; nothing was applied`,
+      );
+      break;
+    case 'decodeFailed':
+      c = set(
+        c,
+        'Applied',
+        'False',
+        'DecodeFailed',
+        `${firstLines(apply.message)}; nothing was applied`,
       );
       break;
     case 'notAttempted':

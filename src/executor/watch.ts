@@ -99,7 +99,8 @@ export function toNodeFirewall(object: unknown): NodeFirewall & { metadata: { na
       generation: typeof m.generation === 'number' ? m.generation : 0,
     },
     spec: {
-      script: str(o.spec?.script),
+      ...(typeof o.spec?.script === 'string' ? { script: o.spec.script } : {}),
+      ...(typeof o.spec?.scriptGzip === 'string' ? { scriptGzip: o.spec.scriptGzip } : {}),
       scriptHash: str(o.spec?.scriptHash),
       summary: o.spec?.summary ?? {
         localPods: 0,

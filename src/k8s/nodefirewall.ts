@@ -48,17 +48,39 @@ export interface NodeFirewallSummary {
   readonly policyNames: readonly string[];
 }
 
-/** Desired state, written by the controller. */
+/**
+ * Desired state, written by the controller. Exactly one of `script` and
+ * `scriptGzip` is set (src/k8s/script-encoding.ts); read them with
+ * `decodeSpecScript`.
+ */
 export interface NodeFirewallSpec {
-  /** The complete nft script (`add table` / `delete table` / full table). */
-  readonly script: string;
-  /** `sha256:<hex>` of `script`'s UTF-8 bytes; the executor refuses a mismatch. */
+  /** The complete nft script (`add table` / `delete table` / full table), when not compressed. */
+  readonly script?: string;
+  /** base64 of the gzip of the script's UTF-8 bytes, used instead of `script` for large scripts. */
+  readonly scriptGzip?: string;
+  /** `sha256:<hex>` of the (uncompressed) script's UTF-8 bytes; the executor refuses a mismatch. */
   readonly scriptHash: string;
   readonly summary: NodeFirewallSummary;
 }
 
-/** Per-rule or per-chain packet counters read back by the executor (free-form). */
-export type NodeFirewallCounters = Readonly<Record<string, number>>;
+/**
+ * Packets counted on one local pod's chains, by direction and verdict, as
+ * read from the kernel's counters (they restart from 0 when the script is
+ * reloaded). Same shape as `PodCounters` in src/nft/ruleset.ts.
+ */
+export interface NodeFirewallPodCounters {
+  /** New-connection packets that matched an allow rule of the pod's ingress chain. */
+  readonly ingressAllowed: number;
+  /** Packets dropped at the end of the pod's ingress chain. */
+  readonly ingressDenied: number;
+  /** New-connection packets that matched an allow rule of the pod's egress chain. */
+  readonly egressAllowed: number;
+  /** Packets dropped at the end of the pod's egress chain. */
+  readonly egressDenied: number;
+}
+
+/** `status.counters`: per isolated local pod (`namespace/name`), its packet counts. */
+export type NodeFirewallCounters = Readonly<Record<string, NodeFirewallPodCounters>>;
 
 /** Observed state, written by the executor through the status subresource. */
 export interface NodeFirewallStatus {
@@ -72,6 +94,10 @@ export interface NodeFirewallStatus {
   readonly nftVersion?: string;
   /** metav1.Condition list, one per type (list-map keyed by `type`). */
   readonly conditions?: readonly Condition[];
+  /**
+   * Packet counts per isolated local pod, written at most every
+   * `--counters-interval-ms` and only when they changed.
+   */
   readonly counters?: NodeFirewallCounters;
 }
 

@@ -19,6 +19,9 @@
  *
  * PURE: no I/O, clock or environment. Ordering is the plan's; render only
  * sorts map elements by address, which the plan does not carry in that form.
+ * A caller rendering many plans that share NamedSet objects (the plans of one
+ * translator do) may pass a {@link RenderCache} so each set's text, most of a
+ * large script, is written once; the output is the same with or without it.
  */
 import { createHash } from 'node:crypto';
 import { parseCidr, parseIp, mergeRanges, formatIp } from '../policy/cidr.js';
@@ -46,6 +49,14 @@ export interface RenderedScript {
   /** `sha256:` + lowercase hex of the script's UTF-8 bytes. */
   readonly scriptHash: string;
 }
+
+/**
+ * Set blocks already rendered, keyed by the NamedSet object itself (never by
+ * name), so a cache cannot hand one set another's text. Plans are immutable:
+ * a set must not change after it was rendered with a cache. Weak, so sets of
+ * plans no longer referenced are collected with them.
+ */
+export type RenderCache = WeakMap<NamedSet, string>;
 
 /** The verdict maps dispatching pod IPs to pod chains, by direction and family. */
 export const DISPATCH_MAPS: Readonly<Record<Direction, Readonly<Record<Family, string>>>> = {
@@ -93,16 +104,20 @@ export function hashScript(script: string): string {
  *   (an invalid or reserved name, an allow naming a missing set, one IP
  *   dispatched to two chains of the same direction).
  */
-export function renderScript(plan: FirewallPlan): RenderedScript {
+export function renderScript(plan: FirewallPlan, cache?: RenderCache): RenderedScript {
   const sets = new Map(plan.sets.map((s) => [s.name, s]));
-  const body: string[][] = [
-    [`comment ${quoteComment('managed by nftpol; replaced as a whole on every apply')}`],
-    ...plan.sets.map(renderSet),
-    ...(plan.failClosed ? renderFailClosedSets(plan.failClosed) : []),
-    ...renderMaps(plan.chains),
-    ...plan.chains.map((c) => renderPodChain(c, sets)),
-    renderPostrouting(plan.failClosed !== null),
-    renderInput(),
+  const body: string[] = [
+    indentBlock([
+      `comment ${quoteComment('managed by nftpol; replaced as a whole on every apply')}`,
+    ]),
+    ...plan.sets.map((set) => renderSetCached(set, cache)),
+    ...[
+      ...(plan.failClosed ? renderFailClosedSets(plan.failClosed) : []),
+      ...renderMaps(plan.chains),
+      ...plan.chains.map((c) => renderPodChain(c, sets)),
+      renderPostrouting(plan.failClosed !== null),
+      renderInput(),
+    ].map(indentBlock),
   ];
   const pods = plural(plan.localPods, 'pod', 'pods');
   const policies = plural(plan.policies.length, 'policy', 'policies');
@@ -113,7 +128,7 @@ export function renderScript(plan: FirewallPlan): RenderedScript {
     `add table ${TABLE_FAMILY} ${TABLE_NAME}`,
     `delete table ${TABLE_FAMILY} ${TABLE_NAME}`,
     `table ${TABLE_FAMILY} ${TABLE_NAME} {`,
-    body.map((block) => block.map((l) => `\t${l}`).join('\n')).join('\n\n'),
+    body.join('\n\n'),
     '}',
   ];
   const script = `${lines.join('\n')}\n`;
@@ -135,6 +150,20 @@ function elementsBlock(elements: readonly string[]): string[] {
     'elements =',
     elements.map((e, i) => (i < elements.length - 1 ? `${e},` : e)),
   );
+}
+
+/** A block's lines, each indented one tab under the table, as one text. */
+function indentBlock(lines: readonly string[]): string {
+  return lines.map((l) => `\t${l}`).join('\n');
+}
+
+function renderSetCached(set: NamedSet, cache: RenderCache | undefined): string {
+  let text = cache?.get(set);
+  if (text === undefined) {
+    text = indentBlock(renderSet(set));
+    cache?.set(set, text);
+  }
+  return text;
 }
 
 function renderSet(set: NamedSet): string[] {
@@ -190,15 +219,17 @@ function renderMaps(chains: readonly PodChain[]): string[][] {
   for (const direction of ['ingress', 'egress'] as const) {
     for (const family of FAMILIES) {
       const name = DISPATCH_MAPS[direction][family];
-      const entries: { ip: string; chain: string }[] = [];
+      const entries: { ip: string; value: bigint; chain: string }[] = [];
       for (const chain of chains) {
         if (chain.direction !== direction) continue;
         for (const text of chain.ips) {
           const addr = parseIp(text);
-          if (addr.family === family) entries.push({ ip: formatIp(addr), chain: chain.name });
+          if (addr.family === family) {
+            entries.push({ ip: formatIp(addr), value: addr.value, chain: chain.name });
+          }
         }
       }
-      entries.sort((a, b) => compareAddresses(a.ip, b.ip));
+      entries.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
       for (let i = 1; i < entries.length; i++) {
         const prev = entries[i - 1];
         const cur = entries[i];

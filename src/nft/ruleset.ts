@@ -333,3 +333,150 @@ function multisetMinus(a: readonly string[], b: readonly string[]): number {
   }
   return missing;
 }
+
+// ------------------------------------------------------------ counters by pod and policy
+//
+// An allow line's comment names its policy and rule but not the pod; the pod
+// is named by the deny line that ends every pod chain (`<ns>/<pod>
+// <direction> denied`). So the table alone maps every counter back to pod,
+// direction and (for allows) policy and rule, whatever the chain is called
+// (`in_<ns>_<pod>` or a hashed name for long ones). A pod name cut to fit
+// nft's 128-byte comment keeps its `…` and is reported as cut.
+
+/** Which way a counted rule sent the packet. */
+export type CountedVerdict = 'allowed' | 'denied';
+
+/** One counted rule of a pod chain, attributed to its pod and direction. */
+export interface RuleCount {
+  /** The chain holding the rule. */
+  readonly chain: string;
+  /** `namespace/pod` from the chain's deny comment; null when the chain has none. */
+  readonly pod: string | null;
+  readonly direction: 'ingress' | 'egress';
+  readonly verdict: CountedVerdict;
+  /** `namespace/name` of the policy, for an allow; null for the deny line. */
+  readonly policy: string | null;
+  /** Index of the rule in the policy's ingress or egress list, for an allow; else null. */
+  readonly rule: number | null;
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+const ALLOW_COMMENT = /^(\S+\/\S+) (ingress|egress) rule (\d+)$/;
+
+/**
+ * Every pod-chain counter in `json` (`nft -j list table inet nftpol`), in
+ * chain and rule order, attributed to pod, direction, verdict and policy.
+ * Counters of the base chains (fail-closed drops) and of uncommented rules are
+ * left out. An allow rule rendered once per address family gives two rows
+ * with the same policy and rule: sum them with {@link podCountersOf} or
+ * {@link policyCountersOf}.
+ *
+ * @throws RulesetParseError as {@link parseRuleset}.
+ */
+export function countersOf(json: unknown): RuleCount[] {
+  return attributeCounters(parseRuleset(json).counters);
+}
+
+/** {@link countersOf} on counters already parsed by {@link parseRuleset}. */
+export function attributeCounters(counters: readonly RuleCounter[]): RuleCount[] {
+  const podOfChain = new Map<string, { pod: string; direction: 'ingress' | 'egress' }>();
+  for (const c of counters) {
+    const m = c.comment === null ? null : DENY_COMMENT.exec(c.comment);
+    if (m !== null) {
+      podOfChain.set(c.chain, {
+        pod: m[1] ?? '',
+        direction: m[2] === 'egress' ? 'egress' : 'ingress',
+      });
+    }
+  }
+  const out: RuleCount[] = [];
+  for (const c of counters) {
+    if (c.comment === null) continue;
+    const owner = podOfChain.get(c.chain);
+    const deny = DENY_COMMENT.exec(c.comment);
+    if (deny !== null && owner !== undefined) {
+      out.push({
+        chain: c.chain,
+        pod: owner.pod,
+        direction: owner.direction,
+        verdict: 'denied',
+        policy: null,
+        rule: null,
+        packets: c.packets,
+        bytes: c.bytes,
+      });
+      continue;
+    }
+    const allow = ALLOW_COMMENT.exec(c.comment);
+    if (allow === null) continue;
+    out.push({
+      chain: c.chain,
+      pod: owner?.pod ?? null,
+      direction: allow[2] === 'egress' ? 'egress' : 'ingress',
+      verdict: 'allowed',
+      policy: allow[1] ?? '',
+      rule: Number(allow[3]),
+      packets: c.packets,
+      bytes: c.bytes,
+    });
+  }
+  return out;
+}
+
+/**
+ * Packets counted for one local pod, by direction and verdict: the compact
+ * shape of `NodeFirewall.status.counters["<ns>/<pod>"]`. Allowed packets are
+ * new connections' packets that matched an allow rule of the pod's chain
+ * (replies pass `ct state established` before any pod chain and are not
+ * counted); denied packets hit the chain's final drop.
+ */
+export interface PodCounters {
+  readonly ingressAllowed: number;
+  readonly ingressDenied: number;
+  readonly egressAllowed: number;
+  readonly egressDenied: number;
+}
+
+/** Per `namespace/pod`, the sums of its counters; keys sorted. Rows without a pod are left out. */
+export function podCountersOf(counts: readonly RuleCount[]): Record<string, PodCounters> {
+  const sums = new Map<string, PodCounters>();
+  for (const c of counts) {
+    if (c.pod === null) continue;
+    const prev = sums.get(c.pod) ?? {
+      ingressAllowed: 0,
+      ingressDenied: 0,
+      egressAllowed: 0,
+      egressDenied: 0,
+    };
+    const key = `${c.direction}${c.verdict === 'allowed' ? 'Allowed' : 'Denied'}` as const;
+    sums.set(c.pod, { ...prev, [key]: prev[key] + c.packets });
+  }
+  return Object.fromEntries([...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Packets allowed by one policy in one direction, summed over its rules and the node's pods. */
+export interface PolicyCount {
+  /** `namespace/name`. */
+  readonly policy: string;
+  readonly direction: 'ingress' | 'egress';
+  readonly packets: number;
+}
+
+/** The allow counters summed per policy and direction, sorted by policy then direction. */
+export function policyCountersOf(counts: readonly RuleCount[]): PolicyCount[] {
+  const sums = new Map<string, PolicyCount>();
+  for (const c of counts) {
+    if (c.verdict !== 'allowed' || c.policy === null) continue;
+    const key = `${c.policy} ${c.direction}`;
+    const prev = sums.get(key);
+    sums.set(key, {
+      policy: c.policy,
+      direction: c.direction,
+      packets: (prev?.packets ?? 0) + c.packets,
+    });
+  }
+  return [...sums.values()].sort((a, b) =>
+    a.policy === b.policy ? a.direction.localeCompare(b.direction) : a.policy < b.policy ? -1 : 1,
+  );
+}

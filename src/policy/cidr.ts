@@ -44,17 +44,34 @@ export function isIp(text: string): boolean {
   }
 }
 
+/**
+ * Four dot-separated decimal octets, each `0` or 1–3 digits without a leading
+ * zero, at most 255. One pass over the characters: this runs for every
+ * address of every pod and every set element, so it avoids regexes and
+ * per-octet bigints.
+ */
 function parseIp4(text: string): bigint {
-  const parts = text.split('.');
-  if (parts.length !== 4) throw new CidrError(`invalid IPv4 address "${text}"`);
-  let v = 0n;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) {
-      throw new CidrError(`invalid IPv4 address "${text}"`);
+  const bad = (): CidrError => new CidrError(`invalid IPv4 address "${text}"`);
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || octet > 255 || ++dots > 3) throw bad();
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 /* 0-9 */) {
+      if ((digits > 0 && octet === 0) || ++digits > 3) throw bad(); // leading zero, or too long
+      octet = octet * 10 + (c - 48);
+    } else {
+      throw bad();
     }
-    v = (v << 8n) | BigInt(p);
   }
-  return v;
+  if (dots !== 3 || digits === 0 || octet > 255) throw bad();
+  return BigInt(value * 256 + octet);
 }
 
 function parseIp6(text: string): bigint {
@@ -94,8 +111,8 @@ function parseIp6(text: string): bigint {
 /** Canonical text (RFC 5952 for IPv6). */
 export function formatIp(addr: Address): string {
   if (addr.family === 'ip') {
-    const v = addr.value;
-    return [24n, 16n, 8n, 0n].map((s) => ((v >> s) & 255n).toString()).join('.');
+    const v = Number(addr.value & 0xffffffffn);
+    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
   }
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((addr.value >> BigInt(i * 16)) & 0xffffn));

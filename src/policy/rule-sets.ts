@@ -8,6 +8,11 @@
  * Compiled contents are remembered per rule whenever they do not depend on the
  * local pod — every egress rule, and ingress rules without named ports — so a
  * translator shared across nodes compiles each such rule once per cluster.
+ * They are also remembered by what determines them (direction, peers with the
+ * namespace they default to, resolved ports), so rules of different policies
+ * that say the same thing share one compiled content and one NamedSet object:
+ * a large cluster has thousands of policies but few distinct rules, and
+ * render can reuse a set's text across nodes by that object's identity.
  */
 import {
   formatIp,
@@ -69,25 +74,32 @@ export class ClusterIndex {
   /** Every address of every enforceable pod, sorted. */
   readonly targets: readonly Target[];
   private readonly byNode = new Map<string, Pod[]>();
+  private readonly policiesByNamespace = new Map<string, Policy[]>();
+  private readonly targetsByNamespace = new Map<string, Target[]>();
+  /** podPeerTargets results by selector key: many policies repeat the same peer. */
+  private readonly peerTargets = new Map<string, readonly Target[]>();
   private readonly namespaceLabels: ReadonlyMap<string, Labels>;
   private readonly parsed = new Map<Pod, readonly Address[]>();
 
   constructor(cluster: Cluster) {
-    this.pods = cluster.pods
-      .filter(isEnforceable)
-      .sort((a, b) => compareText(qualifiedName(a), qualifiedName(b)));
-    this.policies = [...cluster.policies].sort((a, b) =>
-      compareText(qualifiedName(a), qualifiedName(b)),
-    );
+    this.pods = sortByName(cluster.pods.filter(isEnforceable));
+    this.policies = sortByName(cluster.policies);
     this.namespaceLabels = new Map(cluster.namespaces.map((n) => [n.name, n.labels]));
     for (const pod of this.pods) {
       const list = this.byNode.get(pod.nodeName);
       if (list) list.push(pod);
       else this.byNode.set(pod.nodeName, [pod]);
     }
+    for (const policy of this.policies) pushTo(this.policiesByNamespace, policy.namespace, policy);
     this.targets = this.pods
       .flatMap((pod) => this.addresses(pod).map((addr) => ({ addr, pod })))
       .sort((a, b) => compareAddresses(a.addr, b.addr));
+    for (const t of this.targets) pushTo(this.targetsByNamespace, t.pod.namespace, t);
+  }
+
+  /** The policies of `namespace`, sorted as {@link policies}. */
+  policiesIn(namespace: string): readonly Policy[] {
+    return this.policiesByNamespace.get(namespace) ?? [];
   }
 
   /** Enforceable pods scheduled on `nodeName`, sorted. */
@@ -104,18 +116,72 @@ export class ClusterIndex {
     return addrs;
   }
 
-  /** Enforceable pod addresses a `pods` peer of `policy` selects. */
-  podPeerTargets(policy: Policy, peer: Extract<Peer, { kind: 'pods' }>): Target[] {
-    const inNamespace = (ns: string): boolean => {
-      if (peer.namespaceSelector === null) return ns === policy.namespace;
+  /** Enforceable pod addresses a `pods` peer of `policy` selects, sorted as {@link targets}. */
+  podPeerTargets(policy: Policy, peer: Extract<Peer, { kind: 'pods' }>): readonly Target[] {
+    const key = podsPeerKey(policy, peer);
+    let found = this.peerTargets.get(key);
+    if (found === undefined) {
+      found = this.selectTargets(policy, peer);
+      this.peerTargets.set(key, found);
+    }
+    return found;
+  }
+
+  private selectTargets(policy: Policy, peer: Extract<Peer, { kind: 'pods' }>): Target[] {
+    const { namespaceSelector, podSelector } = peer;
+    if (namespaceSelector === null) {
+      // Per-namespace lists keep the global address order.
+      return (this.targetsByNamespace.get(policy.namespace) ?? []).filter((t) =>
+        matchesSelector(podSelector, t.pod.labels),
+      );
+    }
+    const namespaces = new Set<string>();
+    for (const ns of this.targetsByNamespace.keys()) {
       // A namespace missing from the snapshot still has the label the API server sets.
       const labels = this.namespaceLabels.get(ns) ?? { 'kubernetes.io/metadata.name': ns };
-      return matchesSelector(peer.namespaceSelector, labels);
-    };
+      if (matchesSelector(namespaceSelector, labels)) namespaces.add(ns);
+    }
     return this.targets.filter(
-      (t) => inNamespace(t.pod.namespace) && matchesSelector(peer.podSelector, t.pod.labels),
+      (t) => namespaces.has(t.pod.namespace) && matchesSelector(podSelector, t.pod.labels),
     );
   }
+}
+
+/**
+ * What a `pods` peer selects, as text: equal keys select the same pods in any
+ * cluster. A null namespaceSelector means the policy's own namespace.
+ */
+function podsPeerKey(policy: Policy, peer: Extract<Peer, { kind: 'pods' }>): string {
+  const ns =
+    peer.namespaceSelector === null
+      ? `=${policy.namespace}`
+      : JSON.stringify(peer.namespaceSelector);
+  return `${ns} ${JSON.stringify(peer.podSelector)}`;
+}
+
+/**
+ * What a rule's peers select, as text: equal keys mean equal peers once the
+ * policy's namespace is filled in where a pods peer defaults to it.
+ */
+function peersKey(policy: Policy, peers: readonly Peer[] | null): string {
+  if (peers === null) return 'any';
+  return peers
+    .map((p) => (p.kind === 'pods' ? podsPeerKey(policy, p) : JSON.stringify(p)))
+    .join('\n');
+}
+
+/** Sorted by `namespace/name`, each name built once rather than per comparison. */
+function sortByName<T extends { namespace: string; name: string }>(items: readonly T[]): T[] {
+  return items
+    .map((item) => ({ item, key: qualifiedName(item) }))
+    .sort((a, b) => compareText(a.key, b.key))
+    .map((x) => x.item);
+}
+
+function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 /** One peer as addresses, plus the pods inside them when named ports need them. */
@@ -127,9 +193,13 @@ interface PeerAddresses {
 
 /** Compiles rules into set contents, remembering results that do not depend on the pod. */
 export class RuleCompiler {
+  /** Per policy and rule (cheap key); falls back to {@link shared}. */
   private readonly memo = new Map<Policy, Map<string, readonly Content[]>>();
-  private readonly names = new WeakMap<object, string>();
-  private readonly peerMemo = new Map<Policy, Map<string, readonly Range[]>>();
+  /** By what determines the contents, across policies. */
+  private readonly shared = new Map<string, readonly Content[]>();
+  private readonly sets = new WeakMap<object, NamedSet>();
+  /** Merged peer ranges by {@link peersKey}. */
+  private readonly peerMemo = new Map<string, readonly Range[]>();
   private readonly index: ClusterIndex;
 
   constructor(index: ClusterIndex) {
@@ -156,43 +226,54 @@ export class RuleCompiler {
     }
     let contents = byRule.get(key);
     if (!contents) {
-      contents =
-        direction === 'ingress'
-          ? this.compileIngress(policy, ruleIndex, rule, localPorts)
-          : this.compileEgress(policy, ruleIndex, rule);
+      const peers = peersKey(policy, rule.peers);
+      const ports = localPorts === null ? JSON.stringify(rule.ports) : JSON.stringify(localPorts);
+      const sharedKey = `${direction}\n${ports}\n${peers}`;
+      contents = this.shared.get(sharedKey);
+      if (!contents) {
+        contents =
+          direction === 'ingress'
+            ? this.compileIngress(policy, rule, peers, localPorts)
+            : this.compileEgress(policy, rule, peers);
+        this.shared.set(sharedKey, contents);
+      }
       byRule.set(key, contents);
     }
     return contents;
   }
 
-  /** The match for `content`, adding its set to `sets` on first use (hashing it once). */
+  /**
+   * The match for `content`, adding its set to `sets` on first use. The set
+   * is named (hashed) once per content, and the same content always yields the
+   * same NamedSet object, in every plan of this translator.
+   */
   matchFor(content: Content, sets: Map<string, NamedSet>): Match {
     if (content === 'all') return { kind: 'all' };
-    let name = this.names.get(content);
-    if (name === undefined) {
-      name = nameSet(content.kind, content.family, content.elements);
-      this.names.set(content, name);
+    let set = this.sets.get(content);
+    if (set === undefined) {
+      set = { name: nameSet(content.kind, content.family, content.elements), ...content };
+      this.sets.set(content, set);
     }
-    if (!sets.has(name)) sets.set(name, { name, ...content });
-    return { kind: 'set', set: name };
+    if (!sets.has(set.name)) sets.set(set.name, set);
+    return { kind: 'set', set: set.name };
   }
 
   private compileIngress(
     policy: Policy,
-    ruleIndex: number,
     rule: Rule,
+    peersKey: string,
     ports: readonly ProtocolPorts[] | null,
   ): Content[] {
     if (rule.peers === null) return ports === null ? ['all'] : portContents(ports);
-    const ranges = this.mergedPeerRanges(policy, 'ingress', ruleIndex, rule.peers);
+    const ranges = this.mergedPeerRanges(policy, rule.peers, peersKey);
     if (ports === null) return addrContents(ranges);
     return addrPortContents(product(ranges, ports));
   }
 
-  private compileEgress(policy: Policy, ruleIndex: number, rule: Rule): Content[] {
+  private compileEgress(policy: Policy, rule: Rule, peersKey: string): Content[] {
     if (rule.ports === null) {
       if (rule.peers === null) return ['all'];
-      return addrContents(this.mergedPeerRanges(policy, 'egress', ruleIndex, rule.peers));
+      return addrContents(this.mergedPeerRanges(policy, rule.peers, peersKey));
     }
     const numbered = resolveAll(
       rule.ports.filter((s) => typeof s.port !== 'string'),
@@ -210,7 +291,7 @@ export class RuleCompiler {
       return [...portContents(numbered), ...addrPortContents(onPod(this.index.targets))];
     }
     if (named.length === 0) {
-      const ranges = this.mergedPeerRanges(policy, 'egress', ruleIndex, rule.peers);
+      const ranges = this.mergedPeerRanges(policy, rule.peers, peersKey);
       return addrPortContents(product(ranges, numbered));
     }
     const rects: Rectangle[] = [];
@@ -221,23 +302,16 @@ export class RuleCompiler {
     return addrPortContents(rects);
   }
 
-  /** The union of a rule's peers as merged ranges; computed once per rule, not per pod. */
+  /** The union of a rule's peers as merged ranges; computed once per distinct peer list. */
   private mergedPeerRanges(
     policy: Policy,
-    direction: Direction,
-    ruleIndex: number,
     peers: readonly Peer[],
+    peersKey: string,
   ): readonly Range[] {
-    const key = `${direction} ${ruleIndex}`;
-    let byRule = this.peerMemo.get(policy);
-    if (!byRule) {
-      byRule = new Map();
-      this.peerMemo.set(policy, byRule);
-    }
-    let ranges = byRule.get(key);
+    let ranges = this.peerMemo.get(peersKey);
     if (!ranges) {
       ranges = mergeRanges(peers.flatMap((p) => this.resolvePeer(policy, p).ranges));
-      byRule.set(key, ranges);
+      this.peerMemo.set(peersKey, ranges);
     }
     return ranges;
   }

@@ -18,7 +18,7 @@
  * Pure and deterministic: inputs are indexed and sorted first, so the same
  * cluster in any array order gives a deep-equal plan.
  */
-import { parseIp } from './cidr.js';
+import { parseIp, type Address } from './cidr.js';
 import {
   qualifiedName,
   type Cluster,
@@ -100,9 +100,12 @@ function buildPlan(
   const policies = new Set<string>();
 
   for (const pod of localPods) {
-    const families = new Set(index.addresses(pod).map((a) => a.family));
+    const addresses = index.addresses(pod);
+    const families = new Set(addresses.map((a) => a.family));
     for (const direction of DIRECTIONS) {
-      const selecting = index.policies.filter((p) => selectsPod(p, pod, direction));
+      const selecting = index
+        .policiesIn(pod.namespace)
+        .filter((p) => selectsPod(p, pod, direction));
       if (selecting.length === 0) continue;
       const allows: Allow[] = [];
       for (const policy of selecting) {
@@ -121,7 +124,7 @@ function buildPlan(
         name: chainName(direction, pod),
         pod: qualifiedName(pod),
         direction,
-        ips: sortIps(pod.ips),
+        ips: sortParsedIps(pod.ips, addresses),
         policies: selecting.map(qualifiedName),
         allows,
       });
@@ -172,8 +175,14 @@ function failClosedFor(cluster: Cluster, nodeName: string, localPods: readonly P
 
 /** IPs sorted IPv4 first, then numerically. */
 function sortIps(ips: readonly string[]): string[] {
+  return sortParsedIps(ips, ips.map(parseIp));
+}
+
+/** {@link sortIps} when `addrs[i]` is already `parseIp(ips[i])`. */
+function sortParsedIps(ips: readonly string[], addrs: readonly Address[]): string[] {
+  if (ips.length < 2) return [...ips];
   return ips
-    .map((text) => ({ text, addr: parseIp(text) }))
+    .map((text, i) => ({ text, addr: addrs[i] as Address }))
     .sort((a, b) => compareAddresses(a.addr, b.addr))
     .map((x) => x.text);
 }

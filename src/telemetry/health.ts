@@ -1,9 +1,10 @@
 /**
  * The operations endpoint of a binary: `/healthz` (the process serves
  * requests), `/readyz` (the caller's readiness predicate: for the controller,
- * every informer has synced) and `/metrics` (Prometheus text format).
+ * every informer has synced) and `/metrics` (Prometheus text format), plus
+ * any extra routes a binary mounts (the controller's `/history/…`).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -16,6 +17,8 @@ export interface HealthOptions {
   readonly registry: Registry;
   /** Answers /readyz: 200 when true, 503 otherwise. */
   readonly isReady: () => boolean;
+  /** Extra routes, tried first: answers and returns true, or returns false to pass. */
+  readonly routes?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /** A running health server. */
@@ -33,6 +36,7 @@ export async function startHealthServer(options: HealthOptions): Promise<HealthS
       res.writeHead(status, { 'content-type': type });
       res.end(body);
     };
+    if (options.routes?.(req, res) === true) return;
     if (path === '/healthz') return send(200, 'ok\n');
     if (path === '/readyz') {
       return options.isReady() ? send(200, 'ok\n') : send(503, 'informers not synced\n');

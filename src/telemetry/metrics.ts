@@ -20,12 +20,21 @@ export interface ControllerMetrics {
   readonly writes: Counter;
   /** Bytes of NodeFirewall specs sent to the API. */
   readonly writeBytes: Counter;
+  /** Scripts not written because even compressed they exceed the API object limit. */
+  readonly oversizeScripts: Counter;
   /** Time from a batch of dirty nodes to its last write, in seconds. */
   readonly reconcileDuration: Histogram;
   /** Nodes waiting to be rendered or written. */
   readonly queueDepth: Gauge;
   /** 1 while this replica holds the Lease, else 0. */
   readonly leader: Gauge;
+  /** Change-history entries that could not be recorded (Redis unavailable). */
+  readonly historyLost: Counter;
+  /**
+   * Time from a policy change to the moment every node that must enforce the
+   * policy reports the new script applied, in seconds (src/controller/enforce-tracker.ts).
+   */
+  readonly policyEnforceDuration: Histogram;
 }
 
 /** Creates the controller's metrics on `registry` (a fresh one by default). */
@@ -54,6 +63,11 @@ export function createControllerMetrics(registry: Registry = new Registry()): Co
       help: 'Bytes of NodeFirewall apply bodies sent to the API server.',
       registers,
     }),
+    oversizeScripts: new Counter({
+      name: 'nftpol_controller_oversize_scripts_total',
+      help: 'Rendered scripts not written because, even gzip-compressed, the NodeFirewall would exceed the API object limit; the node keeps its last written script.',
+      registers,
+    }),
     reconcileDuration: new Histogram({
       name: 'nftpol_controller_reconcile_duration_seconds',
       help: 'Time to translate, render and publish one batch of dirty nodes, in seconds.',
@@ -68,6 +82,17 @@ export function createControllerMetrics(registry: Registry = new Registry()): Co
     leader: new Gauge({
       name: 'nftpol_controller_leader',
       help: '1 while this replica holds the leader Lease, otherwise 0.',
+      registers,
+    }),
+    historyLost: new Counter({
+      name: 'nftpol_controller_history_lost_total',
+      help: 'Change-history entries that could not be recorded (history backend unavailable); enforcement is unaffected.',
+      registers,
+    }),
+    policyEnforceDuration: new Histogram({
+      name: 'nftpol_controller_policy_enforce_seconds',
+      help: 'Time from a NetworkPolicy change to every node that must enforce it reporting the new script applied, in seconds.',
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers,
     }),
   };
@@ -90,6 +115,11 @@ export interface ExecutorMetrics {
    * table (reset when the table is reloaded, like any counter after a restart).
    */
   readonly denyPackets: Counter<'pod' | 'direction'>;
+  /**
+   * Packets accepted by each policy's allow rules on this node, by policy
+   * (namespace/name) and direction, as last read from the table.
+   */
+  readonly allowedPackets: Counter<'policy' | 'direction'>;
 }
 
 /** Creates the executor's metrics on `registry` (a fresh one by default). */
@@ -117,6 +147,12 @@ export function createExecutorMetrics(registry: Registry = new Registry()): Exec
       name: 'nftpol_executor_deny_packets_total',
       help: 'Packets dropped on a local pod deny path, by pod (namespace/name) and direction, read from the table.',
       labelNames: ['pod', 'direction'],
+      registers,
+    }),
+    allowedPackets: new Counter({
+      name: 'nftpol_executor_allowed_packets_total',
+      help: 'New-connection packets accepted by a policy allow rule on this node, by policy (namespace/name) and direction, read from the table.',
+      labelNames: ['policy', 'direction'],
       registers,
     }),
   };

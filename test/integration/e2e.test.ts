@@ -7,8 +7,9 @@
  * compared with the oracle computed from the same objects, read back from the
  * store. The policy is created, tightened and deleted, probing after each.
  *
- * Synchronisation is by the store's change feed (a predicate checked on every
- * committed change, executors' status writes included) — never by sleeping.
+ * Synchronisation is by the store's change feed (test/support/stack.ts: a
+ * predicate checked on every committed change, executors' status writes
+ * included) — never by sleeping.
  * Needs root, ip and nft; skipped with the reason otherwise.
  */
 import assert from 'node:assert/strict';
@@ -21,22 +22,16 @@ import { DEFAULTS as CONTROLLER_DEFAULTS } from '../../src/controller/options.js
 import { startExecutor, type ExecutorHandle } from '../../src/executor/main.js';
 import { DEFAULTS as EXECUTOR_DEFAULTS } from '../../src/executor/options.js';
 import { kubeConfigForServer } from '../../src/k8s/client.js';
-import type { NodeFirewallStatus } from '../../src/k8s/nodefirewall.js';
-import { renderScript } from '../../src/nft/render.js';
-import { clusterFromObjects } from '../../src/policy/from-k8s.js';
 import type { Cluster } from '../../src/policy/model.js';
-import { translateNode } from '../../src/policy/translate.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { dataplaneSkipReason } from '../support/netns/lifecycle.js';
 import { NetnsCluster } from '../support/netns/netns-cluster.js';
 import { assertMatchesOracle, probeCluster, summarizeReport } from '../support/netns/probe.js';
 import { assertSpots, type Spot } from '../support/netns/spots.js';
+import { clusterInStore, waitForEnforced } from '../support/stack.js';
 
 const run = promisify(execFile);
 const skip = dataplaneSkipReason();
-const NFW = 'nodefirewalls';
-const TIMEOUT_MS = 20_000;
-const SOURCE_KINDS = ['namespaces', 'nodes', 'pods', 'networkpolicies'] as const;
 
 // ------------------------------------------------------------ API objects
 
@@ -97,63 +92,6 @@ const guard = (ports?: readonly { protocol: string; port: number }[]) => ({
 });
 
 // ------------------------------------------------------------ helpers
-
-/** The Cluster the objects in the store describe (what the oracle judges). */
-function clusterInStore(server: ApiServer): Cluster {
-  const objects = SOURCE_KINDS.flatMap((plural) =>
-    server.store.list(plural).items.map((object, i) => ({ source: `${plural}#${i}`, object })),
-  );
-  const { cluster, problems } = clusterFromObjects(objects);
-  const errors = problems.filter((p) => p.severity === 'error');
-  assert.deepEqual(errors, [], 'the objects in the store convert without errors');
-  return cluster;
-}
-
-/** Nodes whose NodeFirewall does not yet carry, and report applied, the script of `cluster`. */
-function nodesBehind(server: ApiServer, cluster: Cluster): string[] {
-  return cluster.nodes
-    .filter((n) => {
-      const { script, scriptHash } = renderScript(translateNode(cluster, n.name));
-      const nfw = server.store.get(NFW, undefined, n.name);
-      const spec = nfw?.['spec'] as { script?: string; scriptHash?: string } | undefined;
-      const status = nfw?.['status'] as NodeFirewallStatus | undefined;
-      const applied = status?.conditions?.find((c) => c.type === 'Applied');
-      return !(
-        spec?.script === script &&
-        spec.scriptHash === scriptHash &&
-        status?.appliedHash === scriptHash &&
-        applied?.status === 'True'
-      );
-    })
-    .map((n) => n.name);
-}
-
-/**
- * Resolves with the store's Cluster once every node's executor reports the
- * script that Cluster gives as applied; checked now and after every
- * committed change.
- */
-function waitForEnforced(server: ApiServer, what: string): Promise<Cluster> {
-  return new Promise((resolve, reject) => {
-    let unsubscribe = (): void => undefined;
-    const timer = setTimeout(() => {
-      unsubscribe();
-      const behind = nodesBehind(server, clusterInStore(server));
-      reject(new Error(`timed out waiting for ${what}; nodes behind: ${behind.join(', ')}`));
-    }, TIMEOUT_MS);
-    const check = (): boolean => {
-      const cluster = clusterInStore(server);
-      if (nodesBehind(server, cluster).length > 0) return false;
-      clearTimeout(timer);
-      unsubscribe();
-      resolve(cluster);
-      return true;
-    };
-    if (check()) return;
-    // Changes are committed before listeners run; check once the call returned.
-    unsubscribe = server.store.history.subscribe(() => queueMicrotask(() => void check()));
-  });
-}
 
 /** Probe every pair, assert the kernel agrees with the oracle and with the spots. */
 async function probeAndCompare(

@@ -371,7 +371,9 @@ export function sampleNodeFirewall(): Manifest {
       appliedHash: hash,
       lastAppliedTime: '2025-01-01T00:00:00Z',
       nftVersion: '1.0.6',
-      counters: { eg_shop_web: 12 },
+      counters: {
+        'shop/web': { ingressAllowed: 4, ingressDenied: 0, egressAllowed: 9, egressDenied: 12 },
+      },
       conditions: [
         {
           type: 'Applied',
@@ -389,7 +391,7 @@ export function sampleNodeFirewall(): Manifest {
 /**
  * Validates `object` against the served version's openAPIV3Schema of a CRD
  * with ajv (Kubernetes' `x-kubernetes-*` keywords are ignored; `date-time`
- * and `int64` formats checked). @returns ajv's error messages, empty when valid.
+ * `int64` and `byte` formats checked). @returns ajv's error messages, empty when valid.
  */
 export function validateAgainstCrd(crd: Manifest, object: Manifest): string[] {
   const version = String(object['apiVersion']).split('/')[1];
@@ -399,6 +401,7 @@ export function validateAgainstCrd(crd: Manifest, object: Manifest): string[] {
   const ajv = new Ajv({ strict: false, allErrors: true });
   ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+  ajv.addFormat('byte', /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/);
   const valid = ajv.validate(schema, object);
   return valid ? [] : (ajv.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
 }

@@ -25,6 +25,13 @@ import {
 } from '../command.js';
 import { InputError, UsageError } from '../errors.js';
 import { formatExplanationJson, formatExplanationText } from '../format.js';
+import type { NodeFirewallObject } from '../status-report.js';
+import {
+  CONNECTION_FLAGS,
+  readConnection,
+  readNodeFirewalls,
+  type ApiConnection,
+} from './status.js';
 
 /** One end of the connection as typed: a pod reference or an address. */
 export type Endpoint =
@@ -41,6 +48,8 @@ export interface ExplainOptions {
   /** null: IPv4 when both ends have it, else IPv6. */
   readonly family: Family | null;
   readonly output: OutputFormat;
+  /** Where to read live counters (`--kubeconfig`, `--server`…); null: offline only. */
+  readonly live?: ApiConnection | null;
 }
 
 /** One end after resolution. */
@@ -87,6 +96,11 @@ Options:
       --port N|NAME       destination port number or name (also N/PROTOCOL)
       --protocol PROTO    TCP (default), UDP or SCTP
       --family ip|ip6     address family for pod references
+      --kubeconfig PATH   also show live packet counts for both pods, from their
+                          nodes' NodeFirewall status.counters (read-only)
+      --context NAME      context within the kubeconfig
+      --server URL        like --kubeconfig, with an API server URL
+      --token TOKEN       bearer token sent to --server
   -o, --output FORMAT     text (default) or json
   -h, --help              show this help
 
@@ -124,6 +138,7 @@ export function parseExplainArgs(values: FlagValues): ExplainOptions {
     protocol,
     family: readFamily(values),
     output: readOutput(values),
+    live: readConnection(values),
   };
 }
 
@@ -266,14 +281,81 @@ function unresolvedPortMessage(options: ExplainOptions, pod: Pod | null, ip: str
   return `${what}: pod ${qualifiedName(pod)} declares no ${options.protocol} container port of that name (its named ports: ${list})`;
 }
 
-/** Runs `explain` on a loaded cluster; returns stdout. */
-export function runExplain(cluster: Cluster, options: ExplainOptions): Promise<string> {
+/** Live packet counts of one side's pod chain, from its node's NodeFirewall status. */
+export interface LiveCount {
+  /** `namespace/name`. */
+  readonly pod: string;
+  readonly direction: 'ingress' | 'egress';
+  /** The pod's node, or null when the input does not say. */
+  readonly node: string | null;
+  /** Packets allowed by the chain's rules, or null when not reported (yet). */
+  readonly allowedPackets: number | null;
+  /** Packets dropped at the end of the chain, or null when not reported (yet). */
+  readonly deniedPackets: number | null;
+}
+
+/**
+ * The counts for the sides that have a pod chain (an isolated pod): the
+ * source's egress and the destination's ingress, read from the counters the
+ * executor of each pod's node reports (per pod and direction, not per rule).
+ */
+export function liveCountsFor(
+  cluster: Cluster,
+  explanation: Explanation,
+  nodeFirewalls: readonly NodeFirewallObject[],
+): LiveCount[] {
+  const sides = [explanation.verdict.egress, explanation.verdict.ingress];
+  return sides.flatMap((side) => {
+    if (side.pod === null || !side.isolated) return [];
+    const pod = cluster.pods.find((p) => qualifiedName(p) === side.pod);
+    const node = pod?.nodeName ?? null;
+    const nf = nodeFirewalls.find((n) => n.metadata?.name === node);
+    const counts = nf?.status?.counters?.[side.pod] as Partial<Record<string, unknown>> | undefined;
+    const read = (key: string): number | null =>
+      typeof counts?.[key] === 'number' ? counts[key] : null;
+    return [
+      {
+        pod: side.pod,
+        direction: side.direction,
+        node,
+        allowedPackets: read(`${side.direction}Allowed`),
+        deniedPackets: read(`${side.direction}Denied`),
+      },
+    ];
+  });
+}
+
+/** The live counts as text lines after explain's answer. */
+export function formatLiveCounts(counts: readonly LiveCount[]): string {
+  if (counts.length === 0) return 'live counts: neither pod is isolated; no chain counts them\n';
+  const lines = counts.map((c) => {
+    const where = c.node === null ? '' : ` (node ${c.node})`;
+    if (c.allowedPackets === null && c.deniedPackets === null) {
+      return `  ${c.pod} ${c.direction}: no counters reported yet${where}`;
+    }
+    return [
+      `  denied packets on ${c.pod} ${c.direction}: ${c.deniedPackets ?? '-'}${where}`,
+      `  allowed packets on ${c.pod} ${c.direction}: ${c.allowedPackets ?? '-'}${where}`,
+    ].join('\n');
+  });
+  return `live counts (NodeFirewall status.counters, since each script was loaded):\n${lines.join('\n')}\n`;
+}
+
+/** Runs `explain` on a loaded cluster; returns stdout. @throws InputError */
+export async function runExplain(cluster: Cluster, options: ExplainOptions): Promise<string> {
   const explanation = explainQuery(cluster, options);
-  return Promise.resolve(
-    options.output === 'json'
-      ? formatExplanationJson(explanation)
-      : formatExplanationText(explanation),
-  );
+  const live =
+    options.live === undefined || options.live === null
+      ? null
+      : liveCountsFor(cluster, explanation, await readNodeFirewalls(options.live));
+  if (options.output === 'json') {
+    const text = formatExplanationJson(explanation);
+    if (live === null) return text;
+    const json = JSON.parse(text) as Record<string, unknown>;
+    return `${JSON.stringify({ ...json, live }, null, 2)}\n`;
+  }
+  const text = formatExplanationText(explanation);
+  return live === null ? text : text + formatLiveCounts(live);
 }
 
 /** The `explain` subcommand. */
@@ -285,6 +367,7 @@ export const explainCommand: Command = {
     ...FILE_FLAG,
     ...OUTPUT_FLAG,
     ...PROTOCOL_FLAG,
+    ...CONNECTION_FLAGS,
     from: { type: 'string' },
     to: { type: 'string' },
     port: { type: 'string' },

@@ -208,7 +208,7 @@ export class NetnsCluster {
       );
     await ipIn(netns, 'link', 'set', 'ul', 'up');
     // Pods of nodes created earlier are reachable via those nodes.
-    for (const slot of this.podsBySlot.values()) await this.routeVia(netns, slot);
+    for (const slot of this.podsBySlot.values()) await this.routeVia(netns, addresses, slot);
     const agent = await Agent.start(netns, `host-${name}`, DEFAULT_PORTS);
     this.nodesByName.set(name, { name, netns, addresses, agent });
   }
@@ -269,14 +269,19 @@ export class NetnsCluster {
     };
     this.podsBySlot.set(slotKey(nodeName, ips), slot);
     for (const other of this.nodesByName.values())
-      if (other.name !== nodeName) await this.routeVia(other.netns, slot);
+      if (other.name !== nodeName) await this.routeVia(other.netns, other.addresses, slot);
     return slot;
   }
 
-  /** In `netns`, route `slot`'s IPs via its node's InternalIP of the same family. */
-  private async routeVia(netns: string, slot: NetnsPod): Promise<void> {
+  /**
+   * In `netns` (a node with InternalIPs `own`), route `slot`'s IPs via its
+   * node's InternalIP of the same family. A single-stack node gets no route
+   * for the other family: it has no address to reach it from.
+   */
+  private async routeVia(netns: string, own: readonly string[], slot: NetnsPod): Promise<void> {
     const via = this.node(slot.node).addresses;
     for (const ip of slot.ips) {
+      if (!own.some((a) => isV6(a) === isV6(ip))) continue;
       const gw = via.find((a) => isV6(a) === isV6(ip));
       if (gw === undefined)
         throw new Error(`node ${slot.node} has no InternalIP of ${ip}'s family`);

@@ -18,6 +18,7 @@ import {
   validateAgainstCrd,
   type Manifest,
 } from '../../support/check-manifests.js';
+import { compressScript } from '../../../src/k8s/script-encoding.js';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -218,12 +219,33 @@ describe('helm chart', { skip }, () => {
     assert.deepEqual(at(binding, 'spec', 'validationActions'), ['Deny']);
   });
 
-  it('wires no flag for the redis placeholder values', async () => {
-    const plain = JSON.stringify(await render());
-    const withRedis = JSON.stringify(
-      await render('history.redis.url=redis://r:6379', 'history.redis.existingSecret=s'),
+  it('hands the Redis URL and the password Secret to the controller, and nothing without them', async () => {
+    const envOf = (all: readonly Manifest[]): unknown[] =>
+      at(
+        find(all, 'Deployment', 'nftpol-controller'),
+        'spec',
+        'template',
+        'spec',
+        'containers',
+        0,
+        'env',
+      ) as unknown[];
+    const redisEnv = (all: readonly Manifest[]): unknown[] =>
+      envOf(all).filter((e) => String((e as { name: string }).name).startsWith('NFTPOL_REDIS'));
+    assert.deepEqual(redisEnv(await render()), []);
+    assert.deepEqual(
+      redisEnv(await render('history.redis.url=redis://r:6379', 'history.redis.existingSecret=s')),
+      [
+        { name: 'NFTPOL_REDIS_URL', value: 'redis://r:6379' },
+        {
+          name: 'NFTPOL_REDIS_PASSWORD',
+          valueFrom: { secretKeyRef: { name: 's', key: 'password' } },
+        },
+      ],
     );
-    assert.equal(withRedis, plain);
+    assert.deepEqual(redisEnv(await render('history.redis.url=redis://r:6379')), [
+      { name: 'NFTPOL_REDIS_URL', value: 'redis://r:6379' },
+    ]);
   });
 });
 
@@ -295,5 +317,21 @@ describe('manifest checker', () => {
     assert.deepEqual(validateAgainstCrd(crd, bad), [
       '/spec/scriptHash must match pattern "^sha256:[0-9a-f]{64}$"',
     ]);
+  });
+
+  it('accepts a compressed spec (scriptGzip) and rejects a spec with both or neither script field', async () => {
+    const [crd] = parseManifests(
+      await readFile(`${ROOT}crds/nodefirewalls.nftpol.io.yaml`, 'utf8'),
+    );
+    assert.ok(crd);
+    const sample = sampleNodeFirewall();
+    const { script, ...rest } = sample['spec'] as { script: string };
+    const compressed = { ...sample, spec: { ...rest, scriptGzip: compressScript(script) } };
+    assert.deepEqual(validateAgainstCrd(crd, compressed), []);
+    const both = { ...sample, spec: { ...rest, script, scriptGzip: compressScript(script) } };
+    assert.notDeepEqual(validateAgainstCrd(crd, both), []);
+    assert.notDeepEqual(validateAgainstCrd(crd, { ...sample, spec: rest }), []);
+    const notBase64 = { ...sample, spec: { ...rest, scriptGzip: 'not base64!' } };
+    assert.notDeepEqual(validateAgainstCrd(crd, notBase64), []);
   });
 });

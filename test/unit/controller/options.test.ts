@@ -76,4 +76,12 @@ describe('validate', () => {
     assert.match(problems.join('\n'), /leaseDurationMs.*renewDeadlineMs/);
     assert.match(problems.join('\n'), /writeConcurrency/);
   });
+
+  it('accepts a compression threshold of 0 (always compress) and refuses a negative one', () => {
+    assert.deepEqual(validate({ ...DEFAULTS, compressThresholdBytes: 0 }), []);
+    assert.match(
+      validate({ ...DEFAULTS, compressThresholdBytes: -1 }).join('\n'),
+      /compressThresholdBytes/,
+    );
+  });
 });

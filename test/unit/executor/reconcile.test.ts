@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decideAction, type Action, type KernelState } from '../../../src/executor/reconcile.js';
+import { compressScript } from '../../../src/k8s/script-encoding.js';
 import { hashScript } from '../../../src/nft/render.js';
 
 const SCRIPT = 'add table inet nftpol\ndelete table inet nftpol\ntable inet nftpol {\n}\n';
@@ -28,6 +29,8 @@ const apply = (cause: 'changed' | 'repair' | 'retry'): Action => ({
 const ROWS: ReadonlyArray<{
   readonly name: string;
   readonly scriptHash?: string;
+  /** The script field(s) of the spec; `{ script: SCRIPT }` when absent. */
+  readonly field?: { readonly script?: string; readonly scriptGzip?: string };
   readonly state: KernelState;
   readonly want: Action;
 }> = [
@@ -85,12 +88,40 @@ const ROWS: ReadonlyArray<{
       actual: HASH,
     },
   },
+  {
+    name: 'a compressed script is decompressed and applied',
+    field: { scriptGzip: compressScript(SCRIPT) },
+    state: state(),
+    want: apply('changed'),
+  },
+  {
+    name: 'a compressed script whose hash is in force needs nothing',
+    field: { scriptGzip: compressScript(SCRIPT) },
+    state: state({ appliedHash: HASH }),
+    want: { kind: 'none', why: 'UpToDate' },
+  },
+  {
+    name: 'a compressed script is hash-checked after decompression',
+    field: { scriptGzip: compressScript('older script') },
+    state: state(),
+    want: { kind: 'refuse', reason: 'HashMismatch', declared: HASH, actual: OLD },
+  },
+  {
+    name: 'a scriptGzip that does not decompress is refused as DecodeFailed',
+    field: { scriptGzip: Buffer.from(SCRIPT).toString('base64') },
+    state: state({ appliedHash: HASH }),
+    want: {
+      kind: 'refuse',
+      reason: 'DecodeFailed',
+      message: 'spec.scriptGzip is not a valid gzip stream: incorrect header check',
+    },
+  },
 ];
 
 describe('decideAction', () => {
   for (const row of ROWS) {
     it(row.name, () => {
-      const spec = { script: SCRIPT, scriptHash: row.scriptHash ?? HASH };
+      const spec = { ...(row.field ?? { script: SCRIPT }), scriptHash: row.scriptHash ?? HASH };
       assert.deepEqual(decideAction(spec, row.state), row.want);
     });
   }
@@ -102,7 +133,7 @@ describe('decideAction', () => {
           ? `apply:${r.want.cause}`
           : r.want.kind === 'none'
             ? `none:${r.want.why}`
-            : r.want.kind,
+            : `refuse:${r.want.reason}`,
       ),
     );
     for (const k of [
@@ -111,7 +142,8 @@ describe('decideAction', () => {
       'apply:retry',
       'none:UpToDate',
       'none:RetryPending',
-      'refuse',
+      'refuse:HashMismatch',
+      'refuse:DecodeFailed',
     ]) {
       assert.ok(kinds.has(k), `no row for ${k}`);
     }

@@ -61,6 +61,20 @@ const ROWS: ReadonlyArray<{
     ],
   },
   {
+    name: 'a scriptGzip that does not decode is DecodeFailed and not Ready',
+    outcome: {
+      host: usable,
+      apply: { kind: 'decodeFailed', message: 'spec.scriptGzip is not valid base64' },
+      sync: { kind: 'inSync' },
+    },
+    want: [
+      'Applied=False/DecodeFailed',
+      'InSync=True/InSync',
+      'HostUsable=True/HostUsable',
+      'Ready=False/NotApplied',
+    ],
+  },
+  {
     name: 'a drifted table is InSync=False and not Ready',
     outcome: {
       host: usable,

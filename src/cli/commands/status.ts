@@ -1,0 +1,221 @@
+/**
+ * `nftpol status`: is my policy in force yet, and where? Reads the
+ * NodeFirewalls and NetworkPolicies from the API (read-only: two list calls)
+ * and prints, per policy, the nodes that must enforce it, those that do,
+ * since when, and those failing with their reasons; `nftpol status nodes`
+ * prints each node's conditions at a glance. The computation is
+ * src/cli/status-report.ts; this file is the API access and the flags, which
+ * `explain --kubeconfig|--server` reuses to read live counters.
+ */
+import { chooseKubeConfigSource, loadKubeConfig, makeApiClients } from '../../k8s/client.js';
+import { GROUP, PLURAL, VERSION } from '../../k8s/nodefirewall.js';
+import type { Command, FlagConfig, FlagValues, Invocation, OutputFormat } from '../command.js';
+import { OUTPUT_FLAG, readOutput, readString } from '../command.js';
+import { InputError, UsageError } from '../errors.js';
+import {
+  formatNodeStatusText,
+  formatPolicyStatusText,
+  formatStatusJson,
+  nodeStatusOf,
+  policyStatusOf,
+  type NodeFirewallObject,
+  type PolicyObject,
+} from '../status-report.js';
+
+/** `--kubeconfig PATH`, `--context NAME`, `--server URL` (plain http allowed), `--token T`. */
+export const CONNECTION_FLAGS: FlagConfig = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  server: { type: 'string' },
+  token: { type: 'string' },
+};
+
+/** Where to reach the API, as typed. */
+export interface ApiConnection {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly server?: string;
+  readonly token?: string;
+}
+
+/** The connection flags; null when none was given. */
+export function readConnection(values: FlagValues): ApiConnection | null {
+  const c: Record<string, string> = {};
+  for (const key of ['kubeconfig', 'context', 'server', 'token'] as const) {
+    const v = readString(values, key);
+    if (v === '') throw new UsageError(`--${key}: empty value`);
+    if (v !== undefined) c[key] = v;
+  }
+  return Object.keys(c).length === 0 ? null : c;
+}
+
+/** What the cluster says, as plain JSON. */
+export interface LiveState {
+  readonly nodeFirewalls: readonly NodeFirewallObject[];
+  readonly policies: readonly PolicyObject[];
+}
+
+function apiFor(connection: ApiConnection | null): ReturnType<typeof makeApiClients> {
+  try {
+    const source = chooseKubeConfigSource(connection ?? {}, {
+      KUBECONFIG: process.env['KUBECONFIG'],
+      KUBERNETES_SERVICE_HOST: process.env['KUBERNETES_SERVICE_HOST'],
+    });
+    return makeApiClients(loadKubeConfig(source));
+  } catch (err) {
+    throw new InputError(`cannot load kubeconfig: ${errorText(err)}`);
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A plain-JSON copy (client-node returns class instances with Dates). */
+function plain<T>(value: unknown): T {
+  return JSON.parse(JSON.stringify(value ?? null)) as T;
+}
+
+/**
+ * Lists every NodeFirewall. @throws InputError when the API cannot be reached
+ * or refuses (the message says which call).
+ */
+export async function readNodeFirewalls(
+  connection: ApiConnection | null,
+): Promise<readonly NodeFirewallObject[]> {
+  const api = apiFor(connection);
+  try {
+    const list: unknown = await api.custom.listClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+    });
+    return plain<{ items?: NodeFirewallObject[] }>(list).items ?? [];
+  } catch (err) {
+    throw new InputError(`cannot list NodeFirewalls: ${errorText(err)}`);
+  }
+}
+
+/** Lists NodeFirewalls and NetworkPolicies (of `namespace`, or all). @throws InputError */
+export async function readLiveState(
+  connection: ApiConnection | null,
+  namespace: string | undefined,
+): Promise<LiveState> {
+  const api = apiFor(connection);
+  const nodeFirewalls = await readNodeFirewalls(connection);
+  try {
+    const list =
+      namespace === undefined
+        ? await api.networking.listNetworkPolicyForAllNamespaces()
+        : await api.networking.listNamespacedNetworkPolicy({ namespace });
+    return { nodeFirewalls, policies: plain<{ items?: PolicyObject[] }>(list).items ?? [] };
+  } catch (err) {
+    throw new InputError(`cannot list NetworkPolicies: ${errorText(err)}`);
+  }
+}
+
+/** A validated `status` command line. */
+export interface StatusOptions {
+  readonly what: 'policies' | 'nodes';
+  readonly namespace?: string;
+  readonly policy?: string;
+  readonly connection: ApiConnection | null;
+  readonly output: OutputFormat;
+}
+
+const HELP = `Usage: nftpol status [-n NAMESPACE] [POLICY] [--kubeconfig PATH | --server URL] [-o text|json]
+       nftpol status nodes [--kubeconfig PATH | --server URL] [-o text|json]
+
+Is my policy in force yet, and where? Reads the NodeFirewalls and
+NetworkPolicies from the cluster (read-only) and prints, per policy: the nodes
+whose script carries it (IN FORCE n/m: n of those m have that script applied),
+its state (Enforced, Pending, Failing, NoPods, Deleted), since when it is in
+force everywhere, the time from its last change to then, and each failing node
+with the Applied condition's reason and message.
+
+"status nodes" prints every NodeFirewall's conditions at a glance: Applied,
+InSync, Ready, the applied hash (marked "(old)" when not the desired one),
+local pods, rules and the age of the last apply.
+
+The last change of a policy is the latest metadata.managedFields time (else
+its creationTimestamp); see docs/observability.md.
+
+Options:
+  -n, --namespace NS      only policies of this namespace
+      --kubeconfig PATH   kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+      --context NAME      context within the kubeconfig
+      --server URL        API server URL instead of a kubeconfig (plain http allowed)
+      --token TOKEN       bearer token sent to --server
+  -o, --output FORMAT     text (default) or json
+  -h, --help              show this help
+
+Exit status: 0 when answered; 1 when the API cannot be read; 2 usage error.
+`;
+
+/** Parses `status` flags and positionals. @throws UsageError */
+export function parseStatusArgs(values: FlagValues, positionals: readonly string[]): StatusOptions {
+  const namespace = readString(values, 'namespace');
+  if (namespace === '') throw new UsageError('-n/--namespace: empty value');
+  const connection = readConnection(values);
+  const output = readOutput(values);
+  if (positionals.length > 1) {
+    throw new UsageError(`expected at most one POLICY or "nodes", got ${positionals.join(' ')}`);
+  }
+  const [arg] = positionals;
+  if (arg === 'nodes') {
+    if (namespace !== undefined) throw new UsageError('-n does not apply to "status nodes"');
+    return { what: 'nodes', connection, output };
+  }
+  if (arg !== undefined && arg.includes('/') && namespace !== undefined) {
+    if (!arg.startsWith(`${namespace}/`)) {
+      throw new UsageError(`policy ${arg} is not in namespace ${namespace}`);
+    }
+  }
+  return {
+    what: 'policies',
+    ...(namespace === undefined ? {} : { namespace }),
+    ...(arg === undefined ? {} : { policy: arg }),
+    connection,
+    output,
+  };
+}
+
+/** Reads the cluster and prints the report; `now` for node ages. @throws InputError */
+export async function runStatus(options: StatusOptions, now: () => Date): Promise<string> {
+  if (options.what === 'nodes') {
+    const rows = nodeStatusOf(await readNodeFirewalls(options.connection), now());
+    return options.output === 'json'
+      ? formatStatusJson({ nodes: rows })
+      : formatNodeStatusText(rows);
+  }
+  const state = await readLiveState(options.connection, options.namespace);
+  const rows = policyStatusOf(state.nodeFirewalls, state.policies, {
+    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
+  });
+  if (options.policy !== undefined && rows.length === 0) {
+    throw new InputError(
+      `no NetworkPolicy ${options.policy} in the cluster or in any node's script`,
+    );
+  }
+  return options.output === 'json'
+    ? formatStatusJson({ policies: rows })
+    : formatPolicyStatusText(rows);
+}
+
+/** The `status` subcommand. */
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'say, per policy, on which nodes it is in force and since when (reads the cluster)',
+  help: HELP,
+  flags: {
+    ...OUTPUT_FLAG,
+    ...CONNECTION_FLAGS,
+    namespace: { type: 'string', short: 'n' },
+  },
+  positionals: true,
+  prepare(values: FlagValues, positionals: readonly string[]): Invocation {
+    const options = parseStatusArgs(values, positionals);
+    return { files: [], run: () => runStatus(options, () => new Date()) };
+  },
+};

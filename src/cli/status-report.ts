@@ -1,0 +1,401 @@
+/**
+ * The computation behind `nftpol status`: NodeFirewalls and NetworkPolicies
+ * as the API returns them (plain JSON) → one row per policy (where it must be
+ * in force, where it is, since when, where it fails and why) or per node
+ * (its conditions at a glance), and the text and JSON forms of those rows.
+ * Kept apart from the command so that every case — in force everywhere,
+ * failing on one node, never applied — is a table row in a unit test, without
+ * an API server.
+ *
+ * Definitions (docs/observability.md explains them to users):
+ *  - a node MUST enforce a policy when its NodeFirewall's
+ *    `spec.summary.policyNames` lists it (the controller put the policy's
+ *    rules into that node's script);
+ *  - a node ENFORCES it when `status.appliedHash == spec.scriptHash` and the
+ *    `Applied` condition is True: the kernel holds the current script;
+ *  - a node is FAILING when `Applied` is False for the current generation
+ *    (reason and the message's first line are shown); otherwise it is
+ *    PENDING (never applied, or still applying an older script);
+ *  - SINCE is the latest `lastAppliedTime` among the nodes that must enforce
+ *    it, once all of them do: the policy has been in force everywhere no
+ *    later than that. (A later apply for another reason moves it forward, so
+ *    it is an upper bound.)
+ *  - the policy's last CHANGE is the latest `metadata.managedFields[].time`
+ *    (the API server stamps it at every write that changes a manager's
+ *    fields), or `creationTimestamp` when there are none. TIME TO ENFORCE is
+ *    SINCE minus that change; null when it would be negative (the last change,
+ *    e.g. of a label, altered no node's script) or unknown.
+ *
+ * PURE: the caller passes `now` (node ages only).
+ */
+
+/** The parts of a NetworkPolicy read here. */
+export interface PolicyObject {
+  readonly metadata?: {
+    readonly namespace?: string;
+    readonly name?: string;
+    readonly creationTimestamp?: string | Date;
+    readonly managedFields?: readonly { readonly time?: string | Date }[];
+  };
+}
+
+/** The parts of a condition read here. */
+export interface ConditionObject {
+  readonly type?: string;
+  readonly status?: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly observedGeneration?: number;
+}
+
+/** The parts of a NodeFirewall read here. */
+export interface NodeFirewallObject {
+  readonly metadata?: { readonly name?: string; readonly generation?: number };
+  readonly spec?: {
+    readonly scriptHash?: string;
+    readonly summary?: {
+      readonly localPods?: number;
+      readonly rules?: number;
+      readonly policyNames?: readonly string[];
+    };
+  };
+  readonly status?: {
+    readonly appliedHash?: string;
+    readonly lastAppliedTime?: string;
+    readonly conditions?: readonly ConditionObject[];
+    readonly counters?: Readonly<Record<string, unknown>>;
+  };
+}
+
+/** Where one node stands with its current script. */
+export type NodeState =
+  | { readonly kind: 'enforcing'; readonly since: string | null }
+  | { readonly kind: 'failing'; readonly reason: string; readonly message: string }
+  | { readonly kind: 'pending'; readonly why: string };
+
+/** A node that must enforce a policy but fails to apply its script. */
+export interface FailingNode {
+  readonly node: string;
+  readonly reason: string;
+  /** First line of the Applied condition's message. */
+  readonly message: string;
+}
+
+/** Overall verdict for one policy. */
+export type PolicyState =
+  /** Every node that must enforce it does. */
+  | 'Enforced'
+  /** Some node fails to apply the script that carries it. */
+  | 'Failing'
+  /** Some node has not applied it yet, none fails. */
+  | 'Pending'
+  /** It selects no pod on any node: nothing to enforce. */
+  | 'NoPods'
+  /** It is in some node's script but no longer exists (deleted, not yet re-rendered). */
+  | 'Deleted';
+
+/** One row of `nftpol status`. */
+export interface PolicyStatus {
+  /** `namespace/name`. */
+  readonly policy: string;
+  readonly state: PolicyState;
+  /** Nodes whose script carries the policy, sorted. */
+  readonly mustEnforce: readonly string[];
+  /** Nodes among those that have that script in force, sorted. */
+  readonly enforcing: readonly string[];
+  /** Nodes among those that have not applied it yet and report no failure, sorted. */
+  readonly pending: readonly string[];
+  readonly failing: readonly FailingNode[];
+  /** The policy's last change (RFC 3339), or null when unknown. */
+  readonly changedAt: string | null;
+  /** Where `changedAt` came from. */
+  readonly changedFrom: 'managedFields' | 'creationTimestamp' | null;
+  /** In force on every node that must enforce it no later than this; null unless Enforced. */
+  readonly since: string | null;
+  /** `since - changedAt` in seconds; null when unknown or negative. */
+  readonly timeToEnforceSeconds: number | null;
+}
+
+/** One row of `nftpol status nodes`. */
+export interface NodeStatusRow {
+  readonly node: string;
+  /** Status of the condition (`True`, `False`, `Unknown`), or `-` when absent. */
+  readonly applied: string;
+  readonly appliedReason: string | null;
+  readonly inSync: string;
+  readonly ready: string;
+  /** First 12 hex digits of `status.appliedHash`, or `-`. */
+  readonly hash: string;
+  /** True when the applied hash is the desired one. */
+  readonly current: boolean;
+  readonly pods: number | null;
+  readonly rules: number | null;
+  readonly lastAppliedTime: string | null;
+  /** Seconds since `lastAppliedTime`, or null. */
+  readonly ageSeconds: number | null;
+}
+
+/** What to report on. */
+export interface StatusFilter {
+  /** Only policies of this namespace. */
+  readonly namespace?: string;
+  /** Only this policy (a name within `namespace`, or `namespace/name`). */
+  readonly policy?: string;
+}
+
+const conditionOf = (nf: NodeFirewallObject, type: string): ConditionObject | undefined =>
+  nf.status?.conditions?.find((c) => c.type === type);
+
+const firstLine = (text: string): string => text.trim().split('\n')[0] ?? '';
+
+const toIso = (v: string | Date | undefined): string | null => {
+  if (v === undefined) return null;
+  const d = typeof v === 'string' ? new Date(v) : v;
+  return Number.isNaN(d.getTime()) ? null : d.toISOString().replace(/\.000Z$/, 'Z');
+};
+
+/** Where a node stands with its current script; see the file header. */
+export function nodeStateOf(nf: NodeFirewallObject): NodeState {
+  const applied = conditionOf(nf, 'Applied');
+  const desired = nf.spec?.scriptHash;
+  const inForce = desired !== undefined && nf.status?.appliedHash === desired;
+  if (inForce && applied?.status === 'True') {
+    return { kind: 'enforcing', since: nf.status?.lastAppliedTime ?? null };
+  }
+  const generation = nf.metadata?.generation;
+  const current =
+    applied?.observedGeneration === undefined ||
+    generation === undefined ||
+    applied.observedGeneration >= generation;
+  if (applied?.status === 'False' && current) {
+    return {
+      kind: 'failing',
+      reason: applied.reason ?? 'Unknown',
+      message: firstLine(applied.message ?? ''),
+    };
+  }
+  if (nf.status?.appliedHash === undefined) return { kind: 'pending', why: 'never applied' };
+  return { kind: 'pending', why: 'an older script is in force' };
+}
+
+/**
+ * The time of a policy's last change: the latest `managedFields[].time`,
+ * else `creationTimestamp`.
+ */
+export function changeTimeOf(policy: PolicyObject): {
+  readonly at: string | null;
+  readonly from: 'managedFields' | 'creationTimestamp' | null;
+} {
+  const times = (policy.metadata?.managedFields ?? [])
+    .map((f) => toIso(f.time))
+    .filter((t): t is string => t !== null)
+    .sort();
+  const latest = times[times.length - 1];
+  if (latest !== undefined) return { at: latest, from: 'managedFields' };
+  const created = toIso(policy.metadata?.creationTimestamp);
+  return created === null ? { at: null, from: null } : { at: created, from: 'creationTimestamp' };
+}
+
+function keyOf(policy: PolicyObject): string {
+  return `${policy.metadata?.namespace ?? ''}/${policy.metadata?.name ?? ''}`;
+}
+
+function wanted(key: string, filter: StatusFilter): boolean {
+  const slash = key.indexOf('/');
+  const ns = key.slice(0, slash);
+  const name = key.slice(slash + 1);
+  if (filter.namespace !== undefined && ns !== filter.namespace) return false;
+  if (filter.policy === undefined) return true;
+  return filter.policy.includes('/') ? filter.policy === key : filter.policy === name;
+}
+
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * One row per policy: every NetworkPolicy that passes `filter`, plus every
+ * policy still named in a node's script though the object is gone. Sorted by
+ * `namespace/name`.
+ */
+export function policyStatusOf(
+  nodeFirewalls: readonly NodeFirewallObject[],
+  policies: readonly PolicyObject[],
+  filter: StatusFilter = {},
+): PolicyStatus[] {
+  const objects = new Map(policies.map((p) => [keyOf(p), p]));
+  const carriers = new Map<string, NodeFirewallObject[]>();
+  for (const nf of nodeFirewalls) {
+    for (const name of nf.spec?.summary?.policyNames ?? []) {
+      const list = carriers.get(name) ?? [];
+      list.push(nf);
+      carriers.set(name, list);
+    }
+  }
+  const keys = [...new Set([...objects.keys(), ...carriers.keys()])]
+    .filter((k) => wanted(k, filter))
+    .sort(byName);
+  return keys.map((key) => {
+    const nodes = [...(carriers.get(key) ?? [])].sort((a, b) =>
+      byName(a.metadata?.name ?? '', b.metadata?.name ?? ''),
+    );
+    const enforcing: string[] = [];
+    const pending: string[] = [];
+    const failing: FailingNode[] = [];
+    const times: string[] = [];
+    for (const nf of nodes) {
+      const node = nf.metadata?.name ?? '';
+      const state = nodeStateOf(nf);
+      if (state.kind === 'enforcing') {
+        enforcing.push(node);
+        if (state.since !== null) times.push(state.since);
+      } else if (state.kind === 'failing') {
+        failing.push({ node, reason: state.reason, message: state.message });
+      } else {
+        pending.push(node);
+      }
+    }
+    const object = objects.get(key);
+    const change = object === undefined ? { at: null, from: null } : changeTimeOf(object);
+    const state: PolicyState =
+      object === undefined
+        ? 'Deleted'
+        : nodes.length === 0
+          ? 'NoPods'
+          : failing.length > 0
+            ? 'Failing'
+            : pending.length > 0
+              ? 'Pending'
+              : 'Enforced';
+    const allIn = nodes.length > 0 && enforcing.length === nodes.length;
+    const since =
+      allIn && times.length === nodes.length
+        ? (toIso(times.sort((a, b) => Date.parse(a) - Date.parse(b))[times.length - 1]) ?? null)
+        : null;
+    const delta =
+      since !== null && change.at !== null
+        ? (Date.parse(since) - Date.parse(change.at)) / 1000
+        : null;
+    return {
+      policy: key,
+      state,
+      mustEnforce: nodes.map((n) => n.metadata?.name ?? ''),
+      enforcing,
+      pending,
+      failing,
+      changedAt: change.at,
+      changedFrom: change.from,
+      since,
+      timeToEnforceSeconds: delta !== null && delta >= 0 ? delta : null,
+    };
+  });
+}
+
+/** One row per NodeFirewall, sorted by node name. */
+export function nodeStatusOf(
+  nodeFirewalls: readonly NodeFirewallObject[],
+  now: Date,
+): NodeStatusRow[] {
+  return [...nodeFirewalls]
+    .sort((a, b) => byName(a.metadata?.name ?? '', b.metadata?.name ?? ''))
+    .map((nf) => {
+      const status = (type: string): string => conditionOf(nf, type)?.status ?? '-';
+      const applied = nf.status?.appliedHash;
+      const last = nf.status?.lastAppliedTime ?? null;
+      const lastMs = last === null ? NaN : Date.parse(last);
+      return {
+        node: nf.metadata?.name ?? '',
+        applied: status('Applied'),
+        appliedReason: conditionOf(nf, 'Applied')?.reason ?? null,
+        inSync: status('InSync'),
+        ready: status('Ready'),
+        hash: applied === undefined ? '-' : applied.replace(/^sha256:/, '').slice(0, 12),
+        current: applied !== undefined && applied === nf.spec?.scriptHash,
+        pods: nf.spec?.summary?.localPods ?? null,
+        rules: nf.spec?.summary?.rules ?? null,
+        lastAppliedTime: last,
+        ageSeconds: Number.isNaN(lastMs) ? null : Math.max(0, (now.getTime() - lastMs) / 1000),
+      };
+    });
+}
+
+// ------------------------------------------------------------ output
+
+/** A duration the way kubectl prints ages: `45s`, `12m`, `3h`, `5d`; `-` for null. */
+export function formatAge(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 60) return `${Math.floor(seconds)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86400)}d`;
+}
+
+/**
+ * A time to enforce: `<1s`, `2.4s`, `3m12s`; `-` for null. API timestamps
+ * have whole seconds, so anything under one second is `<1s`.
+ */
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 1) return '<1s';
+  if (seconds < 60) return `${(Math.round(seconds * 10) / 10).toString()}s`;
+  const m = Math.floor(seconds / 60);
+  return `${m}m${Math.round(seconds - m * 60)}s`;
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [header, ...rows].map(line).join('\n') + '\n';
+}
+
+/**
+ * The policy table, then one line per failing node (`policy: node: Reason:
+ * message`) and per pending node.
+ */
+export function formatPolicyStatusText(rows: readonly PolicyStatus[]): string {
+  if (rows.length === 0) return 'No NetworkPolicies found.\n';
+  const body = table(
+    ['POLICY', 'STATE', 'IN FORCE', 'FAILING', 'SINCE', 'TIME TO ENFORCE'],
+    rows.map((r) => [
+      r.policy,
+      r.state,
+      `${r.enforcing.length}/${r.mustEnforce.length}`,
+      String(r.failing.length),
+      r.since ?? '-',
+      formatDuration(r.timeToEnforceSeconds),
+    ]),
+  );
+  const details = rows.flatMap((r) => [
+    ...r.failing.map((f) => `${r.policy}: failing on ${f.node}: ${f.reason}: ${f.message}`),
+    ...(r.pending.length > 0 ? [`${r.policy}: pending on ${r.pending.join(', ')}`] : []),
+  ]);
+  return details.length === 0 ? body : `${body}\n${details.join('\n')}\n`;
+}
+
+/** The node table: NAME APPLIED INSYNC READY HASH PODS RULES AGE (of the last apply). */
+export function formatNodeStatusText(rows: readonly NodeStatusRow[]): string {
+  if (rows.length === 0) return 'No NodeFirewalls found.\n';
+  return table(
+    ['NAME', 'APPLIED', 'INSYNC', 'READY', 'HASH', 'PODS', 'RULES', 'AGE'],
+    rows.map((r) => [
+      r.node,
+      r.applied === 'False' && r.appliedReason !== null ? `False (${r.appliedReason})` : r.applied,
+      r.inSync,
+      r.ready,
+      r.current || r.hash === '-' ? r.hash : `${r.hash} (old)`,
+      r.pods === null ? '-' : String(r.pods),
+      r.rules === null ? '-' : String(r.rules),
+      formatAge(r.ageSeconds),
+    ]),
+  );
+}
+
+/** Rows as pretty JSON, `{"policies": [...]}` or `{"nodes": [...]}`, newline-terminated. */
+export function formatStatusJson(
+  report:
+    { readonly policies: readonly PolicyStatus[] } | { readonly nodes: readonly NodeStatusRow[] },
+): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}

@@ -1,0 +1,230 @@
+/**
+ * The executor reports packet counters: status.counters per local pod and
+ * direction, and the allowed/denied Prometheus counters — against the
+ * embedded API server and real nft in a throwaway network namespace. The
+ * pod's address sits on the namespace's loopback, so packets sent from it
+ * (socat, bound to that address) cross `postrouting` and meet its chains:
+ * to itself on an unlisted port is denied by its egress, to the DNS address
+ * on UDP/53 is allowed by `shop/lockdown` egress rule 0. An allowed datagram
+ * is counted twice here: delivered on this same host, it crosses `postrouting`
+ * and then `input`, and both dispatch the pod's egress (a real pod's packet
+ * crosses one or the other, never both).
+ *
+ * Also that counts changing faster than `--counters-interval-ms` do not
+ * cause status writes. Synchronisation by waiting on the store's change feed
+ * and on explicit passes (`checkNow`), never by sleeping.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
+import { startExecutor, type ExecutorHandle } from '../../src/executor/main.js';
+import { DEFAULTS, type ExecutorOptions } from '../../src/executor/options.js';
+import { kubeConfigForServer } from '../../src/k8s/client.js';
+import type { NodeFirewallStatus } from '../../src/k8s/nodefirewall.js';
+import { hashScript } from '../../src/nft/render.js';
+import { createLogger } from '../../src/telemetry/log.js';
+import { NFT_SKIP_REASON, withNetns } from '../support/nft-check.js';
+
+const run = promisify(execFile);
+const NFW = 'nodefirewalls';
+const TIMEOUT_MS = 15_000;
+const GOOD = readFileSync(
+  join(import.meta.dirname, '..', '..', 'test/golden/render-both.nft'),
+  'utf8',
+);
+/** shop/web's address in render-both.nft, and the DNS address its egress allows (UDP/53). */
+const POD_IP = '10.244.1.5';
+const DNS_IP = '10.96.0.10';
+
+function nodeFirewall(name: string) {
+  return {
+    apiVersion: 'nftpol.io/v1alpha1',
+    kind: 'NodeFirewall',
+    metadata: { name },
+    spec: {
+      script: GOOD,
+      scriptHash: hashScript(GOOD),
+      summary: {
+        localPods: 1,
+        isolatedPods: 1,
+        policies: 1,
+        rules: 2,
+        sets: 2,
+        setElements: 3,
+        policyNames: ['shop/lockdown'],
+      },
+    },
+  };
+}
+
+function options(node: string, netns: string, over: Partial<ExecutorOptions>): ExecutorOptions {
+  return {
+    ...DEFAULTS,
+    nodeName: node,
+    nftCommand: `ip netns exec ${netns} nft`,
+    driftIntervalMs: 100,
+    retryBackoffMs: 50,
+    retryMaxBackoffMs: 400,
+    informerBackoffMs: 50,
+    informerMaxBackoffMs: 400,
+    healthPort: -1,
+    logLevel: 'silent',
+    ...over,
+  };
+}
+
+async function startFor(server: ApiServer, opts: ExecutorOptions): Promise<ExecutorHandle> {
+  const executor = await startExecutor(opts, kubeConfigForServer(server.url), {
+    log: createLogger({ component: 'test-executor', level: 'silent' }),
+    readFile: () => Promise.resolve('1\n'),
+  });
+  await executor.synced;
+  return executor;
+}
+
+function statusOf(server: ApiServer, name: string): NodeFirewallStatus | undefined {
+  return server.store.get(NFW, undefined, name)?.['status'] as NodeFirewallStatus | undefined;
+}
+
+/** Resolves when `predicate` holds, checked now and after every committed change. */
+function waitForStore(server: ApiServer, predicate: () => boolean, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (predicate()) return resolve();
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out waiting for ${what}: ${JSON.stringify(statusOf(server, 'c'))}`));
+    }, TIMEOUT_MS);
+    const unsubscribe = server.store.history.subscribe(() => {
+      queueMicrotask(() => {
+        if (predicate()) {
+          clearTimeout(timer);
+          unsubscribe();
+          resolve();
+        }
+      });
+    });
+  });
+}
+
+/** Puts the pod's and the DNS address on the namespace's loopback. */
+async function preparePodAddress(netns: string): Promise<void> {
+  await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+  await run('ip', ['-n', netns, 'addr', 'add', `${POD_IP}/32`, 'dev', 'lo']);
+  await run('ip', ['-n', netns, 'addr', 'add', `${DNS_IP}/32`, 'dev', 'lo']);
+}
+
+/** Sends `count` UDP datagrams from the pod's address; a drop makes socat fail, which is fine. */
+async function sendFromPod(netns: string, to: string, port: number, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await run('ip', [
+      'netns', 'exec', netns, 'socat', '-u', 'SYSTEM:echo ping',
+      `UDP4-SENDTO:${to}:${port},bind=${POD_IP}`,
+    ]).catch(() => undefined); // prettier-ignore
+  }
+}
+
+/** Status PATCHes sent to the server so far. */
+function statusWrites(server: ApiServer): number {
+  return server.writes().filter((r) => r.path.endsWith('/status')).length;
+}
+
+describe('executor packet counters', { skip: NFT_SKIP_REASON }, () => {
+  let server: ApiServer;
+
+  before(async () => {
+    server = await startApiServer({ bookmarkIntervalMs: 1_000 });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('reports per-pod denied and allowed packets in status.counters and as metrics', async () => {
+    await withNetns(async (_nft, netns) => {
+      await preparePodAddress(netns);
+      server.store.create(NFW, nodeFirewall('c'));
+      const executor = await startFor(server, options('c', netns, { countersIntervalMs: 200 }));
+      try {
+        await waitForStore(
+          server,
+          () => statusOf(server, 'c')?.counters?.['shop/web'] !== undefined,
+          'counters of shop/web',
+        );
+        assert.deepEqual(statusOf(server, 'c')?.counters, {
+          'shop/web': { ingressAllowed: 0, ingressDenied: 0, egressAllowed: 0, egressDenied: 0 },
+        });
+
+        await sendFromPod(netns, POD_IP, 9, 3); // egress denied
+        await sendFromPod(netns, DNS_IP, 53, 2); // egress allowed by shop/lockdown rule 0
+        await waitForStore(
+          server,
+          () => statusOf(server, 'c')?.counters?.['shop/web']?.egressDenied === 3,
+          'three denied packets reported',
+        );
+        await waitForStore(
+          server,
+          () => statusOf(server, 'c')?.counters?.['shop/web']?.egressAllowed === 4,
+          'two allowed packets reported (each counted in postrouting and input)',
+        );
+        assert.deepEqual(statusOf(server, 'c')?.counters, {
+          'shop/web': { ingressAllowed: 0, ingressDenied: 0, egressAllowed: 4, egressDenied: 3 },
+        });
+
+        await executor.checkNow();
+        const text = await executor.metrics.registry.metrics();
+        assert.match(
+          text,
+          /nftpol_executor_deny_packets_total\{pod="shop\/web",direction="egress"\} 3/,
+        );
+        assert.match(
+          text,
+          /nftpol_executor_allowed_packets_total\{policy="shop\/lockdown",direction="egress"\} 4/,
+        );
+      } finally {
+        await executor.stop();
+      }
+    });
+  });
+
+  it('does not write status for changed counts before --counters-interval-ms has passed', async () => {
+    await withNetns(async (_nft, netns) => {
+      await preparePodAddress(netns);
+      server.store.create(NFW, nodeFirewall('slow'));
+      const executor = await startFor(
+        server,
+        options('slow', netns, { countersIntervalMs: 600_000, driftIntervalMs: 600_000 }),
+      );
+      try {
+        await waitForStore(
+          server,
+          () => statusOf(server, 'slow')?.conditions?.some((c) => c.type === 'Ready') === true,
+          'Ready reported',
+        );
+        // Counters were reported with the first status write (the interval starts then).
+        await executor.checkNow();
+        const writes = statusWrites(server);
+        const reported = statusOf(server, 'slow')?.counters;
+        assert.deepEqual(reported, {
+          'shop/web': { ingressAllowed: 0, ingressDenied: 0, egressAllowed: 0, egressDenied: 0 },
+        });
+
+        await sendFromPod(netns, POD_IP, 9, 4);
+        await executor.checkNow();
+        await executor.checkNow();
+        assert.equal(statusWrites(server), writes, 'no status write for counts alone');
+        assert.deepEqual(statusOf(server, 'slow')?.counters, reported);
+        // The metrics follow the table at every pass all the same.
+        const text = await executor.metrics.registry.metrics();
+        assert.match(
+          text,
+          /nftpol_executor_deny_packets_total\{pod="shop\/web",direction="egress"\} 4/,
+        );
+      } finally {
+        await executor.stop();
+      }
+    });
+  });
+});

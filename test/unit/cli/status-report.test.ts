@@ -1,0 +1,301 @@
+/**
+ * status-report: NodeFirewalls and NetworkPolicies as the API returns them →
+ * per-policy enforcement rows and per-node rows. Tables of small clusters:
+ * in force everywhere, failing on one node, never applied, an older script
+ * still in force, a policy that selects nothing, one deleted but still in a
+ * script, and the time-to-enforce arithmetic.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  changeTimeOf,
+  formatAge,
+  formatDuration,
+  formatNodeStatusText,
+  formatPolicyStatusText,
+  nodeStateOf,
+  nodeStatusOf,
+  policyStatusOf,
+  type NodeFirewallObject,
+  type PolicyObject,
+  type PolicyStatus,
+} from '../../../src/cli/status-report.js';
+
+const H1 = `sha256:${'1'.repeat(64)}`;
+const H2 = `sha256:${'2'.repeat(64)}`;
+
+type NodeKind = 'applied' | 'failed' | 'never' | 'old' | 'staleFailure';
+
+/** A NodeFirewall of `kind` carrying `policies`, generation 2. */
+function nfw(name: string, kind: NodeKind, policies: string[], at = '2030-01-01T00:00:10Z') {
+  const applied = {
+    type: 'Applied',
+    status: 'True',
+    observedGeneration: 2,
+    reason: 'Applied',
+    message: 'Applied the script.',
+  };
+  const failed = {
+    type: 'Applied',
+    status: 'False',
+    observedGeneration: 2,
+    reason: 'ApplyFailed',
+    message: 'Error: Could not process rule: No such file or directory\nline 2\nline 3',
+  };
+  const status =
+    kind === 'applied'
+      ? { appliedHash: H1, lastAppliedTime: at, conditions: [applied] }
+      : kind === 'failed'
+        ? { appliedHash: H2, lastAppliedTime: at, conditions: [failed] }
+        : kind === 'old'
+          ? {
+              appliedHash: H2,
+              lastAppliedTime: at,
+              conditions: [{ ...applied, observedGeneration: 1 }],
+            }
+          : kind === 'staleFailure'
+            ? { appliedHash: H2, conditions: [{ ...failed, observedGeneration: 1 }] }
+            : undefined;
+  const object: NodeFirewallObject = {
+    metadata: { name, generation: 2 },
+    spec: { scriptHash: H1, summary: { localPods: 3, rules: 7, policyNames: policies } },
+    ...(status === undefined ? {} : { status }),
+  };
+  return object;
+}
+
+function pol(key: string, changed: { created: string; fields?: string[] }): PolicyObject {
+  const [namespace, name] = key.split('/');
+  return {
+    metadata: {
+      namespace: namespace!,
+      name: name!,
+      creationTimestamp: changed.created,
+      ...(changed.fields === undefined
+        ? {}
+        : { managedFields: changed.fields.map((time) => ({ time })) }),
+    },
+  };
+}
+
+const T0 = '2030-01-01T00:00:00Z';
+
+describe('policyStatusOf', () => {
+  const rows: {
+    name: string;
+    nodes: NodeFirewallObject[];
+    policies: PolicyObject[];
+    want: Partial<PolicyStatus>;
+  }[] = [
+    {
+      name: 'a policy applied on every node that carries it is Enforced since the latest apply',
+      nodes: [
+        nfw('n1', 'applied', ['shop/web'], '2030-01-01T00:00:02Z'),
+        nfw('n2', 'applied', ['shop/web'], '2030-01-01T00:00:05Z'),
+        nfw('n3', 'applied', []),
+      ],
+      policies: [pol('shop/web', { created: T0 })],
+      want: {
+        state: 'Enforced',
+        mustEnforce: ['n1', 'n2'],
+        enforcing: ['n1', 'n2'],
+        pending: [],
+        failing: [],
+        since: '2030-01-01T00:00:05Z',
+        changedAt: T0,
+        changedFrom: 'creationTimestamp',
+        timeToEnforceSeconds: 5,
+      },
+    },
+    {
+      name: 'a node whose Applied is False for the current generation is failing with reason and first line',
+      nodes: [nfw('n1', 'applied', ['shop/web']), nfw('n2', 'failed', ['shop/web'])],
+      policies: [pol('shop/web', { created: T0 })],
+      want: {
+        state: 'Failing',
+        enforcing: ['n1'],
+        pending: [],
+        failing: [
+          {
+            node: 'n2',
+            reason: 'ApplyFailed',
+            message: 'Error: Could not process rule: No such file or directory',
+          },
+        ],
+        since: null,
+        timeToEnforceSeconds: null,
+      },
+    },
+    {
+      name: 'a node that never applied anything is pending, not failing',
+      nodes: [nfw('n1', 'never', ['shop/web']), nfw('n2', 'applied', ['shop/web'])],
+      policies: [pol('shop/web', { created: T0 })],
+      want: { state: 'Pending', enforcing: ['n2'], pending: ['n1'], failing: [], since: null },
+    },
+    {
+      name: 'a node still running an older script is pending',
+      nodes: [nfw('n1', 'old', ['shop/web'])],
+      policies: [pol('shop/web', { created: T0 })],
+      want: { state: 'Pending', enforcing: [], pending: ['n1'] },
+    },
+    {
+      name: 'a failure reported for an older generation is pending, not failing',
+      nodes: [nfw('n1', 'staleFailure', ['shop/web'])],
+      policies: [pol('shop/web', { created: T0 })],
+      want: { state: 'Pending', pending: ['n1'], failing: [] },
+    },
+    {
+      name: 'a policy in no node script selects no pod: NoPods',
+      nodes: [nfw('n1', 'applied', ['shop/other'])],
+      policies: [pol('shop/web', { created: T0 }), pol('shop/other', { created: T0 })],
+      want: { policy: 'shop/web', state: 'NoPods', mustEnforce: [], since: null },
+    },
+    {
+      name: 'a policy still in a script but gone from the API is Deleted',
+      nodes: [nfw('n1', 'applied', ['shop/web'])],
+      policies: [],
+      want: { state: 'Deleted', mustEnforce: ['n1'], changedAt: null, timeToEnforceSeconds: null },
+    },
+    {
+      name: 'the last change is the latest managedFields time',
+      nodes: [nfw('n1', 'applied', ['shop/web'], '2030-01-01T00:01:00Z')],
+      policies: [
+        pol('shop/web', {
+          created: T0,
+          fields: ['2030-01-01T00:00:30Z', '2030-01-01T00:00:57Z', '2030-01-01T00:00:10Z'],
+        }),
+      ],
+      want: {
+        changedAt: '2030-01-01T00:00:57Z',
+        changedFrom: 'managedFields',
+        timeToEnforceSeconds: 3,
+      },
+    },
+    {
+      name: 'a change later than every apply (a label edit) gives no time to enforce',
+      nodes: [nfw('n1', 'applied', ['shop/web'], '2030-01-01T00:00:10Z')],
+      policies: [pol('shop/web', { created: T0, fields: ['2030-01-01T00:05:00Z'] })],
+      want: { state: 'Enforced', since: '2030-01-01T00:00:10Z', timeToEnforceSeconds: null },
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      const all = policyStatusOf(row.nodes, row.policies);
+      const policy = row.want.policy ?? 'shop/web';
+      const got = all.find((r) => r.policy === policy);
+      assert.ok(got, `no row for ${policy}`);
+      for (const [key, value] of Object.entries(row.want)) {
+        assert.deepEqual(got[key as keyof PolicyStatus], value, key);
+      }
+    });
+  }
+
+  it('filters by namespace and by name or namespace/name, and sorts rows', () => {
+    const nodes = [nfw('n1', 'applied', ['a/x', 'b/x', 'b/y'])];
+    const policies = [
+      pol('b/y', { created: T0 }),
+      pol('b/x', { created: T0 }),
+      pol('a/x', { created: T0 }),
+    ];
+    const names = (f: Parameters<typeof policyStatusOf>[2]) =>
+      policyStatusOf(nodes, policies, f).map((r) => r.policy);
+    assert.deepEqual(names({}), ['a/x', 'b/x', 'b/y']);
+    assert.deepEqual(names({ namespace: 'b' }), ['b/x', 'b/y']);
+    assert.deepEqual(names({ policy: 'x' }), ['a/x', 'b/x']);
+    assert.deepEqual(names({ namespace: 'b', policy: 'x' }), ['b/x']);
+    assert.deepEqual(names({ policy: 'a/x' }), ['a/x']);
+  });
+});
+
+describe('nodeStateOf', () => {
+  it('requires both the desired hash and Applied=True to call a node enforcing', () => {
+    const node = nfw('n1', 'applied', []);
+    assert.equal(nodeStateOf(node).kind, 'enforcing');
+    const unknown = { ...node, status: { ...node.status, conditions: [] } };
+    assert.equal(nodeStateOf(unknown).kind, 'pending');
+  });
+});
+
+describe('changeTimeOf', () => {
+  it('falls back to creationTimestamp, accepts Dates and reports unknown', () => {
+    assert.deepEqual(changeTimeOf(pol('a/b', { created: T0 })), {
+      at: T0,
+      from: 'creationTimestamp',
+    });
+    assert.deepEqual(
+      changeTimeOf({ metadata: { managedFields: [{ time: new Date('2030-01-02T00:00:00Z') }] } }),
+      { at: '2030-01-02T00:00:00Z', from: 'managedFields' },
+    );
+    assert.deepEqual(changeTimeOf({}), { at: null, from: null });
+  });
+});
+
+describe('nodeStatusOf', () => {
+  const now = new Date('2030-01-01T02:00:10Z');
+  it('shows conditions, the short applied hash, pods, rules and the age of the last apply', () => {
+    const rows = nodeStatusOf(
+      [nfw('n2', 'failed', []), nfw('n1', 'applied', []), nfw('n3', 'never', [])],
+      now,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.node, r.applied, r.hash, r.current, r.pods, r.rules, r.ageSeconds]),
+      [
+        ['n1', 'True', '111111111111', true, 3, 7, 7200],
+        ['n2', 'False', '222222222222', false, 3, 7, 7200],
+        ['n3', '-', '-', false, 3, 7, null],
+      ],
+    );
+    assert.equal(
+      formatNodeStatusText(rows),
+      [
+        'NAME  APPLIED              INSYNC  READY  HASH                PODS  RULES  AGE',
+        'n1    True                 -       -      111111111111        3     7      2h',
+        'n2    False (ApplyFailed)  -       -      222222222222 (old)  3     7      2h',
+        'n3    -                    -       -      -                   3     7      -',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('formatPolicyStatusText', () => {
+  it('prints the table, then a line per failing node and per policy with pending nodes', () => {
+    const rows = policyStatusOf(
+      [
+        nfw('n1', 'applied', ['shop/web', 'shop/db'], '2030-01-01T00:00:02Z'),
+        nfw('n2', 'failed', ['shop/db']),
+        nfw('n3', 'never', ['shop/db']),
+      ],
+      [pol('shop/web', { created: T0 }), pol('shop/db', { created: T0 })],
+    );
+    assert.equal(
+      formatPolicyStatusText(rows),
+      [
+        'POLICY    STATE     IN FORCE  FAILING  SINCE                 TIME TO ENFORCE',
+        'shop/db   Failing   1/3       1        -                     -',
+        'shop/web  Enforced  1/1       0        2030-01-01T00:00:02Z  2s',
+        '',
+        'shop/db: failing on n2: ApplyFailed: Error: Could not process rule: No such file or directory',
+        'shop/db: pending on n3',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('formatAge and formatDuration', () => {
+  const rows: [number | null, string, string][] = [
+    [null, '-', '-'],
+    [0.25, '0s', '<1s'],
+    [42.34, '42s', '42.3s'],
+    [192, '3m', '3m12s'],
+    [7300, '2h', '121m40s'],
+    [200000, '2d', '3333m20s'],
+  ];
+  for (const [seconds, age, duration] of rows) {
+    it(`prints ${String(seconds)} s as age ${age} and duration ${duration}`, () => {
+      assert.equal(formatAge(seconds), age);
+      assert.equal(formatDuration(seconds), duration);
+    });
+  }
+});
