@@ -16,11 +16,9 @@
  *
  * An update that leaves the model object equal marks nothing.
  *
- * {@link ClusterSnapshot.clusterForNode} hands translate only what one node's
- * script can depend on (the policies of its pods' namespaces and the pods
- * their peers can match), so a per-node render does not scan the whole
- * cluster; the result is byte-identical to translating the full cluster
- * (test/unit/controller/snapshot.test.ts checks it on generated clusters).
+ * {@link ClusterSnapshot.cluster} returns one Cluster object until the next
+ * change, so every node of a batch is translated with one shared translator
+ * and its caches.
  */
 import { parseCidr, parseIp, rangeContains, type Range } from '../policy/cidr.js';
 import {
@@ -196,44 +194,6 @@ export class ClusterSnapshot {
     return this.cached;
   }
 
-  /**
-   * The part of the cluster `nodeName`'s script depends on: its pods, the
-   * policies of their namespaces, every pod those policies' peers can match,
-   * all namespaces and the node itself. Translating it gives the same plan
-   * as translating {@link cluster}.
-   */
-  clusterForNode(nodeName: string): Cluster {
-    const local = [...(this.podsByNode.get(nodeName)?.values() ?? [])];
-    const policies: Policy[] = [];
-    for (const ns of new Set(local.map((p) => p.namespace))) {
-      policies.push(...(this.policiesByNamespace.get(ns)?.values() ?? []));
-    }
-    const node = this.nodes.get(nodeName);
-    const base = {
-      namespaces: [...this.namespaces.values()],
-      policies,
-      nodes: node === undefined ? [] : [node],
-    };
-    const pods = new Map<string, Pod>(local.map((p) => [qualifiedName(p), p]));
-    for (const policy of policies) {
-      for (const [direction, rules] of [
-        ['ingress', policy.ingress],
-        ['egress', policy.egress],
-      ] as const) {
-        for (const rule of rules) {
-          if (direction === 'egress' && hasNamedPort(rule) && needsEveryPod(rule)) {
-            return { ...base, pods: this.cluster().pods };
-          }
-          for (const peer of rule.peers ?? []) {
-            if (peer.kind !== 'pods') continue;
-            for (const p of this.peerPods(policy, peer)) pods.set(qualifiedName(p), p);
-          }
-        }
-      }
-    }
-    return { ...base, pods: [...pods.values()] };
-  }
-
   private unindexPod(pod: Pod): void {
     const key = qualifiedName(pod);
     this.pods.delete(key);
@@ -334,11 +294,6 @@ function allPeers(policy: Policy): Peer[] {
 
 function hasNamedPort(rule: Rule): boolean {
   return (rule.ports ?? []).some((p) => typeof p.port === 'string');
-}
-
-/** An egress rule whose named ports resolve on pods outside any pod selector. */
-function needsEveryPod(rule: Rule): boolean {
-  return rule.peers === null || rule.peers.some((p) => p.kind === 'ipBlock');
 }
 
 function tryParseIp(text: string): ReturnType<typeof parseIp>[] {
