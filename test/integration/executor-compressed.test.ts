@@ -8,43 +8,33 @@
  * reloading.
  *
  * Synchronisation is by waiting on the store's change feed — never by
- * sleeping. The setup is local (executor.test.ts exports no helpers).
+ * sleeping. The setup is shared: test/support/executor-fixture.ts.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
-import { startExecutor, type ExecutorEvent, type ExecutorHandle } from '../../src/executor/main.js';
-import { DEFAULTS, type ExecutorOptions } from '../../src/executor/options.js';
-import { kubeConfigForServer } from '../../src/k8s/client.js';
-import type { Condition } from '../../src/k8s/conditions.js';
-import type { NodeFirewallStatus } from '../../src/k8s/nodefirewall.js';
 import { compressScript } from '../../src/k8s/script-encoding.js';
-import { applyScript, listTable } from '../../src/nft/apply.js';
-import type { NftOptions } from '../../src/nft/nft.js';
 import { hashScript } from '../../src/nft/render.js';
-import { diffTables, parseRuleset } from '../../src/nft/ruleset.js';
-import { createLogger } from '../../src/telemetry/log.js';
+import { diffTables } from '../../src/nft/ruleset.js';
+import {
+  conditionOf,
+  executorOptions as options,
+  expectedTable,
+  GOOD,
+  hasCondition,
+  liveTable,
+  NFW,
+  OTHER,
+  startTestExecutor as start,
+  statusOf,
+  SUMMARY,
+  TIMEOUT_MS,
+  waitForStore,
+} from '../support/executor-fixture.js';
 import { NFT_SKIP_REASON, withNetns } from '../support/nft-check.js';
 
-const NFW = 'nodefirewalls';
-const TIMEOUT_MS = 15_000;
-const ROOT = join(import.meta.dirname, '..', '..');
-const GOOD = readFileSync(join(ROOT, 'test/golden/render-both.nft'), 'utf8');
-const OTHER = readFileSync(join(ROOT, 'test/golden/render-egress-only.nft'), 'utf8');
 /** base64 that is not gzip: what a bug or a hand edit could leave in the field. */
 const CORRUPT = Buffer.from(GOOD).toString('base64');
-
-const SUMMARY = {
-  localPods: 1,
-  isolatedPods: 1,
-  policies: 1,
-  rules: 2,
-  sets: 2,
-  setElements: 3,
-  policyNames: ['shop/lockdown'],
-};
 
 function compressedFirewall(name: string, script: string) {
   return {
@@ -53,82 +43,6 @@ function compressedFirewall(name: string, script: string) {
     metadata: { name },
     spec: { scriptGzip: compressScript(script), scriptHash: hashScript(script), summary: SUMMARY },
   };
-}
-
-function options(node: string, netns: string): ExecutorOptions {
-  return {
-    ...DEFAULTS,
-    nodeName: node,
-    nftCommand: `ip netns exec ${netns} nft`,
-    driftIntervalMs: 100,
-    retryBackoffMs: 50,
-    retryMaxBackoffMs: 400,
-    informerBackoffMs: 50,
-    informerMaxBackoffMs: 400,
-    healthPort: -1,
-    logLevel: 'silent',
-  };
-}
-
-async function start(
-  server: ApiServer,
-  opts: ExecutorOptions,
-  onEvent: (e: ExecutorEvent) => void = () => undefined,
-): Promise<ExecutorHandle> {
-  const executor = await startExecutor(opts, kubeConfigForServer(server.url), {
-    log: createLogger({ component: 'test-executor', level: 'silent' }),
-    readFile: () => Promise.resolve('1\n'),
-    onEvent,
-  });
-  await executor.synced;
-  return executor;
-}
-
-function statusOf(server: ApiServer, name: string): NodeFirewallStatus | undefined {
-  return server.store.get(NFW, undefined, name)?.['status'] as NodeFirewallStatus | undefined;
-}
-
-function conditionOf(server: ApiServer, name: string, type: string): Condition | undefined {
-  return statusOf(server, name)?.conditions?.find((c) => c.type === type);
-}
-
-const hasCondition =
-  (server: ApiServer, name: string, type: string, status: string, reason: string) =>
-  (): boolean => {
-    const c = conditionOf(server, name, type);
-    return c?.status === status && c.reason === reason;
-  };
-
-/** Resolves when `predicate` holds, checked now and after every committed change. */
-function waitForStore(server: ApiServer, predicate: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (predicate()) return resolve();
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`timed out waiting for ${what}`));
-    }, TIMEOUT_MS);
-    const unsubscribe = server.store.history.subscribe(() => {
-      queueMicrotask(() => {
-        if (predicate()) {
-          clearTimeout(timer);
-          unsubscribe();
-          resolve();
-        }
-      });
-    });
-  });
-}
-
-async function liveTable(nft: NftOptions) {
-  return parseRuleset(await listTable(nft)).table;
-}
-
-/** The normalized table a script gives when loaded alone in a fresh namespace. */
-async function expectedTable(script: string) {
-  return withNetns(async (nft) => {
-    await applyScript(script, nft);
-    return liveTable(nft);
-  });
 }
 
 describe('nftpol-executor with compressed NodeFirewall specs', { skip: NFT_SKIP_REASON }, () => {

@@ -16,26 +16,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
-import { startExecutor, type ExecutorHandle } from '../../src/executor/main.js';
-import { DEFAULTS, type ExecutorOptions } from '../../src/executor/options.js';
-import { kubeConfigForServer } from '../../src/k8s/client.js';
-import type { NodeFirewallStatus } from '../../src/k8s/nodefirewall.js';
 import { hashScript } from '../../src/nft/render.js';
-import { createLogger } from '../../src/telemetry/log.js';
+import {
+  executorOptions as options,
+  GOOD,
+  NFW,
+  startTestExecutor as startFor,
+  statusOf,
+  waitForStore,
+} from '../support/executor-fixture.js';
 import { NFT_SKIP_REASON, withNetns } from '../support/nft-check.js';
 
 const run = promisify(execFile);
-const NFW = 'nodefirewalls';
-const TIMEOUT_MS = 15_000;
-const GOOD = readFileSync(
-  join(import.meta.dirname, '..', '..', 'test/golden/render-both.nft'),
-  'utf8',
-);
 /** shop/web's address in render-both.nft, and the DNS address its egress allows (UDP/53). */
 const POD_IP = '10.244.1.5';
 const DNS_IP = '10.96.0.10';
@@ -59,55 +54,6 @@ function nodeFirewall(name: string) {
       },
     },
   };
-}
-
-function options(node: string, netns: string, over: Partial<ExecutorOptions>): ExecutorOptions {
-  return {
-    ...DEFAULTS,
-    nodeName: node,
-    nftCommand: `ip netns exec ${netns} nft`,
-    driftIntervalMs: 100,
-    retryBackoffMs: 50,
-    retryMaxBackoffMs: 400,
-    informerBackoffMs: 50,
-    informerMaxBackoffMs: 400,
-    healthPort: -1,
-    logLevel: 'silent',
-    ...over,
-  };
-}
-
-async function startFor(server: ApiServer, opts: ExecutorOptions): Promise<ExecutorHandle> {
-  const executor = await startExecutor(opts, kubeConfigForServer(server.url), {
-    log: createLogger({ component: 'test-executor', level: 'silent' }),
-    readFile: () => Promise.resolve('1\n'),
-  });
-  await executor.synced;
-  return executor;
-}
-
-function statusOf(server: ApiServer, name: string): NodeFirewallStatus | undefined {
-  return server.store.get(NFW, undefined, name)?.['status'] as NodeFirewallStatus | undefined;
-}
-
-/** Resolves when `predicate` holds, checked now and after every committed change. */
-function waitForStore(server: ApiServer, predicate: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (predicate()) return resolve();
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`timed out waiting for ${what}: ${JSON.stringify(statusOf(server, 'c'))}`));
-    }, TIMEOUT_MS);
-    const unsubscribe = server.store.history.subscribe(() => {
-      queueMicrotask(() => {
-        if (predicate()) {
-          clearTimeout(timer);
-          unsubscribe();
-          resolve();
-        }
-      });
-    });
-  });
 }
 
 /** Puts the pod's and the DNS address on the namespace's loopback. */
@@ -152,6 +98,7 @@ describe('executor packet counters', { skip: NFT_SKIP_REASON }, () => {
           server,
           () => statusOf(server, 'c')?.counters?.['shop/web'] !== undefined,
           'counters of shop/web',
+          () => JSON.stringify(statusOf(server, 'c')),
         );
         assert.deepEqual(statusOf(server, 'c')?.counters, {
           'shop/web': { ingressAllowed: 0, ingressDenied: 0, egressAllowed: 0, egressDenied: 0 },
@@ -163,11 +110,13 @@ describe('executor packet counters', { skip: NFT_SKIP_REASON }, () => {
           server,
           () => statusOf(server, 'c')?.counters?.['shop/web']?.egressDenied === 3,
           'three denied packets reported',
+          () => JSON.stringify(statusOf(server, 'c')),
         );
         await waitForStore(
           server,
           () => statusOf(server, 'c')?.counters?.['shop/web']?.egressAllowed === 4,
           'two allowed packets reported (each counted in postrouting and input)',
+          () => JSON.stringify(statusOf(server, 'c')),
         );
         assert.deepEqual(statusOf(server, 'c')?.counters, {
           'shop/web': { ingressAllowed: 0, ingressDenied: 0, egressAllowed: 4, egressDenied: 3 },

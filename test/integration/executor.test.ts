@@ -10,70 +10,38 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
 import { startExecutor, type ExecutorEvent, type ExecutorHandle } from '../../src/executor/main.js';
-import { DEFAULTS, type ExecutorOptions } from '../../src/executor/options.js';
+import { type ExecutorOptions } from '../../src/executor/options.js';
 import { kubeConfigForServer } from '../../src/k8s/client.js';
-import type { Condition } from '../../src/k8s/conditions.js';
-import type { NodeFirewallStatus } from '../../src/k8s/nodefirewall.js';
 import { listTable } from '../../src/nft/apply.js';
-import type { NftOptions } from '../../src/nft/nft.js';
 import { hashScript } from '../../src/nft/render.js';
-import { diffTables, parseRuleset } from '../../src/nft/ruleset.js';
+import { diffTables } from '../../src/nft/ruleset.js';
 import { createLogger } from '../../src/telemetry/log.js';
+import {
+  conditionOf,
+  executorOptions as options,
+  expectedTable,
+  GOOD,
+  hasCondition,
+  liveTable,
+  NFW,
+  nodeFirewall,
+  OTHER,
+  statusOf,
+  SUMMARY,
+  TIMEOUT_MS,
+  waitForStore,
+} from '../support/executor-fixture.js';
 import { NFT_SKIP_REASON, withNetns } from '../support/nft-check.js';
 
 const run = promisify(execFile);
-const NFW = 'nodefirewalls';
-const TIMEOUT_MS = 15_000;
 const ROOT = join(import.meta.dirname, '..', '..');
-const GOOD = readFileSync(join(ROOT, 'test/golden/render-both.nft'), 'utf8');
-const OTHER = readFileSync(join(ROOT, 'test/golden/render-egress-only.nft'), 'utf8');
 /** Parses, but the kernel rejects it: a rule refers to a set that does not exist. */
 const BAD = `${GOOD}table inet nftpol {\n\tchain broken {\n\t\tip saddr @no_such_set accept\n\t}\n}\n`;
-
-const SUMMARY = {
-  localPods: 1,
-  isolatedPods: 1,
-  policies: 1,
-  rules: 2,
-  sets: 2,
-  setElements: 3,
-  policyNames: ['shop/lockdown'],
-};
-
-function nodeFirewall(name: string, script: string, scriptHash = hashScript(script)) {
-  return {
-    apiVersion: 'nftpol.io/v1alpha1',
-    kind: 'NodeFirewall',
-    metadata: { name },
-    spec: { script, scriptHash, summary: SUMMARY },
-  };
-}
-
-function options(
-  node: string,
-  netns: string,
-  over: Partial<ExecutorOptions> = {},
-): ExecutorOptions {
-  return {
-    ...DEFAULTS,
-    nodeName: node,
-    nftCommand: `ip netns exec ${netns} nft`,
-    driftIntervalMs: 100,
-    retryBackoffMs: 50,
-    retryMaxBackoffMs: 400,
-    informerBackoffMs: 50,
-    informerMaxBackoffMs: 400,
-    healthPort: -1,
-    logLevel: 'silent',
-    ...over,
-  };
-}
 
 /** A settable wall clock for status times. */
 class TestClock {
@@ -140,59 +108,12 @@ async function start(
   return { executor, events, waitForEvent };
 }
 
-function statusOf(server: ApiServer, name: string): NodeFirewallStatus | undefined {
-  return server.store.get(NFW, undefined, name)?.['status'] as NodeFirewallStatus | undefined;
-}
-
-function conditionOf(server: ApiServer, name: string, type: string): Condition | undefined {
-  return statusOf(server, name)?.conditions?.find((c) => c.type === type);
-}
-
-/** Resolves when `predicate` holds, checked now and after every committed change. */
-function waitForStore(server: ApiServer, predicate: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (predicate()) return resolve();
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`timed out waiting for ${what}`));
-    }, TIMEOUT_MS);
-    const unsubscribe = server.store.history.subscribe(() => {
-      queueMicrotask(() => {
-        if (predicate()) {
-          clearTimeout(timer);
-          unsubscribe();
-          resolve();
-        }
-      });
-    });
-  });
-}
-
-const hasCondition =
-  (server: ApiServer, name: string, type: string, status: string, reason: string) =>
-  (): boolean => {
-    const c = conditionOf(server, name, type);
-    return c?.status === status && c.reason === reason;
-  };
-
 async function nftIn(netns: string, args: string[], stdin?: string): Promise<string> {
   const child = run('ip', ['netns', 'exec', netns, 'nft', ...args]);
   if (stdin !== undefined) {
     child.child.stdin?.end(stdin);
   }
   return (await child).stdout;
-}
-
-async function liveTable(nft: NftOptions) {
-  return parseRuleset(await listTable(nft)).table;
-}
-
-/** The normalized table a script gives when loaded alone in a fresh namespace. */
-async function expectedTable(script: string) {
-  return withNetns(async (nft, ns) => {
-    await nftIn(ns, ['-f', '-'], script);
-    return liveTable(nft);
-  });
 }
 
 describe(
