@@ -56,6 +56,8 @@ export interface EnforceTrackerDeps {
   readonly desiredHash: (node: string) => string | undefined;
   /** Called with each observation (tests, logs). */
   readonly onEnforced?: (policy: string, seconds: number) => void;
+  /** A scheduled check threw (it is dropped; the next event schedules another). */
+  readonly onError?: (err: unknown) => void;
 }
 
 type Json = Record<string, unknown>;
@@ -212,7 +214,15 @@ export class EnforceTracker {
     if (this.scheduled !== null || this.pending.size === 0) return;
     this.scheduled = setTimeout(() => {
       this.scheduled = null;
-      this.check();
+      try {
+        this.check();
+      } catch (err) {
+        try {
+          this.deps.onError?.(err);
+        } catch {
+          // Nowhere left to report to; the timer must not throw.
+        }
+      }
     }, delayMs);
     this.scheduled.unref();
   }

@@ -10,6 +10,14 @@
  * it runs go into the next one. The clock and timers are injected so tests
  * drive time by hand.
  *
+ * Failure isolation: translate+render of one node may throw (a conflicting
+ * object, a bug). That node is left out of the batch — nothing is written for
+ * it, so its NodeFirewall keeps the last good script — and it is re-marked
+ * after a doubling delay (`retryDelayMs` up to 32×, like failed writes), or
+ * sooner by any event that marks it. The other nodes are published as usual.
+ * No callback, sink or timer path lets an exception escape: each is caught
+ * and reported through `onError`, and the engine keeps batching.
+ *
  * No API calls here: the engine translates and renders, the sink writes.
  */
 import { renderScript, type RenderCache } from '../nft/render.js';
@@ -76,8 +84,33 @@ export interface EngineOptions {
   readonly render?: RenderNode;
   /** Called after each batch with its duration and size (for metrics and logs). */
   readonly onBatchDone?: (info: { readonly durationMs: number; readonly nodes: number }) => void;
-  /** Called when the sink throws; the batch's nodes are not retried by the engine. */
+  /**
+   * Called when the sink or a callback throws, or a batch fails outside any
+   * one node's render; the batch's nodes are not retried by the engine.
+   */
   readonly onError?: (err: unknown) => void;
+  /**
+   * Called when translating or rendering `node` throws. The node was left out
+   * of the batch (it keeps its last written script) and will be re-marked
+   * after `retryInMs`; `failures` counts its consecutive failed renders.
+   */
+  readonly onRenderError?: (failure: RenderFailure) => void;
+  /**
+   * First delay before a node whose render failed is rendered again; doubles
+   * per consecutive failure, up to 32×. Must be > 0.
+   * @default 1000
+   */
+  readonly retryDelayMs?: number;
+}
+
+/** One failed render, as reported to {@link EngineOptions.onRenderError}. */
+export interface RenderFailure {
+  readonly node: string;
+  readonly error: unknown;
+  /** Consecutive failed renders of this node, this one included (≥ 1). */
+  readonly failures: number;
+  /** When the engine renders the node again unless an event marks it sooner. */
+  readonly retryInMs: number;
 }
 
 /**
@@ -89,14 +122,24 @@ export interface EngineOptions {
  * render cache is keyed by those objects and forgets them with the plans).
  */
 export function renderNodeWith(options: { readonly failClosed: boolean }): RenderNode {
-  const translators = new WeakMap<Cluster, ReturnType<typeof translatorFor>>();
+  // A Cluster that cannot be indexed fails every node: remember the error so
+  // that a batch of N nodes indexes it once, not N times.
+  const translators = new WeakMap<
+    Cluster,
+    ReturnType<typeof translatorFor> | { readonly failed: unknown }
+  >();
   const setTexts: RenderCache = new WeakMap();
   return (cluster, node) => {
     let translate = translators.get(cluster);
     if (translate === undefined) {
-      translate = translatorFor(cluster);
+      try {
+        translate = translatorFor(cluster);
+      } catch (err) {
+        translate = { failed: err };
+      }
       translators.set(cluster, translate);
     }
+    if (typeof translate !== 'function') throw translate.failed;
     const plan = translate(node, { failClosed: options.failClosed });
     const { script, scriptHash } = renderScript(plan, setTexts);
     return {
@@ -126,6 +169,10 @@ export class Engine {
   private stopped = false;
   /** Hash last rendered per node (small; scripts are not kept). */
   private readonly hashes = new Map<string, string>();
+  /** Consecutive failed renders per node, while it fails. */
+  private readonly renderFailures = new Map<string, number>();
+  /** Pending re-render of a node whose render failed. */
+  private readonly retryTimers = new Map<string, unknown>();
 
   constructor(
     snapshot: ClusterSnapshot,
@@ -144,9 +191,17 @@ export class Engine {
     return this.dirty.size + this.inFlight;
   }
 
-  /** The hash last rendered for `node`, if any. */
+  /**
+   * The hash last rendered for `node`, if any. A node whose render fails
+   * keeps the hash of its last successful render.
+   */
   lastHash(node: string): string | undefined {
     return this.hashes.get(node);
+  }
+
+  /** Nodes whose last render failed (they keep their last good script), sorted. */
+  failingNodes(): string[] {
+    return [...this.renderFailures.keys()].sort();
   }
 
   /**
@@ -158,6 +213,7 @@ export class Engine {
     this.active = active;
     if (!active) {
       this.cancelTimer();
+      this.cancelRetries();
       this.dirty.clear();
       this.causes.clear();
       return;
@@ -195,6 +251,7 @@ export class Engine {
   async stop(): Promise<void> {
     this.stopped = true;
     this.cancelTimer();
+    this.cancelRetries();
     await this.running;
   }
 
@@ -218,7 +275,7 @@ export class Engine {
     this.timer = this.clock.setTimer(
       () => {
         this.timer = null;
-        void this.runBatch();
+        this.runBatch().catch((err: unknown) => this.report(err));
       },
       Math.max(0, due - now),
     );
@@ -227,6 +284,69 @@ export class Engine {
   private cancelTimer(): void {
     if (this.timer !== null) this.clock.clearTimer(this.timer);
     this.timer = null;
+  }
+
+  /** Forgets failed renders and their pending retries (stop, or no longer leading). */
+  private cancelRetries(): void {
+    for (const t of this.retryTimers.values()) this.clock.clearTimer(t);
+    this.retryTimers.clear();
+    this.renderFailures.clear();
+  }
+
+  /** Reports an error through onError; never throws (a throwing reporter is dropped). */
+  private report(err: unknown): void {
+    try {
+      this.options.onError?.(err);
+    } catch {
+      // The reporter itself failed; there is nowhere left to report to.
+    }
+  }
+
+  /** Renders one node; on failure reports it, schedules a retry and returns null. */
+  private renderOne(
+    cluster: () => Cluster,
+    node: string,
+    why: readonly string[],
+  ): RenderedNode | null {
+    let r: RenderedNode;
+    try {
+      r = this.render(cluster(), node);
+    } catch (error) {
+      const failures = (this.renderFailures.get(node) ?? 0) + 1;
+      this.renderFailures.set(node, failures);
+      const retryInMs = (this.options.retryDelayMs ?? 1000) * 2 ** Math.min(failures - 1, 5);
+      this.scheduleRetry(node, why, retryInMs);
+      try {
+        this.options.onRenderError?.({ node, error, failures, retryInMs });
+      } catch (err) {
+        this.report(err);
+      }
+      return null;
+    }
+    this.clearFailure(node);
+    return r;
+  }
+
+  private scheduleRetry(node: string, why: readonly string[], ms: number): void {
+    const previous = this.retryTimers.get(node);
+    if (previous !== undefined) this.clock.clearTimer(previous);
+    const timer = this.clock.setTimer(() => {
+      if (this.retryTimers.get(node) !== timer) return;
+      this.retryTimers.delete(node);
+      try {
+        this.markDirty([node], why.length > 0 ? why : ['retry']);
+      } catch (err) {
+        this.report(err);
+      }
+    }, ms);
+    this.retryTimers.set(node, timer);
+  }
+
+  private clearFailure(node: string): void {
+    this.renderFailures.delete(node);
+    const timer = this.retryTimers.get(node);
+    if (timer !== undefined) this.clock.clearTimer(timer);
+    this.retryTimers.delete(node);
   }
 
   private async runBatch(): Promise<void> {
@@ -263,23 +383,43 @@ export class Engine {
     const removed: string[] = [];
     // One Cluster object per batch, so every node shares one translator and
     // its caches (measured faster than per-node sub-clusters from 1 node up).
-    const cluster = this.snapshot.cluster();
+    // Built on first use inside a node's render, so that a snapshot that
+    // cannot be assembled fails those renders (retried) like any other cause.
+    let cluster: { readonly ok: Cluster } | { readonly failed: unknown } | undefined;
+    const clusterOf = (): Cluster => {
+      if (cluster === undefined) {
+        try {
+          cluster = { ok: this.snapshot.cluster() };
+        } catch (err) {
+          cluster = { failed: err };
+        }
+      }
+      if ('failed' in cluster) throw cluster.failed;
+      return cluster.ok;
+    };
     for (const node of nodes) {
       if (!this.snapshot.hasNode(node)) {
         removed.push(node);
         this.hashes.delete(node);
+        this.clearFailure(node);
         continue;
       }
-      const r = this.render(cluster, node);
+      const entry = causes.get(node);
+      const why = entry === undefined ? undefined : boundCauses(entry.set, entry.more);
+      const r = this.renderOne(clusterOf, node, why ?? []);
+      if (r === null) continue; // keeps its last written script; retried later
       this.hashes.set(node, r.scriptHash);
-      const why = causes.get(node);
-      rendered.push(why === undefined ? r : { ...r, causes: boundCauses(why.set, why.more) });
+      rendered.push(why === undefined ? r : { ...r, causes: why });
     }
     try {
       await this.sink({ rendered, removed });
     } catch (err) {
-      this.options.onError?.(err);
+      this.report(err);
     }
-    this.options.onBatchDone?.({ durationMs: this.clock.now() - started, nodes: nodes.length });
+    try {
+      this.options.onBatchDone?.({ durationMs: this.clock.now() - started, nodes: nodes.length });
+    } catch (err) {
+      this.report(err);
+    }
   }
 }

@@ -53,11 +53,17 @@ export interface ControllerInformers {
   stop(): Promise<void>;
 }
 
-/** Back-off settings and an error reporter. */
+/** Back-off settings and error reporters. */
 export interface InformerSettings {
   readonly backoffMs: number;
   readonly maxBackoffMs: number;
   readonly onError: (kind: WatchedKind, err: unknown, retryInMs: number) => void;
+  /**
+   * Converting or handling one object threw (a bug, or an object nothing
+   * expected): that event was skipped, the informer goes on. `ref` is the
+   * object's identity as far as it could be read.
+   */
+  readonly onHandlerError?: (kind: WatchedKind, err: unknown, ref: ObjectRef) => void;
 }
 
 type Json = Record<string, unknown>;
@@ -94,6 +100,8 @@ export function startControllerInformers(
           backoffMs: settings.backoffMs,
           maxBackoffMs: settings.maxBackoffMs,
           onError: (err, retryInMs) => settings.onError(kind, err, retryInMs),
+          onHandlerError: (err, obj) =>
+            settings.onHandlerError?.(kind, err, refOf(obj as KubernetesObject)),
         },
       ),
     );
@@ -166,12 +174,10 @@ export function startControllerInformers(
   };
 }
 
-function refOf(obj: KubernetesObject): ObjectRef {
-  return {
-    namespace: obj.metadata?.namespace ?? '',
-    name: obj.metadata?.name ?? '',
-    uid: obj.metadata?.uid ?? '',
-  };
+function refOf(obj: KubernetesObject | null | undefined): ObjectRef {
+  const m = obj?.metadata;
+  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  return { namespace: text(m?.namespace), name: text(m?.name), uid: text(m?.uid) };
 }
 
 function fingerprintOf(obj: KubernetesObject): string {

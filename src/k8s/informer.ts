@@ -13,6 +13,12 @@
  * Objects are reduced by `strip` as they arrive (list and watch alike), so
  * the cache holds only the fields the caller needs — a Pod's managedFields,
  * conditions and container specs never stay in memory.
+ *
+ * Nothing the caller supplies can stop the informer or the process: a
+ * handler or `strip` that throws on one object skips that object (reported
+ * through `onHandlerError`; ListWatch would otherwise drop the rest of a list
+ * and leave an unhandled rejection), and a failure to start (credentials that
+ * cannot be read) is retried like any other error.
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,6 +55,12 @@ export interface InformerOptions {
   readonly maxBackoffMs?: number;
   /** Every error, before the restart is scheduled. */
   readonly onError?: (err: unknown, retryInMs: number) => void;
+  /**
+   * A handler or `strip` threw on one object: the event was skipped, the
+   * informer goes on. `object` is the object as received (stripped when the
+   * handler threw), when known.
+   */
+  readonly onHandlerError?: (err: unknown, object: unknown) => void;
 }
 
 /** A running informer. */
@@ -59,13 +71,23 @@ export interface RunningInformer {
   stop(): Promise<void>;
 }
 
-/** A Watch whose events are stripped before ListWatch caches them. */
+/**
+ * A Watch whose events are stripped before ListWatch caches them. An object
+ * `strip` throws on is reported and skipped (client-node would drop it
+ * silently); so is a failure of ListWatch's own handling of the event.
+ */
 class StrippingWatch extends Watch {
   private readonly strip: (object: unknown) => unknown;
+  private readonly onHandlerError: (err: unknown, object: unknown) => void;
 
-  constructor(config: KubeConfig, strip: (object: unknown) => unknown) {
+  constructor(
+    config: KubeConfig,
+    strip: (object: unknown) => unknown,
+    onHandlerError: (err: unknown, object: unknown) => void,
+  ) {
     super(config);
     this.strip = strip;
+    this.onHandlerError = onHandlerError;
   }
 
   override watch(
@@ -77,8 +99,20 @@ class StrippingWatch extends Watch {
     return super.watch(
       path,
       queryParams,
-      (phase, obj: unknown, raw: unknown) =>
-        callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : this.strip(obj), raw),
+      (phase, obj: unknown, raw: unknown) => {
+        let stripped: unknown;
+        try {
+          stripped = phase === 'ERROR' || phase === 'BOOKMARK' ? obj : this.strip(obj);
+        } catch (err) {
+          this.onHandlerError(err, obj);
+          return;
+        }
+        // ListWatch's handler is async and client-node ignores its promise.
+        const handled: unknown = callback(phase, stripped, raw);
+        if (handled instanceof Promise) {
+          handled.catch((err: unknown) => this.onHandlerError(err, stripped));
+        }
+      },
       done,
     );
   }
@@ -100,6 +134,31 @@ export function startInformer<T extends KubernetesObject>(
   let restart: ReturnType<typeof setTimeout> | null = null;
   let markSynced: () => void = () => undefined;
   const syncedPromise = new Promise<void>((resolve) => (markSynced = resolve));
+  const handlerFailed = (err: unknown, object: unknown): void => {
+    try {
+      options.onHandlerError?.(err, object);
+    } catch {
+      // The reporter failed too; the event stays skipped.
+    }
+  };
+  /** Calls a handler; a throw skips this one object. */
+  const guarded =
+    (fn: (obj: T) => void) =>
+    (obj: T): void => {
+      try {
+        fn(obj);
+      } catch (err) {
+        handlerFailed(err, obj);
+      }
+    };
+  const stripOne = (item: unknown): T[] => {
+    try {
+      return [spec.strip(toWireJson(item))];
+    } catch (err) {
+      handlerFailed(err, item);
+      return [];
+    }
+  };
 
   const list = async (): Promise<{ metadata: { resourceVersion: string }; items: T[] }> => {
     const result = await spec.list();
@@ -107,12 +166,12 @@ export function startInformer<T extends KubernetesObject>(
     delay = backoffMs;
     return {
       metadata: { resourceVersion: result.metadata?.resourceVersion ?? '' },
-      items: result.items.map((item) => spec.strip(toWireJson(item))),
+      items: result.items.flatMap(stripOne),
     };
   };
   const informer = new ListWatch<T>(
     spec.path,
-    new StrippingWatch(kubeConfig, spec.strip),
+    new StrippingWatch(kubeConfig, spec.strip, handlerFailed),
     list,
     false,
     undefined,
@@ -125,19 +184,29 @@ export function startInformer<T extends KubernetesObject>(
       },
     },
   );
-  informer.on('add', (obj) => handlers.onUpsert(obj));
-  informer.on('update', (obj) => handlers.onUpsert(obj));
-  informer.on('delete', (obj) => handlers.onDelete(obj));
-  informer.on('error', (err: unknown) => {
-    if (stopped) return;
+  const upsert = guarded((obj) => handlers.onUpsert(obj));
+  informer.on('add', upsert);
+  informer.on('update', upsert);
+  informer.on(
+    'delete',
+    guarded((obj) => handlers.onDelete(obj)),
+  );
+  /** Reports `err` and restarts after the back-off (unless stopped or already scheduled). */
+  const failed = (err: unknown): void => {
+    if (stopped || restart !== null) return;
     const wait = delay;
     delay = Math.min(maxBackoffMs, delay * 2);
-    options.onError?.(err, wait);
+    try {
+      options.onError?.(err, wait);
+    } catch {
+      // A failing reporter must not stop the restart.
+    }
     restart = setTimeout(() => {
       restart = null;
-      void run();
+      start();
     }, wait);
-  });
+  };
+  informer.on('error', failed);
 
   const run = async (): Promise<void> => {
     if (stopped) return;
@@ -147,7 +216,12 @@ export function startInformer<T extends KubernetesObject>(
       markSynced();
     }
   };
-  void run();
+  // start() rejects when the watch cannot even be set up (e.g. credentials
+  // that cannot be read); retry it like an error ListWatch reports.
+  const start = (): void => {
+    run().catch(failed);
+  };
+  start();
 
   return {
     synced: syncedPromise,

@@ -16,6 +16,16 @@ export interface ControllerMetrics {
   readonly events: Counter<'kind'>;
   /** Node scripts translated and rendered (whether or not written). */
   readonly nodesRendered: Counter;
+  /**
+   * Node renders that threw; the node keeps its last written script. No node
+   * label (one series per node that ever failed would never go away): the
+   * node is in the log line and the Node's `RenderFailed` Event.
+   */
+  readonly renderFailures: Counter;
+  /** Nodes whose last render failed, so that they still enforce an older script. */
+  readonly renderFailingNodes: Gauge;
+  /** Informer events whose handling threw (skipped and logged), by resource kind. */
+  readonly handlerFailures: Counter<'kind'>;
   /** NodeFirewall writes (applies and deletes) sent to the API. */
   readonly writes: Counter;
   /** Bytes of NodeFirewall specs sent to the API. */
@@ -51,6 +61,22 @@ export function createControllerMetrics(registry: Registry = new Registry()): Co
     nodesRendered: new Counter({
       name: 'nftpol_controller_nodes_rendered_total',
       help: 'Node scripts translated and rendered, whether or not the result was written.',
+      registers,
+    }),
+    renderFailures: new Counter({
+      name: 'nftpol_controller_render_failures_total',
+      help: 'Node scripts whose translate or render threw; the node keeps its last written script and is retried with back-off.',
+      registers,
+    }),
+    renderFailingNodes: new Gauge({
+      name: 'nftpol_controller_render_failing_nodes',
+      help: 'Nodes whose last render failed and that therefore still enforce an older script.',
+      registers,
+    }),
+    handlerFailures: new Counter({
+      name: 'nftpol_controller_handler_failures_total',
+      help: 'Informer events whose handling threw, by resource kind; the event was skipped and logged, the informer kept running.',
+      labelNames: ['kind'],
       registers,
     }),
     writes: new Counter({

@@ -5,47 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Engine, type Batch, type Clock, type RenderNode } from '../../../src/controller/engine.js';
+import { Engine, type Batch, type RenderNode } from '../../../src/controller/engine.js';
 import { ClusterSnapshot } from '../../../src/controller/snapshot.js';
 import { node } from '../../support/builders.js';
-
-/** A manual clock: timers fire only inside advance(). */
-class FakeClock implements Clock {
-  private t = 0;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimer(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimer(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  /** Moves time forward, firing due timers in order; lets promises settle after each. */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      const due = [...this.timers.entries()]
-        .filter(([, v]) => v.at <= end)
-        .sort(([, a], [, b]) => a.at - b.at)[0];
-      if (due === undefined) break;
-      this.timers.delete(due[0]);
-      this.t = due[1].at;
-      due[1].fn();
-      await settle();
-    }
-    this.t = end;
-    await settle();
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
+import { FakeClock, settle } from '../../support/fake-clock.js';
 
 const fakeRender: RenderNode = (_cluster, n) => ({
   node: n,
