@@ -130,7 +130,7 @@ export class LeaderElector {
           );
         }
       } catch (err) {
-        this.callbacks.onError?.(err);
+        this.reportError(err);
       }
     }
     this.setLeader(false);
@@ -138,15 +138,19 @@ export class LeaderElector {
 
   private tick(): void {
     if (this.stopped) return;
-    this.ticking = this.attempt().finally(() => {
-      this.ticking = null;
-      if (!this.stopped) {
-        this.timer = this.options.clock.setTimer(() => {
-          this.timer = null;
-          this.tick();
-        }, this.options.retryPeriodMs);
-      }
-    });
+    // attempt() catches the API's errors; this catches what the owner's
+    // callbacks throw, so a round never rejects and the timer always re-arms.
+    this.ticking = this.attempt()
+      .catch((err: unknown) => this.reportError(err))
+      .finally(() => {
+        this.ticking = null;
+        if (!this.stopped) {
+          this.timer = this.options.clock.setTimer(() => {
+            this.timer = null;
+            this.tick();
+          }, this.options.retryPeriodMs);
+        }
+      });
   }
 
   private async attempt(): Promise<void> {
@@ -154,7 +158,7 @@ export class LeaderElector {
     try {
       held = await this.tryAcquireOrRenew();
     } catch (err) {
-      if (!(err instanceof LeaseConflictError)) this.callbacks.onError?.(err);
+      if (!(err instanceof LeaseConflictError)) this.reportError(err);
       held = false;
     }
     if (this.stopped) return;
@@ -217,7 +221,20 @@ export class LeaderElector {
   private setLeader(leader: boolean): void {
     if (this.leader === leader) return;
     this.leader = leader;
-    if (leader) this.callbacks.onStartedLeading();
-    else this.callbacks.onStoppedLeading();
+    try {
+      if (leader) this.callbacks.onStartedLeading();
+      else this.callbacks.onStoppedLeading();
+    } catch (err) {
+      this.reportError(err);
+    }
+  }
+
+  /** Reports through onError; never throws. */
+  private reportError(err: unknown): void {
+    try {
+      this.callbacks.onError?.(err);
+    } catch {
+      // Nowhere left to report to.
+    }
   }
 }
