@@ -5,6 +5,7 @@
  * other tools parse — lives in one file and is tested through golden files.
  * Text is ASCII only, so it survives any terminal, log or CI viewer.
  */
+import { toOneLine } from '../nft/syntax.js';
 import type { Problem } from '../policy/from-k8s.js';
 import type { Family } from '../policy/model.js';
 import type { RuleRef, SideVerdict, Verdict } from '../policy/verdict.js';
@@ -23,9 +24,12 @@ export function formatProblem(problem: Problem): string {
     .join(': ');
 }
 
-/** Each node's script preceded by `# node: NAME`, separated by a blank line. */
+/**
+ * Each node's script preceded by `# node: NAME`, separated by a blank line.
+ * The loader admits only DNS names; the header is kept to one line anyway.
+ */
 export function formatNodeScripts(scripts: readonly NodeScript[]): string {
-  return scripts.map((s) => `# node: ${s.node}\n${withNewline(s.script)}`).join('\n');
+  return scripts.map((s) => `# node: ${toOneLine(s.node)}\n${withNewline(s.script)}`).join('\n');
 }
 
 /** One line per written file: `PATH sha256:HEX`. */

@@ -49,12 +49,15 @@ export function formatName(name: string): string {
 }
 
 /**
- * Replaces what cannot appear on one line of the script (control characters,
- * newlines) with spaces, so that text from object names can go in `#` lines.
+ * Replaces what cannot appear on one line of the script with spaces, so that
+ * text from object names can go in `#` lines and comments: control
+ * characters (C0, DEL and C1, which holds NEL and the 8-bit terminal escape
+ * CSI) and the Unicode line and paragraph separators, which some editors and
+ * viewers break lines at.
  */
 export function toOneLine(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
 }
 
 /**

@@ -218,6 +218,41 @@ export function subtractRanges(from: Range, holes: readonly Range[]): Range[] {
   return pieces;
 }
 
+/**
+ * The strict spelling of a CIDR written in a legacy form that the API server
+ * still accepts (k8s.io/utils `ParseCIDRSloppy`, Go before 1.17): leading
+ * zeros in IPv4 octets and in the prefix length. They are read as decimal,
+ * never octal: `010.0.0.0/08` is `10.0.0.0/8`.
+ *
+ * Returns null when `text` has no such leading zeros, or is no valid CIDR
+ * even without them; the strict parsers here never accept legacy forms, so a
+ * loader rewrites them once, with a warning, and nothing downstream sees them.
+ */
+export function strictCidrSpelling(text: string): string | null {
+  const slash = text.indexOf('/');
+  if (slash < 0) return null;
+  const address = text.slice(0, slash);
+  const length = text.slice(slash + 1);
+  if (!/^[0-9]+$/.test(length)) return null;
+  // An IPv4 address, alone or as the tail of an IPv6 one (`::ffff:010.0.0.1`).
+  const quad = /^(.*:)?([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)$/.exec(address);
+  const strictAddress = quad
+    ? `${quad[1] ?? ''}${quad.slice(2).map(stripZeros).join('.')}`
+    : address;
+  const strict = `${strictAddress}/${stripZeros(length)}`;
+  if (strict === text) return null;
+  try {
+    parseCidr(strict);
+    return strict;
+  } catch {
+    return null;
+  }
+}
+
+function stripZeros(digits: string | undefined): string {
+  return (digits ?? '').replace(/^0+(?=[0-9])/, '');
+}
+
 /** True when `text` is a CIDR whose address has bits set below its prefix. */
 export function hasHostBits(text: string): boolean {
   const slash = text.indexOf('/');

@@ -26,6 +26,7 @@ import {
   DNS_SUBDOMAIN,
   readMetadata,
   describeObject,
+  problemOf,
   startReport,
   finish,
   skipped,
@@ -36,7 +37,7 @@ import {
   own,
   stringOr,
   readObject,
-  readList,
+  readItems,
   readString,
   readBoolean,
   show,
@@ -170,13 +171,15 @@ export function clusterFromObjects(objects: readonly SourcedObject[]): LoadResul
     if (defined.has(ref.namespace)) continue;
     defined.add(ref.namespace);
     namespaces.push({ name: ref.namespace, labels: { [NAMESPACE_NAME_LABEL]: ref.namespace } });
-    problems.push({
-      severity: 'warning',
-      source: ref.source,
-      object: ref.object,
-      field: 'metadata.namespace',
-      message: `namespace "${ref.namespace}" is not defined; assumed to exist with only the label ${NAMESPACE_NAME_LABEL}=${ref.namespace}`,
-    });
+    problems.push(
+      problemOf(
+        'warning',
+        ref.source,
+        ref.object,
+        'metadata.namespace',
+        `namespace "${ref.namespace}" is not defined; assumed to exist with only the label ${NAMESPACE_NAME_LABEL}=${ref.namespace}`,
+      ),
+    );
   }
   const nodeNames = new Set(nodes.map((n) => n.name));
   for (const p of pods) {
@@ -228,13 +231,8 @@ function* expandOne(
   const kind = ownKind || inherited?.kind || '';
   const ownVersion = obj ? stringOr(own(obj, 'apiVersion')) : '';
   const apiVersion = ownVersion || (ownKind === '' ? (inherited?.apiVersion ?? '') : '');
-  const problem = (severity: Severity, field: string, message: string): Problem => ({
-    severity,
-    source,
-    object: obj ? kind : '',
-    field,
-    message,
-  });
+  const problem = (severity: Severity, field: string, message: string): Problem =>
+    problemOf(severity, source, obj ? kind : '', field, message);
   if (obj === null || kind === '') {
     yield problem('warning', '', 'not a Kubernetes object (no kind); ignored');
     return;
@@ -280,11 +278,12 @@ function collect<T>(conversion: Conversion<T>, problems: Problem[], into: T[]): 
  * Converts a v1 Pod (plain JSON; `kind` and `apiVersion` are not checked).
  *
  * - `ips`: every `status.podIPs[].ip`, else `status.podIP`; canonical text,
- *   duplicates dropped, order kept.
+ *   order kept. As the API server checks them: at most one per family, none
+ *   twice.
  * - `phase`: `status.phase`; when absent, `Running` if the pod has IPs (a
  *   hand-written manifest that gives IPs means a running pod), else `Pending`.
- * - `nodeName`: `spec.nodeName`, empty when unscheduled; `hostNetwork`:
- *   `spec.hostNetwork`, default false.
+ * - `nodeName`: `spec.nodeName` (a DNS subdomain), empty when unscheduled;
+ *   `hostNetwork`: `spec.hostNetwork`, default false.
  * - `ports`: the ports with a name of `spec.containers` then
  *   `spec.initContainers` (sidecars are init containers); protocol default TCP.
  *
@@ -299,7 +298,7 @@ export function podFromK8s(object: unknown, source = ''): Conversion<Pod> {
   const meta = readMetadata(r, object, true, DNS_SUBDOMAIN);
   const spec = readObject(r, object, 'spec', 'spec') ?? {};
   const status = readObject(r, object, 'status', 'status') ?? {};
-  const nodeName = readString(r, spec, 'nodeName', 'spec.nodeName') ?? '';
+  const nodeName = readNodeName(r, spec);
   const hostNetwork = readBoolean(r, spec, 'hostNetwork', 'spec.hostNetwork') ?? false;
   const ips = readPodIps(r, status);
   const phaseRaw = own(status, 'phase');
@@ -333,6 +332,23 @@ export function podFromK8s(object: unknown, source = ''): Conversion<Pod> {
   });
 }
 
+/**
+ * `spec.nodeName`, empty when unscheduled. As the API server checks it: a DNS
+ * subdomain. It names a script, a file and a `# node:` line, so nothing else
+ * may pass.
+ */
+function readNodeName(r: Report, spec: JsonObject): string {
+  const name = readString(r, spec, 'nodeName', 'spec.nodeName') ?? '';
+  if (name !== '' && (name.length > 253 || !DNS_SUBDOMAIN.test(name))) {
+    fail(
+      r,
+      'spec.nodeName',
+      `invalid node name "${name}": at most 253 lower-case letters, digits and '-' or '.', starting and ending with a letter or digit`,
+    );
+  }
+  return name;
+}
+
 function readPodIps(r: Report, status: JsonObject): string[] {
   const ips: string[] = [];
   const add = (raw: unknown, path: string): void => {
@@ -341,18 +357,18 @@ function readPodIps(r: Report, status: JsonObject): string[] {
       return;
     }
     try {
-      const ip = canonicalIp(raw);
-      if (!ips.includes(ip)) ips.push(ip);
+      ips.push(canonicalIp(raw));
     } catch (e) {
       fail(r, path, errorMessage(e));
     }
   };
-  const list = readList(r, status, 'podIPs', 'status.podIPs');
+  const list = readItems(r, status, 'podIPs', 'status.podIPs', {});
   if (list !== undefined && list.length > 0) {
     list.forEach((entry, i) => {
       if (isObject(entry)) add(own(entry, 'ip'), `status.podIPs[${i}].ip`);
       else fail(r, `status.podIPs[${i}]`, 'must be an object with ip');
     });
+    checkPodIpFamilies(r, ips);
   } else {
     const single = own(status, 'podIP');
     if (single !== undefined && single !== '') add(single, 'status.podIP');
@@ -360,15 +376,33 @@ function readPodIps(r: Report, status: JsonObject): string[] {
   return ips;
 }
 
+/** As the API server checks `status.podIPs`: no address twice, at most one per family. */
+function checkPodIpFamilies(r: Report, ips: readonly string[]): void {
+  const v4 = ips.filter((ip) => !ip.includes(':'));
+  const v6 = ips.filter((ip) => ip.includes(':'));
+  const twice = [v4, v6].find((family) => family.length > 1);
+  if (twice) {
+    const family = twice === v4 ? 'IPv4' : 'IPv6';
+    fail(
+      r,
+      'status.podIPs',
+      `may specify no more than one IP for each IP family; ${twice.join(' and ')} are both ${family}`,
+    );
+  }
+  ips.forEach((ip, i) => {
+    if (ips.indexOf(ip) < i) fail(r, `status.podIPs[${i}]`, `Duplicate value: "${ip}"`);
+  });
+}
+
 function readContainerPorts(r: Report, spec: JsonObject, key: string): ContainerPort[] {
   const out: ContainerPort[] = [];
-  (readList(r, spec, key, `spec.${key}`) ?? []).forEach((c, i) => {
+  (readItems(r, spec, key, `spec.${key}`, {}) ?? []).forEach((c, i) => {
     const cPath = `spec.${key}[${i}]`;
     if (!isObject(c)) {
       fail(r, cPath, 'must be an object');
       return;
     }
-    (readList(r, c, 'ports', `${cPath}.ports`) ?? []).forEach((p, j) => {
+    (readItems(r, c, 'ports', `${cPath}.ports`, {}) ?? []).forEach((p, j) => {
       const pPath = `${cPath}.ports[${j}]`;
       if (!isObject(p)) {
         fail(r, pPath, 'must be an object');
@@ -442,7 +476,7 @@ export function nodeFromK8s(object: unknown, source = ''): Conversion<Node> {
   const spec = readObject(r, object, 'spec', 'spec') ?? {};
   const status = readObject(r, object, 'status', 'status') ?? {};
   const podCIDRs: string[] = [];
-  const list = readList(r, spec, 'podCIDRs', 'spec.podCIDRs');
+  const list = readItems(r, spec, 'podCIDRs', 'spec.podCIDRs', '');
   const cidrs =
     list !== undefined && list.length > 0
       ? list.map((c, i) => [c, `spec.podCIDRs[${i}]`] as const)
@@ -450,11 +484,15 @@ export function nodeFromK8s(object: unknown, source = ''): Conversion<Node> {
         ? [[own(spec, 'podCIDR'), 'spec.podCIDR'] as const]
         : [];
   for (const [c, path] of cidrs) {
-    if (typeof c !== 'string') fail(r, path, `must be a CIDR string, not ${show(c)}`);
-    else if (checkCidr(r, c, path) && !podCIDRs.includes(c)) podCIDRs.push(c);
+    if (typeof c !== 'string') {
+      fail(r, path, `must be a CIDR string, not ${show(c)}`);
+      continue;
+    }
+    const checked = checkCidr(r, c, path);
+    if (checked && !podCIDRs.includes(checked.text)) podCIDRs.push(checked.text);
   }
   const addresses: string[] = [];
-  (readList(r, status, 'addresses', 'status.addresses') ?? []).forEach((a, i) => {
+  (readItems(r, status, 'addresses', 'status.addresses', {}) ?? []).forEach((a, i) => {
     if (!isObject(a) || own(a, 'type') !== 'InternalIP') return;
     const address = own(a, 'address');
     try {

@@ -74,7 +74,7 @@ export function readSelector(r: Report, raw: unknown, path: string): LabelSelect
   const matchLabels =
     labelsRaw === undefined ? {} : readLabels(r, labelsRaw, `${path}.matchLabels`);
   const matchExpressions = (
-    readList(r, raw, 'matchExpressions', `${path}.matchExpressions`) ?? []
+    readItems(r, raw, 'matchExpressions', `${path}.matchExpressions`, {}) ?? []
   ).map((e, i) => readRequirement(r, e, `${path}.matchExpressions[${i}]`));
   if (!matchLabels || errorsSince(r, before)) return undefined;
   return {
@@ -105,7 +105,7 @@ function readRequirement(r: Report, raw: unknown, path: string): SelectorRequire
     fail(r, `${path}.operator`, message);
   }
   const values: string[] = [];
-  const rawValues = readList(r, raw, 'values', `${path}.values`) ?? [];
+  const rawValues = readItems(r, raw, 'values', `${path}.values`, '') ?? [];
   rawValues.forEach((v, i) => {
     if (typeof v === 'string') {
       values.push(v);
@@ -248,14 +248,47 @@ export function skipped(r: Report): Conversion<never> {
   return { value: null, problems: r.problems };
 }
 
+/**
+ * A Problem whose every text is one printable line: names, keys and values
+ * from the input are quoted in messages and paths, and input is free to hold
+ * newlines and terminal escapes. Control characters (C0, DEL, C1) and the
+ * Unicode line and paragraph separators are written as JSON-style escapes
+ * (`\n`, `\u001b`), so a problem can never forge an output line.
+ */
+export function problemOf(
+  severity: Severity,
+  source: string,
+  object: string,
+  field: string,
+  message: string,
+): Problem {
+  return {
+    severity,
+    source: escapeControls(source),
+    object: escapeControls(object),
+    field: escapeControls(field),
+    message: escapeControls(message),
+  };
+}
+
+const ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `text` with control characters and line separators escaped (see {@link problemOf}). */
+export function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    return ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** Records an error; returns undefined so callers can write `ok = fail(…) ?? false`. */
 export function fail(r: Report, field: string, message: string): undefined {
-  r.problems.push({ severity: 'error', source: r.source, object: r.object, field, message });
+  r.problems.push(problemOf('error', r.source, r.object, field, message));
   return undefined;
 }
 
 export function warn(r: Report, field: string, message: string): void {
-  r.problems.push({ severity: 'warning', source: r.source, object: r.object, field, message });
+  r.problems.push(problemOf('warning', r.source, r.object, field, message));
 }
 
 export function hasErrors(r: Report): boolean {
@@ -299,6 +332,29 @@ export function readList(
   const v = own(obj, key);
   if (v === undefined || Array.isArray(v)) return v;
   return fail(r, path, `must be a list, not ${show(v)}`);
+}
+
+/**
+ * The items of a list, with each JSON `null` item read as `zero` — the zero
+ * value the API server's decoder puts in its place (`{}` for an object, `""`
+ * for a string), so `ingress: [null]` is `ingress: [{}]` — with a warning,
+ * because an empty rule allows everything.
+ */
+export function readItems(
+  r: Report,
+  obj: JsonObject,
+  key: string,
+  path: string,
+  zero: JsonObject | '',
+): readonly unknown[] | undefined {
+  const list = readList(r, obj, key, path);
+  if (list === undefined || !list.includes(null)) return list;
+  const shown = zero === '' ? '""' : '{}';
+  return list.map((item, i) => {
+    if (item !== null) return item;
+    warn(r, `${path}[${i}]`, `null is read as ${shown}, as the API server reads it`);
+    return zero;
+  });
 }
 
 export function readString(

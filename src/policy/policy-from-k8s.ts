@@ -6,7 +6,7 @@
  * Pure: no I/O.
  */
 import type { Direction, Peer, Policy, PortSpec, Protocol, Rule } from './model.js';
-import { formatIp, hasHostBits, isIp, parseCidr, rangeCovers } from './cidr.js';
+import { formatIp, hasHostBits, isIp, parseCidr, rangeCovers, strictCidrSpelling } from './cidr.js';
 import type { Range } from './cidr.js';
 import { EVERYTHING } from './selector.js';
 import {
@@ -28,7 +28,7 @@ import {
   isObject,
   own,
   readObject,
-  readList,
+  readItems,
   readString,
   rejectUnknownFields,
   show,
@@ -86,17 +86,33 @@ export function policyFromK8s(object: unknown, source = ''): Conversion<Policy> 
   });
 }
 
+/**
+ * As the API server validates it: at most two entries, each Ingress or
+ * Egress, none twice (so a stray third entry never adds a direction).
+ */
 function readPolicyTypes(r: Report, spec: JsonObject): readonly Direction[] {
-  const given = readList(r, spec, 'policyTypes', 'spec.policyTypes') ?? [];
+  const given = readItems(r, spec, 'policyTypes', 'spec.policyTypes', '') ?? [];
   if (given.length === 0) {
     const egress = own(spec, 'egress');
     return Array.isArray(egress) && egress.length > 0 ? ['ingress', 'egress'] : ['ingress'];
   }
+  if (given.length > 2) {
+    fail(
+      r,
+      'spec.policyTypes',
+      `Invalid value: ${given.length} entries: may not specify more than two policyTypes (Ingress and Egress, each once)`,
+    );
+    return [];
+  }
   const found = new Set<Direction>();
   given.forEach((t, i) => {
-    if (t === 'Ingress') found.add('ingress');
-    else if (t === 'Egress') found.add('egress');
-    else fail(r, `spec.policyTypes[${i}]`, `unknown policy type ${show(t)}; use Ingress or Egress`);
+    const direction = t === 'Ingress' ? 'ingress' : t === 'Egress' ? 'egress' : null;
+    if (direction === null) {
+      fail(r, `spec.policyTypes[${i}]`, `unknown policy type ${show(t)}; use Ingress or Egress`);
+    } else if (found.has(direction)) {
+      fail(r, `spec.policyTypes[${i}]`, `Duplicate value: ${show(t)}`);
+    }
+    if (direction !== null) found.add(direction);
   });
   return (['ingress', 'egress'] as const).filter((d) => found.has(d));
 }
@@ -106,7 +122,7 @@ function readRules(r: Report, spec: JsonObject, direction: Direction): Rule[] {
   const peersKey = direction === 'ingress' ? 'from' : 'to';
   const otherKey = direction === 'ingress' ? 'to' : 'from';
   const rules: Rule[] = [];
-  (readList(r, spec, direction, path) ?? []).forEach((raw, i) => {
+  (readItems(r, spec, direction, path, {}) ?? []).forEach((raw, i) => {
     const rulePath = `${path}[${i}]`;
     if (!isObject(raw)) {
       fail(r, rulePath, `must be an object with "${peersKey}" and/or "ports"`);
@@ -115,10 +131,10 @@ function readRules(r: Report, spec: JsonObject, direction: Direction): Rule[] {
     rejectUnknownFields(r, raw, rulePath, [peersKey, 'ports'], {
       [otherKey]: `${direction} rules name their peers in "${peersKey}"`,
     });
-    const peers = (readList(r, raw, peersKey, `${rulePath}.${peersKey}`) ?? []).map((p, j) =>
+    const peers = (readItems(r, raw, peersKey, `${rulePath}.${peersKey}`, {}) ?? []).map((p, j) =>
       readPeer(r, p, `${rulePath}.${peersKey}[${j}]`),
     );
-    const ports = (readList(r, raw, 'ports', `${rulePath}.ports`) ?? []).map((p, j) =>
+    const ports = (readItems(r, raw, 'ports', `${rulePath}.ports`, {}) ?? []).map((p, j) =>
       readPortSpec(r, p, `${rulePath}.ports[${j}]`),
     );
     rules.push({
@@ -168,20 +184,22 @@ function readIpBlock(r: Report, raw: unknown, path: string): Peer | undefined {
   }
   rejectUnknownFields(r, raw, path, ['cidr', 'except']);
   const cidr = readString(r, raw, 'cidr', `${path}.cidr`);
-  if (cidr === undefined) {
-    if (own(raw, 'cidr') === undefined) fail(r, `${path}.cidr`, 'is required');
+  if (cidr === undefined || cidr === '') {
+    if (own(raw, 'cidr') === undefined || cidr === '') {
+      fail(r, `${path}.cidr`, 'Required value: an ipBlock needs a cidr, e.g. "10.0.0.0/8"');
+    }
     return undefined;
   }
   const outer = checkCidr(r, cidr, `${path}.cidr`);
   const except: string[] = [];
-  (readList(r, raw, 'except', `${path}.except`) ?? []).forEach((e, i) => {
+  (readItems(r, raw, 'except', `${path}.except`, '') ?? []).forEach((e, i) => {
     const ePath = `${path}.except[${i}]`;
     if (typeof e !== 'string') {
       fail(r, ePath, `must be a CIDR string, not ${show(e)}`);
       return;
     }
-    except.push(e);
     const inner = checkCidr(r, e, ePath);
+    except.push(inner?.text ?? e);
     if (!outer || !inner) return;
     if (inner.family !== outer.family) {
       fail(
@@ -196,7 +214,7 @@ function readIpBlock(r: Report, raw: unknown, path: string): Peer | undefined {
       fail(r, ePath, `except "${e}" must lie strictly inside cidr "${cidr}"`);
     }
   });
-  return { kind: 'ipBlock', cidr, except };
+  return { kind: 'ipBlock', cidr: outer?.text ?? cidr, except };
 }
 
 function readPortSpec(r: Report, raw: unknown, path: string): PortSpec | undefined {
@@ -250,7 +268,9 @@ export function readProtocol(r: Report, obj: JsonObject, path: string): Protocol
 
 export function checkPortNumber(r: Report, n: number, path: string, what: string): boolean {
   if (Number.isInteger(n) && n >= 1 && n <= 65535) return true;
-  fail(r, path, `${what} ${n} is out of range 1–65535`);
+  // The API server decodes ports into int32: 80.5 never reaches its range check.
+  const why = Number.isInteger(n) ? 'is out of range 1–65535' : 'is not an integer';
+  fail(r, path, `${what} ${n} ${why}`);
   return false;
 }
 
@@ -271,8 +291,31 @@ export function checkPortName(r: Report, name: string, path: string): boolean {
   return true;
 }
 
-/** Parses a CIDR as the API server does (a prefix length is required); warns about host bits. */
-export function checkCidr(r: Report, text: string, path: string): Range | undefined {
+/** A CIDR that passed {@link checkCidr}: its range, and its strict spelling. */
+export interface CheckedCidr extends Range {
+  /** `text` itself, or its strict spelling when it was written in a legacy form. */
+  readonly text: string;
+}
+
+/**
+ * Parses a CIDR as the API server does: a prefix length is required; legacy
+ * leading zeros (`010.0.0.0/08`) are accepted as decimal and rewritten, with
+ * a warning; host bits set are accepted with a warning.
+ */
+export function checkCidr(r: Report, given: string, path: string): CheckedCidr | undefined {
+  if (given === '') {
+    fail(r, path, 'Invalid value: "": must be a CIDR, e.g. "10.9.8.0/24" or "2001:db8::/64"');
+    return undefined;
+  }
+  const strict = strictCidrSpelling(given);
+  if (strict !== null) {
+    warn(
+      r,
+      path,
+      `"${given}" has leading zeros; they are read as decimal, as the API server reads them: "${strict}" (write it so)`,
+    );
+  }
+  const text = strict ?? given;
   const slash = text.indexOf('/');
   if (slash < 0) {
     const example = `${text}/${text.includes(':') ? 128 : 32}`;
@@ -294,7 +337,7 @@ export function checkCidr(r: Report, text: string, path: string): Range | undefi
   }
   if (hasHostBits(text)) {
     const network = `${formatIp({ family: range.family, value: range.first })}${text.slice(slash)}`;
-    warn(r, path, `"${text}" has host bits set; it is read as "${network}"`);
+    warn(r, path, `"${given}" has host bits set; it is read as "${network}"`);
   }
-  return range;
+  return { ...range, text };
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Cell, Matrix } from '../../../src/cli/commands/matrix.js';
-import { formatMatrixText, formatProblem } from '../../../src/cli/format.js';
+import { formatMatrixText, formatNodeScripts, formatProblem } from '../../../src/cli/format.js';
 import type { Problem } from '../../../src/policy/from-k8s.js';
 
 describe('formatProblem', () => {
@@ -48,6 +48,19 @@ describe('formatProblem', () => {
   for (const c of cases) {
     it(c.name, () => assert.equal(formatProblem(c.problem), c.line));
   }
+});
+
+describe('formatNodeScripts', () => {
+  it('keeps the "# node: NAME" header on one line, whatever the name holds', () => {
+    for (const b of ['\n', '\r', '\u0085', '\u2028']) {
+      const text = formatNodeScripts([
+        { node: `n2${b}flush ruleset${b}#`, script: 'table inet nftpol {\n}\n', scriptHash: '' },
+      ]);
+      const lines = text.split(/\r\n|[\n\r\u0085\u2028\u2029]/);
+      assert.equal(lines[0], '# node: n2 flush ruleset #', JSON.stringify(b));
+      assert.deepEqual(lines.slice(1), ['table inet nftpol {', '}', '']);
+    }
+  });
 });
 
 describe('formatMatrixText', () => {

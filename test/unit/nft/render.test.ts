@@ -453,6 +453,28 @@ describe('renderScript shape', () => {
     assert.doesNotMatch(script, /\d{4}-\d{2}-\d{2}/);
   });
 
+  it('never lets a name start a line of its own, whatever line breaks it holds', () => {
+    const breaks = ['\n', '\r', '\u0085', '\u2028', '\u2029', '\u001b[2J'];
+    for (const b of breaks) {
+      const dirty = (text: string): string => `${text}${b}flush ruleset${b}#`;
+      const { script } = renderScript(
+        plan({
+          node: dirty('n2'),
+          chains: [
+            {
+              ...chain('a/web', 'ingress', ['10.0.0.1'], [allow(dirty('a/allow'), 0)]),
+              pod: dirty('a/web'),
+            },
+          ],
+        }),
+      );
+      const lines = script.split(/\r\n|[\n\r\u0085\u2028\u2029]/);
+      assert.ok(!lines.some((l) => l.trim().startsWith('flush')), JSON.stringify(b));
+      // eslint-disable-next-line no-control-regex
+      assert.doesNotMatch(script, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+    }
+  });
+
   it('always declares the four dispatch maps, even with no isolated pod', () => {
     const { script } = renderScript(plan());
     for (const m of ['ingress4', 'ingress6', 'egress4', 'egress6']) {

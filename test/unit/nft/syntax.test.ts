@@ -210,6 +210,11 @@ describe('quoteComment', () => {
       want: `"say 'hi'"`,
     },
     { name: 'newlines and control characters become spaces', head: 'a\nb\tc', want: '"a b c"' },
+    {
+      name: 'C1 controls (NEL, CSI) and Unicode line separators become spaces too',
+      head: 'a\u0085b\u009bc\u2028d\u2029e\u007ff',
+      want: '"a b c d e f"',
+    },
     { name: 'unicode is kept when it fits', head: 'ünïcødé ☃', want: '"ünïcødé ☃"' },
     {
       name: 'exactly 128 bytes is kept whole',

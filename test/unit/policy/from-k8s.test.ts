@@ -14,7 +14,7 @@ import {
   policyFromK8s,
 } from '../../../src/policy/from-k8s.js';
 import type { LoadResult, Problem } from '../../../src/policy/from-k8s.js';
-import type { Pod, Policy } from '../../../src/policy/model.js';
+import type { Peer, Pod, Policy } from '../../../src/policy/model.js';
 import {
   expr,
   ipBlock,
@@ -88,6 +88,8 @@ function warning(
 }
 
 const UNKNOWN = 'unknown fields are rejected because ignoring them could widen access';
+const DNS_SUBDOMAIN_RULE =
+  "at most 253 lower-case letters, digits and '-' or '.', starting and ending with a letter or digit";
 
 /** Loads policy `a/p` (namespace `a` defined, so no implicit-namespace warning). */
 function loadPolicy(spec: unknown, extra: Json = {}): LoadResult {
@@ -127,8 +129,8 @@ describe('policyFromK8s applies the API server defaults', () => {
       want: policy('a/p', { policyTypes: ['egress'], ingress: [rule()] }),
     },
     {
-      name: 'policyTypes are mapped to lower case in ingress, egress order without duplicates',
-      spec: { podSelector: {}, policyTypes: ['Egress', 'Ingress', 'Egress'] },
+      name: 'policyTypes are mapped to lower case in ingress, egress order',
+      spec: { podSelector: {}, policyTypes: ['Egress', 'Ingress'] },
       want: policy('a/p', { policyTypes: ['ingress', 'egress'] }),
     },
     {
@@ -289,9 +291,14 @@ describe('policyFromK8s rejects invalid policies with a located error', () => {
       problems: [error('spec.ingress[0].ports[0].port', 'port 65536 is out of range 1–65535')],
     },
     {
-      name: 'a fractional port',
+      name: 'a fractional port (the API server decodes ports as integers)',
       spec: { ingress: [{ ports: [{ port: 80.5 }] }] },
-      problems: [error('spec.ingress[0].ports[0].port', 'port 80.5 is out of range 1–65535')],
+      problems: [error('spec.ingress[0].ports[0].port', 'port 80.5 is not an integer')],
+    },
+    {
+      name: 'a fractional endPort',
+      spec: { ingress: [{ ports: [{ port: 80, endPort: 90.5 }] }] },
+      problems: [error('spec.ingress[0].ports[0].endPort', 'endPort 90.5 is not an integer')],
     },
     {
       name: 'endPort above 65535',
@@ -377,7 +384,42 @@ describe('policyFromK8s rejects invalid policies with a located error', () => {
     {
       name: 'an ipBlock without cidr',
       spec: { egress: [{ to: [{ ipBlock: { except: ['10.0.0.0/8'] } }] }] },
-      problems: [error('spec.egress[0].to[0].ipBlock.cidr', 'is required')],
+      problems: [
+        error(
+          'spec.egress[0].to[0].ipBlock.cidr',
+          'Required value: an ipBlock needs a cidr, e.g. "10.0.0.0/8"',
+        ),
+      ],
+    },
+    {
+      name: 'an ipBlock with an empty cidr, which the API server also calls missing',
+      spec: { egress: [{ to: [{ ipBlock: { cidr: '' } }] }] },
+      problems: [
+        error(
+          'spec.egress[0].to[0].ipBlock.cidr',
+          'Required value: an ipBlock needs a cidr, e.g. "10.0.0.0/8"',
+        ),
+      ],
+    },
+    {
+      name: 'an empty except',
+      spec: { egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8', except: [''] } }] }] },
+      problems: [
+        error(
+          'spec.egress[0].to[0].ipBlock.except[0]',
+          'Invalid value: "": must be a CIDR, e.g. "10.9.8.0/24" or "2001:db8::/64"',
+        ),
+      ],
+    },
+    {
+      name: 'a CIDR with an octet that leading zeros do not save (0300 is 300, not octal)',
+      spec: { egress: [{ to: [{ ipBlock: { cidr: '0300.0.0.0/8' } }] }] },
+      problems: [
+        error(
+          'spec.egress[0].to[0].ipBlock.cidr',
+          'invalid CIDR "0300.0.0.0/8": "0300.0.0.0" is not an IP address',
+        ),
+      ],
     },
     {
       name: 'an except outside its cidr',
@@ -505,6 +547,52 @@ describe('policyFromK8s rejects invalid policies with a located error', () => {
       spec: { policyTypes: ['ingress'] },
       problems: [
         error('spec.policyTypes[0]', 'unknown policy type "ingress"; use Ingress or Egress'),
+      ],
+    },
+    {
+      name: 'three policyTypes, which must not silently add egress isolation',
+      spec: { policyTypes: ['Ingress', 'Egress', 'Ingress'] },
+      problems: [
+        error(
+          'spec.policyTypes',
+          'Invalid value: 3 entries: may not specify more than two policyTypes (Ingress and Egress, each once)',
+        ),
+      ],
+    },
+    {
+      name: 'a policyType given twice',
+      spec: { policyTypes: ['Egress', 'Egress'] },
+      problems: [error('spec.policyTypes[1]', 'Duplicate value: "Egress"')],
+    },
+    {
+      name: 'a null policyTypes item, which the API server reads as ""',
+      spec: { policyTypes: [null] },
+      problems: [
+        warning('spec.policyTypes[0]', 'null is read as "", as the API server reads it'),
+        error('spec.policyTypes[0]', 'unknown policy type ""; use Ingress or Egress'),
+      ],
+    },
+    {
+      name: 'a null peer, which the API server reads as an empty peer',
+      spec: { ingress: [{ from: [null] }] },
+      problems: [
+        warning('spec.ingress[0].from[0]', 'null is read as {}, as the API server reads it'),
+        error(
+          'spec.ingress[0].from[0]',
+          'a peer must set podSelector, namespaceSelector or ipBlock',
+        ),
+      ],
+    },
+    {
+      name: 'a null match expression, which the API server reads as one without key or operator',
+      spec: { podSelector: { matchExpressions: [null] } },
+      problems: [
+        warning(
+          'spec.podSelector.matchExpressions[0]',
+          'null is read as {}, as the API server reads it',
+        ),
+        error('spec.podSelector.matchExpressions[0].key', 'is required'),
+        error('spec.podSelector.matchExpressions[0].operator', 'is required'),
       ],
     },
     {
@@ -677,7 +765,100 @@ describe('policyFromK8s rejects invalid policies with a located error', () => {
   });
 });
 
+describe('null list items are read as the API server reads them: as the zero value, with a warning', () => {
+  const nullItem = (field: string, zero = '{}'): Problem =>
+    warning(field, `null is read as ${zero}, as the API server reads it`);
+  const rows: { name: string; spec: unknown; want: Policy; problems: Problem[] }[] = [
+    {
+      name: 'ingress: [null] is ingress: [{}], which allows everything',
+      spec: { ingress: [null] },
+      want: policy('a/p', { ingress: [rule()] }),
+      problems: [nullItem('spec.ingress[0]')],
+    },
+    {
+      name: 'egress: [null] is egress: [{}], and defaults policyTypes to both',
+      spec: { egress: [null] },
+      want: policy('a/p', { policyTypes: ['ingress', 'egress'], egress: [rule()] }),
+      problems: [nullItem('spec.egress[0]')],
+    },
+    {
+      name: 'ports: [null] is ports: [{}]: every TCP port',
+      spec: { ingress: [{ ports: [null, { port: 53, protocol: 'UDP' }] }] },
+      want: policy('a/p', { ingress: [rule(null, [port(), port(53, 'UDP')])] }),
+      problems: [nullItem('spec.ingress[0].ports[0]')],
+    },
+    {
+      name: 'values: [null] is values: [""], the empty label value',
+      spec: { podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: [null] }] } },
+      want: policy('a/p', { podSelector: sel({}, expr('app', 'In', '')) }),
+      problems: [nullItem('spec.podSelector.matchExpressions[0].values[0]', '""')],
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      const result = loadPolicy(row.spec);
+      assert.deepEqual(result.problems, row.problems);
+      assert.deepEqual(result.cluster.policies, [row.want]);
+    });
+  }
+});
+
 describe('policyFromK8s warns but loads', () => {
+  const rows: { name: string; cidr: string; except?: string; want: Peer; problems: Problem[] }[] = [
+    {
+      name: 'leading zeros in octets and prefix length are decimal, as the API server reads them',
+      cidr: '010.0.0.0/08',
+      except: '010.001.0.0/016',
+      want: ipBlock('10.0.0.0/8', '10.1.0.0/16'),
+      problems: [
+        warning(
+          'spec.egress[0].to[0].ipBlock.cidr',
+          '"010.0.0.0/08" has leading zeros; they are read as decimal, as the API server reads them: "10.0.0.0/8" (write it so)',
+        ),
+        warning(
+          'spec.egress[0].to[0].ipBlock.except[0]',
+          '"010.001.0.0/016" has leading zeros; they are read as decimal, as the API server reads them: "10.1.0.0/16" (write it so)',
+        ),
+      ],
+    },
+    {
+      name: 'an IPv6 prefix length with leading zeros',
+      cidr: 'fd00::/064',
+      want: ipBlock('fd00::/64'),
+      problems: [
+        warning(
+          'spec.egress[0].to[0].ipBlock.cidr',
+          '"fd00::/064" has leading zeros; they are read as decimal, as the API server reads them: "fd00::/64" (write it so)',
+        ),
+      ],
+    },
+    {
+      name: 'leading zeros and host bits: both are said',
+      cidr: '010.0.0.1/08',
+      want: ipBlock('10.0.0.1/8'),
+      problems: [
+        warning(
+          'spec.egress[0].to[0].ipBlock.cidr',
+          '"010.0.0.1/08" has leading zeros; they are read as decimal, as the API server reads them: "10.0.0.1/8" (write it so)',
+        ),
+        warning(
+          'spec.egress[0].to[0].ipBlock.cidr',
+          '"010.0.0.1/08" has host bits set; it is read as "10.0.0.0/8"',
+        ),
+      ],
+    },
+  ];
+  for (const row of rows) {
+    it(`${row.name}: ${row.cidr}`, () => {
+      const block = { cidr: row.cidr, ...(row.except ? { except: [row.except] } : {}) };
+      const result = loadPolicy({ egress: [{ to: [{ ipBlock: block }] }] });
+      assert.deepEqual(result.problems, row.problems);
+      assert.deepEqual(result.cluster.policies, [
+        policy('a/p', { policyTypes: ['ingress', 'egress'], egress: [rule([row.want])] }),
+      ]);
+    });
+  }
+
   it('a cidr with host bits is a warning and is kept as written', () => {
     const result = loadPolicy({
       egress: [{ to: [{ ipBlock: { cidr: '10.0.0.1/8', except: ['10.1.2.3/16'] } }] }],
@@ -828,6 +1009,69 @@ describe('podFromK8s', () => {
       problems: [error('spec.hostNetwork', 'must be true or false, not "yes"', 'Pod a/web')],
     },
     {
+      name: 'a fractional container port',
+      pod: k8sPod('a/web', { containers: [{ ports: [{ name: 'http', containerPort: 80.5 }] }] }),
+      problems: [
+        error(
+          'spec.containers[0].ports[0].containerPort',
+          'containerPort 80.5 is not an integer',
+          'Pod a/web',
+        ),
+      ],
+    },
+    {
+      name: 'a nodeName that would put a line of its own into a script',
+      pod: k8sPod('a/web', { nodeName: 'n2\nflush ruleset\n#' }),
+      problems: [
+        error(
+          'spec.nodeName',
+          `invalid node name "n2\\nflush ruleset\\n#": ${DNS_SUBDOMAIN_RULE}`,
+          'Pod a/web',
+        ),
+      ],
+    },
+    {
+      name: 'a nodeName in upper case',
+      pod: k8sPod('a/web', { nodeName: 'Node-1' }),
+      problems: [
+        error('spec.nodeName', `invalid node name "Node-1": ${DNS_SUBDOMAIN_RULE}`, 'Pod a/web'),
+      ],
+    },
+    {
+      name: 'a nodeName longer than 253 characters',
+      pod: k8sPod('a/web', { nodeName: 'n'.repeat(254) }),
+      problems: [
+        error(
+          'spec.nodeName',
+          `invalid node name "${'n'.repeat(254)}": ${DNS_SUBDOMAIN_RULE}`,
+          'Pod a/web',
+        ),
+      ],
+    },
+    {
+      name: 'two podIPs of one family',
+      pod: k8sPod('a/web', {}, { podIPs: [{ ip: '10.0.0.5' }, { ip: '10.0.0.6' }] }),
+      problems: [
+        error(
+          'status.podIPs',
+          'may specify no more than one IP for each IP family; 10.0.0.5 and 10.0.0.6 are both IPv4',
+          'Pod a/web',
+        ),
+      ],
+    },
+    {
+      name: 'one pod IP twice, however spelled',
+      pod: k8sPod('a/web', {}, { podIPs: [{ ip: 'fd00::5' }, { ip: 'FD00:0::5' }] }),
+      problems: [
+        error(
+          'status.podIPs',
+          'may specify no more than one IP for each IP family; fd00::5 and fd00::5 are both IPv6',
+          'Pod a/web',
+        ),
+        error('status.podIPs[1]', 'Duplicate value: "fd00::5"', 'Pod a/web'),
+      ],
+    },
+    {
       name: 'a pod without a namespace',
       pod: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' } },
       problems: [
@@ -951,6 +1195,20 @@ describe('nodeFromK8s', () => {
       });
     });
   }
+
+  it('reads a pod CIDR with leading zeros as decimal, with a warning', () => {
+    assert.deepEqual(nodeFromK8s(k8sNode('n1', { podCIDRs: ['010.0.1.0/024'] }), 'n.yaml#1'), {
+      value: node('n1', { podCIDRs: ['10.0.1.0/24'] }),
+      problems: [
+        warning(
+          'spec.podCIDRs[0]',
+          '"010.0.1.0/024" has leading zeros; they are read as decimal, as the API server reads them: "10.0.1.0/24" (write it so)',
+          'Node n1',
+          'n.yaml#1',
+        ),
+      ],
+    });
+  });
 
   it('rejects a node with a bad pod CIDR', () => {
     assert.deepEqual(nodeFromK8s(k8sNode('n1', { podCIDRs: ['10.0.1.0/99'] }), 'n.yaml#1'), {
