@@ -36,7 +36,13 @@ export function historyRoutes(
       send(405, { error: 'only GET is supported' });
       return true;
     }
-    const parts = url.pathname.slice(HISTORY_PATH.length).split('/').map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = url.pathname.slice(HISTORY_PATH.length).split('/').map(decodeURIComponent);
+    } catch {
+      send(400, { error: 'malformed percent-encoding in the path' });
+      return true;
+    }
     const [node, rev, ...rest] = parts;
     if (node === undefined || node === '' || rest.length > 0 || rev === '') {
       send(404, { error: 'expected /history/<node> or /history/<node>/<rev>' });
