@@ -3,6 +3,11 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-reporter=spec
+# The real control plane for the integration tier, envtest's convention: a
+# directory with kube-apiserver, etcd (and kubectl). `make deps` fills this
+# default from ../shared/k8s when it is not set; set it to use your own
+# (e.g. `setup-envtest use -p path`).
+export KUBEBUILDER_ASSETS ?= $(HOME)/.cache/nftpol/k8s-v1.32.13
 unit_tests = $(shell find test/unit -name '*.test.ts' | sort)
 dataplane_tests = $(shell find test/dataplane -name '*.test.ts' 2>/dev/null | sort)
 integration_tests = $(shell find test/integration -name '*.test.ts' 2>/dev/null | sort)

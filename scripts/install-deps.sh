@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `make` targets need on a fresh Debian machine with Node:
 # npm packages (when missing or stale) and, as root, the Debian packages the
-# dataplane and integration tiers use. Idempotent and quiet when all is there.
+# dataplane and integration tiers use, and the real Kubernetes control plane
+# for the integration tier (scripts/k8s-assets.sh). Idempotent and quiet when
+# all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +11,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-want=(nftables iproute2 socat redis-server)
+want=(nftables iproute2 socat redis-server etcd-server openssl)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -23,3 +25,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "note: not root; missing Debian packages ${missing[*]} (the dataplane tier will be skipped)" >&2
   fi
 fi
+
+bash scripts/k8s-assets.sh

@@ -20,6 +20,7 @@
  *
  * Tests may seed through these methods directly (same semantics as HTTP).
  */
+import { validateObject } from './validation.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiError, alreadyExists, conflict, notFound } from './errors.js';
 import { History, type Change, type ChangeType } from './history.js';
@@ -375,6 +376,7 @@ export class ApiStore {
     next: StoredObject,
     dryRun: boolean | undefined,
   ): StoredObject {
+    if (type !== 'DELETED') validateObject(def, next);
     const bytes = Buffer.byteLength(JSON.stringify(next));
     if (bytes > this.maxObjectBytes) {
       throw new ApiError('InternalError', 'etcdserver: request is too large');

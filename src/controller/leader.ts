@@ -16,39 +16,11 @@
  *    duration to 1 s, so a successor takes over at once instead of waiting
  *    out the lease.
  *
- * The API is behind {@link LeaseStore}; main.ts implements it over client-node.
+ * The API is behind {@link LeaseStore}: k8s/lease.ts implements it over the
+ * API (with the MicroTime format the server requires), leader.test.ts in memory.
  */
+import { LeaseConflictError, microTime, type LeaseRecord, type LeaseStore } from '../k8s/lease.js';
 import type { Clock } from './engine.js';
-
-/** The Lease spec fields election uses. Times are RFC 3339 with microseconds. */
-export interface LeaseRecord {
-  readonly holderIdentity: string;
-  readonly leaseDurationSeconds: number;
-  readonly acquireTime: string | null;
-  readonly renewTime: string | null;
-  readonly leaseTransitions: number;
-}
-
-/** A Lease as read, with the resourceVersion needed to update it. */
-export interface StoredLease {
-  readonly record: LeaseRecord;
-  readonly resourceVersion: string;
-}
-
-/** Thrown by a {@link LeaseStore} when the API answers 409 (lost a race). */
-export class LeaseConflictError extends Error {
-  override readonly name = 'LeaseConflictError';
-}
-
-/** Lease API calls; implemented over client-node in main.ts, faked in tests. */
-export interface LeaseStore {
-  /** The Lease, or null when it does not exist. */
-  get(): Promise<StoredLease | null>;
-  /** @throws LeaseConflictError when it already exists. */
-  create(record: LeaseRecord): Promise<StoredLease>;
-  /** @throws LeaseConflictError when `resourceVersion` is stale. */
-  update(record: LeaseRecord, resourceVersion: string): Promise<StoredLease>;
-}
 
 /** Options of {@link LeaderElector}. */
 export interface LeaderOptions {
@@ -65,11 +37,6 @@ export interface LeaderCallbacks {
   onStoppedLeading(): void;
   /** An API error while acquiring or renewing (logged by the owner). */
   onError?(err: unknown): void;
-}
-
-/** `2024-05-01T10:00:00.123000Z`: a metav1.MicroTime. */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/Z$/, '000Z');
 }
 
 /** Acquires, renews and releases the Lease; one per replica. */

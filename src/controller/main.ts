@@ -11,15 +11,7 @@
  * an exit code. `startController` is exported so tests and the demo run the
  * controller in-process.
  */
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Event,
-  type KubeConfig,
-  type V1Lease,
-  type V1LeaseSpec,
-} from '@kubernetes/client-node';
-import { randomBytes } from 'node:crypto';
+import { PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { pathToFileURL } from 'node:url';
 import {
   chooseKubeConfigSource,
@@ -28,22 +20,18 @@ import {
   type ApiClients,
 } from '../k8s/client.js';
 import { GROUP, PLURAL, VERSION } from '../k8s/nodefirewall.js';
-import { qualifiedName, type Policy } from '../policy/model.js';
 import { usageText } from '../options/flags.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { createControllerMetrics, type ControllerMetrics } from '../telemetry/metrics.js';
 import { startHealthServer, type HealthServer } from '../telemetry/health.js';
-import { Engine, renderNodeWith, SYSTEM_CLOCK, type Clock } from './engine.js';
+import { Engine, renderNodeWith, SYSTEM_CLOCK, type Clock, type RenderNode } from './engine.js';
 import { EnforceTracker } from './enforce-tracker.js';
+import { policyObject, WarningEvents } from './events.js';
+import { renderFailureHandler } from './render-failures.js';
 import { startControllerInformers, type ModelSink } from './informers.js';
-import {
-  LeaderElector,
-  LeaseConflictError,
-  microTime,
-  type LeaseRecord,
-  type LeaseStore,
-  type StoredLease,
-} from './leader.js';
+import { LeaderElector } from './leader.js';
+import { errorText, statusCode } from '../k8s/errors.js';
+import { apiLeaseStore } from '../k8s/lease.js';
 import { historyRoutes } from '../history/http.js';
 import { MemoryHistoryStore } from '../history/memory.js';
 import { RedisHistoryStore } from '../history/redis.js';
@@ -56,11 +44,8 @@ import {
   validate,
   type ControllerOptions,
 } from './options.js';
-import { errorText, FIELD_MANAGER, Publisher, type NodeFirewallWriter } from './publisher.js';
+import { FIELD_MANAGER, Publisher, type NodeFirewallWriter } from './publisher.js';
 import { ClusterSnapshot, findUnresolvedNamedPorts } from './snapshot.js';
-
-/** Event reasons the controller emits on NetworkPolicies. */
-export type PolicyEventReason = 'InvalidPolicy' | 'NamedPortUnresolved';
 
 /** A running controller. */
 export interface ControllerHandle {
@@ -88,6 +73,13 @@ export interface ControllerDeps {
   readonly clock?: Clock;
   /** Called after every batch has been rendered and published. */
   readonly onBatch?: (info: { readonly nodes: number; readonly durationMs: number }) => void;
+  /**
+   * Tests only: wraps the production translate+render of every node, e.g. to
+   * make a chosen node's render throw (fault injection; see
+   * docs/controller.md "When a node cannot be rendered"). The wrapper must
+   * call `render` for the nodes it does not fail.
+   */
+  readonly wrapRender?: (render: RenderNode) => RenderNode;
 }
 
 /** Starts a controller against `kubeConfig`; resolves once the health server listens. */
@@ -103,13 +95,21 @@ export async function startController(
   const snapshot = new ClusterSnapshot();
   const nodeUids = new Map<string, string>();
   const policyUids = new Map<string, string>();
-  const events = new PolicyEvents(clients, options, log, clock);
+  const events = new WarningEvents({
+    api: clients.core,
+    identity: options.identity,
+    intervalMs: options.eventIntervalMs,
+    log,
+    clock,
+  });
   const history = await openHistory(options, metrics, log);
 
   let leader = false;
   let synced = false;
-  const updateQueueGauge = (): void =>
+  const updateQueueGauge = (): void => {
     metrics.queueDepth.set(engine.queueDepth + publisher.pending);
+    metrics.renderFailingNodes.set(engine.failingNodes().length);
+  };
 
   const publisher: Publisher = new Publisher(nodeFirewallWriter(clients), {
     concurrency: options.writeConcurrency,
@@ -117,20 +117,26 @@ export async function startController(
     clock,
     nodeUid: (node) => nodeUids.get(node),
     retry: (node, causes) => engine.markDirty([node], causes),
-    onPublished: (rendered, oldHash) =>
-      void history.record({
-        node: rendered.node,
-        time: new Date(clock.now()).toISOString(),
-        oldHash: oldHash ?? null,
-        newHash: rendered.scriptHash,
-        causes: rendered.causes ?? [],
-        script: rendered.script,
-      }),
+    onPublished: (rendered, oldHash) => {
+      history
+        .record({
+          node: rendered.node,
+          time: new Date(clock.now()).toISOString(),
+          oldHash: oldHash ?? null,
+          newHash: rendered.scriptHash,
+          causes: rendered.causes ?? [],
+          script: rendered.script,
+        })
+        .catch((err: unknown) =>
+          log.warn({ node: rendered.node, err: errorText(err) }, 'failed to record history'),
+        );
+    },
     log,
     metrics,
     compressThresholdBytes: options.compressThresholdBytes,
   });
-  const render = renderNodeWith({ failClosed: options.failClosed });
+  const production = renderNodeWith({ failClosed: options.failClosed });
+  const render = deps.wrapRender?.(production) ?? production;
   const engine: Engine = new Engine(
     snapshot,
     {
@@ -148,6 +154,13 @@ export async function startController(
         deps.onBatch?.({ nodes, durationMs });
       },
       onError: (err) => log.error({ err: errorText(err) }, 'failed to reconcile batch'),
+      retryDelayMs: options.retryDelayMs,
+      onRenderError: renderFailureHandler({
+        log,
+        metrics,
+        events,
+        nodeUid: (node) => nodeUids.get(node),
+      }),
     },
     (batch) => publisher.publish(batch),
   );
@@ -170,7 +183,11 @@ export async function startController(
     if (policy === undefined || !active()) return;
     const misses = findUnresolvedNamedPorts(snapshot, policy);
     if (misses.length > 0) {
-      events.warn(policy, policyUids.get(key) ?? '', 'NamedPortUnresolved', misses.join('; '));
+      events.warn(
+        policyObject(policy, policyUids.get(key) ?? ''),
+        'NamedPortUnresolved',
+        misses.join('; '),
+      );
     }
   };
 
@@ -208,8 +225,7 @@ export async function startController(
           );
           if (active()) {
             events.warn(
-              { namespace: ref.namespace, name: ref.name },
-              ref.uid,
+              policyObject(ref, ref.uid),
               'InvalidPolicy',
               `not enforced: ${errors.map((p) => `${p.field} ${p.message}`.trim()).join('; ')}`,
             );
@@ -240,17 +256,27 @@ export async function startController(
     isIdle: () => engine.queueDepth === 0 && publisher.pending === 0,
     desiredHash: (node) => engine.lastHash(node),
     onEnforced: (policy, seconds) => log.info({ policy, seconds }, 'enforced policy on every node'),
+    onError: (err) => log.error({ err: errorText(err) }, 'failed to check policy enforcement'),
   });
   const informers = startControllerInformers(clients, tracker.wrap(sink), {
     backoffMs: options.informerBackoffMs,
     maxBackoffMs: options.informerMaxBackoffMs,
     onError: (kind, err, retryInMs) =>
       log.warn({ kind, err: errorText(err), retryInMs }, 'informer failed; restarting'),
+    onHandlerError: (kind, err, ref) => {
+      metrics.handlerFailures.inc({ kind });
+      const object = ref.namespace === '' ? ref.name : `${ref.namespace}/${ref.name}`;
+      log.error({ kind, object, err: errorText(err) }, 'failed to handle informer event; skipped');
+    },
   });
   const syncedPromise = informers.synced.then(() => {
     synced = true;
     log.info(snapshot.size(), 'synced informers');
-    refreshActive();
+    try {
+      refreshActive();
+    } catch (err) {
+      log.error({ err: errorText(err) }, 'failed to activate after sync');
+    }
   });
 
   const setLeader = (value: boolean): void => {
@@ -262,7 +288,7 @@ export async function startController(
   let elector: LeaderElector | null = null;
   if (options.leaderElect) {
     elector = new LeaderElector(
-      leaseStore(clients, options),
+      apiLeaseStore(clients, options.leaseNamespace, options.leaseName, FIELD_MANAGER),
       {
         identity: options.identity,
         leaseDurationMs: options.leaseDurationMs,
@@ -376,137 +402,6 @@ function nodeFirewallWriter(clients: ApiClients): NodeFirewallWriter {
   };
 }
 
-/** The coordination.k8s.io/v1 Lease over client-node. */
-function leaseStore(clients: ApiClients, options: ControllerOptions): LeaseStore {
-  const name = options.leaseName;
-  const namespace = options.leaseNamespace;
-  const toStored = (lease: V1Lease): StoredLease => ({
-    resourceVersion: lease.metadata?.resourceVersion ?? '',
-    record: {
-      holderIdentity: lease.spec?.holderIdentity ?? '',
-      leaseDurationSeconds: lease.spec?.leaseDurationSeconds ?? 15,
-      acquireTime: timeText(lease.spec?.acquireTime),
-      renewTime: timeText(lease.spec?.renewTime),
-      leaseTransitions: lease.spec?.leaseTransitions ?? 0,
-    },
-  });
-  const toSpec = (r: LeaseRecord): V1LeaseSpec => ({
-    holderIdentity: r.holderIdentity,
-    leaseDurationSeconds: r.leaseDurationSeconds,
-    leaseTransitions: r.leaseTransitions,
-    ...(r.acquireTime === null ? {} : { acquireTime: new Date(r.acquireTime) }),
-    ...(r.renewTime === null ? {} : { renewTime: new Date(r.renewTime) }),
-  });
-  const conflicts = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      if (statusCode(err) === 409) throw new LeaseConflictError(errorText(err));
-      throw err;
-    }
-  };
-  return {
-    get: async () => {
-      try {
-        return toStored(await clients.coordination.readNamespacedLease({ name, namespace }));
-      } catch (err) {
-        if (statusCode(err) === 404) return null;
-        throw err;
-      }
-    },
-    create: (record) =>
-      conflicts(async () =>
-        toStored(
-          await clients.coordination.createNamespacedLease({
-            namespace,
-            body: { metadata: { name, namespace }, spec: toSpec(record) },
-          }),
-        ),
-      ),
-    update: (record, resourceVersion) =>
-      conflicts(async () =>
-        toStored(
-          await clients.coordination.replaceNamespacedLease({
-            name,
-            namespace,
-            body: { metadata: { name, namespace, resourceVersion }, spec: toSpec(record) },
-          }),
-        ),
-      ),
-  };
-}
-
-function timeText(value: unknown): string | null {
-  if (value instanceof Date) return microTime(value.getTime());
-  return typeof value === 'string' ? value : null;
-}
-
-function statusCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown; statusCode?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** Warning Events on NetworkPolicies, at most one per policy and reason per interval. */
-class PolicyEvents {
-  private readonly last = new Map<string, number>();
-  private readonly clients: ApiClients;
-  private readonly options: ControllerOptions;
-  private readonly log: Logger;
-  private readonly clock: Clock;
-
-  constructor(clients: ApiClients, options: ControllerOptions, log: Logger, clock: Clock) {
-    this.clients = clients;
-    this.options = options;
-    this.log = log;
-    this.clock = clock;
-  }
-
-  warn(
-    policy: Pick<Policy, 'namespace' | 'name'>,
-    uid: string,
-    reason: PolicyEventReason,
-    message: string,
-  ): void {
-    const key = `${qualifiedName(policy)}|${reason}`;
-    const now = this.clock.now();
-    const last = this.last.get(key);
-    if (last !== undefined && now - last < this.options.eventIntervalMs) return;
-    this.last.set(key, now);
-    const time = new Date(now);
-    const body: CoreV1Event = {
-      metadata: {
-        name: `${policy.name}.${randomBytes(8).toString('hex')}`,
-        namespace: policy.namespace,
-      },
-      involvedObject: {
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'NetworkPolicy',
-        namespace: policy.namespace,
-        name: policy.name,
-        ...(uid === '' ? {} : { uid }),
-      },
-      reason,
-      message: message.slice(0, 1024),
-      type: 'Warning',
-      source: { component: FIELD_MANAGER },
-      reportingComponent: FIELD_MANAGER,
-      reportingInstance: this.options.identity,
-      firstTimestamp: time,
-      lastTimestamp: time,
-      count: 1,
-    };
-    this.log.warn({ policy: qualifiedName(policy), reason, message }, 'reported policy problem');
-    this.clients.core
-      .createNamespacedEvent({ namespace: policy.namespace, body })
-      .catch((err: unknown) => {
-        this.log.warn(
-          { policy: qualifiedName(policy), err: errorText(err) },
-          'failed to create event',
-        );
-      });
-  }
-}
-
 /** Runs the binary: parse, validate, start, wait for SIGTERM. @returns the exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const parsed = parseOptions(argv, env);
@@ -522,6 +417,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const options = parsed.options;
   const log = createLogger({ component: 'nftpol-controller', level: options.logLevel });
   log.info({ options: redactedOptions(options) }, 'started with options');
+  // A last resort, not the error handling: every timer and callback path
+  // catches its own errors, so reaching this is a bug. Log it loudly and keep
+  // enforcing rather than exit (Node's default), which would only hand the
+  // same cluster to the next leader.
+  process.on('unhandledRejection', (reason) => {
+    log.error(
+      { err: errorText(reason), stack: reason instanceof Error ? reason.stack : undefined },
+      'BUG: unhandled promise rejection; the controller keeps running',
+    );
+  });
   let kubeConfig: KubeConfig;
   try {
     kubeConfig = loadKubeConfig(

@@ -25,6 +25,7 @@
  * The API itself is behind {@link NodeFirewallWriter}, so this file holds the
  * decisions and main.ts the client-node calls.
  */
+import { errorText } from '../k8s/errors.js';
 import { API_VERSION, KIND, type NodeFirewallSpec } from '../k8s/nodefirewall.js';
 import {
   DEFAULT_COMPRESS_THRESHOLD_BYTES,
@@ -187,7 +188,10 @@ export class Publisher {
       }
       const uid = this.options.nodeUid(r.node);
       if (uid === undefined) continue; // the Node vanished meanwhile; its delete event follows
-      jobs.push(() => this.apply(r, uid));
+      // A throw before the write (encoding the body) fails this node only.
+      jobs.push(() =>
+        this.apply(r, uid).catch((err: unknown) => this.failed(r.node, r.causes ?? [], err)),
+      );
     }
     for (const name of batch.removed) {
       if (this.observed.has(name)) jobs.push(() => this.remove(name));
@@ -218,7 +222,12 @@ export class Publisher {
       const oldHash = this.observed.get(rendered.node);
       await this.writer.apply(body);
       this.observed.set(rendered.node, rendered.scriptHash);
-      this.options.onPublished?.(rendered, oldHash);
+      try {
+        this.options.onPublished?.(rendered, oldHash);
+      } catch (err) {
+        // The write succeeded; a failing observer (history) must not retry it.
+        this.options.log.warn({ node: rendered.node, err: errorText(err) }, 'onPublished failed');
+      }
       this.options.metrics?.writeBytes.inc(bytes);
       this.options.log.info(
         {
@@ -251,21 +260,33 @@ export class Publisher {
       await fn();
       this.failures.delete(node);
     } catch (err) {
-      const n = (this.failures.get(node) ?? 0) + 1;
-      this.failures.set(node, n);
-      const delay = this.options.retryDelayMs * 2 ** Math.min(n - 1, 5);
-      this.options.log.warn(
-        { node, err: errorText(err), retryInMs: delay },
-        `failed to publish NodeFirewall ${node}`,
-      );
-      const timer = this.options.clock.setTimer(() => {
-        this.timers.delete(timer);
-        this.options.retry(node, causes);
-      }, delay);
-      this.timers.add(timer);
+      this.failed(node, causes, err);
     } finally {
       this.writesInFlight--;
     }
+  }
+
+  /** Logs a failed write and re-marks the node after the doubling delay. */
+  private failed(node: string, causes: readonly string[], err: unknown): void {
+    const n = (this.failures.get(node) ?? 0) + 1;
+    this.failures.set(node, n);
+    const delay = this.options.retryDelayMs * 2 ** Math.min(n - 1, 5);
+    this.options.log.warn(
+      { node, err: errorText(err), retryInMs: delay },
+      `failed to publish NodeFirewall ${node}`,
+    );
+    const timer = this.options.clock.setTimer(() => {
+      this.timers.delete(timer);
+      try {
+        this.options.retry(node, causes);
+      } catch (retryErr) {
+        this.options.log.error(
+          { node, err: errorText(retryErr) },
+          `failed to schedule the retry of NodeFirewall ${node}`,
+        );
+      }
+    }, delay);
+    this.timers.add(timer);
   }
 }
 
@@ -279,14 +300,4 @@ async function runLimited(jobs: ReadonlyArray<() => Promise<void>>, limit: numbe
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
-}
-
-/** A one-line description of an error (client-node errors carry a code and body). */
-export function errorText(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    const first = err.message.split('\n')[0] ?? '';
-    return typeof code === 'number' || typeof code === 'string' ? `${code}: ${first}` : first;
-  }
-  return String(err);
 }

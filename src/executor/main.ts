@@ -57,6 +57,7 @@ import {
   validate,
   type ExecutorOptions,
 } from './options.js';
+import { errorText, statusCode } from '../k8s/errors.js';
 import { decideAction, runAction, type Action, type ApplyCause } from './reconcile.js';
 import {
   statusFor,
@@ -555,17 +556,6 @@ function withRemovedCounters(
     ...status,
     counters: { ...status.counters, ...Object.fromEntries(gone.map((pod) => [pod, null])) },
   };
-}
-
-function statusCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** An error as one readable string (client-node errors carry the body). */
-export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
 }
 
 /** Runs the binary: parse, validate, start (or uninstall), wait for SIGTERM. @returns the exit code. */

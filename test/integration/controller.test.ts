@@ -1,31 +1,37 @@
 /**
- * The controller against the embedded API server, through the real
- * @kubernetes/client-node: scripts match translate+render on the same
- * objects; churn, watch cuts and 410 Gone converge; hand edits are restored;
- * stale NodeFirewalls go; two replicas write through one leader; failover;
- * a restart with nothing changed writes nothing; and the binary runs.
+ * The controller against the real kube-apiserver (and the embedded one for
+ * the faults a real server cannot give on demand: a cut watch, 410 Gone),
+ * through the real @kubernetes/client-node: scripts match translate+render
+ * on the same objects; churn converges; a node that loses its last policy
+ * gets a script without it; hand edits are restored; stale NodeFirewalls
+ * go; two replicas write through one leader; failover; a restart with
+ * nothing changed writes nothing (counted in the API server's audit log);
+ * and the binary, with default leader election, leads and writes.
  *
- * Synchronisation is by waiting on the store's change feed (a predicate
- * checked on every committed change) or on the controller's batch hook —
- * never by sleeping.
+ * Everything is observed through the API (test/support/test-api.ts: list +
+ * watch); synchronisation is by its watch events or the controller's batch
+ * hook — never by sleeping.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
 import { startController, type ControllerHandle } from '../../src/controller/main.js';
 import { DEFAULTS, type ControllerOptions } from '../../src/controller/options.js';
-import { kubeConfigForServer } from '../../src/k8s/client.js';
-import { renderScript } from '../../src/nft/render.js';
+import { hashScript, renderScript } from '../../src/nft/render.js';
 import { clusterFromObjects } from '../../src/policy/from-k8s.js';
 import { translateNode } from '../../src/policy/translate.js';
 import { createLogger } from '../../src/telemetry/log.js';
+import {
+  realServerSkip,
+  startTestApi,
+  watchResources,
+  type ApiView,
+  type ServerKind,
+  type TestApi,
+} from '../support/test-api.js';
 
 const NFW = 'nodefirewalls';
-const TIMEOUT_MS = 15_000;
+const VIEWED = ['namespaces', 'nodes', 'pods', 'networkpolicies', NFW, 'leases'];
 
 function options(identity: string, over: Partial<ControllerOptions> = {}): ControllerOptions {
   return {
@@ -99,10 +105,10 @@ const webFromClient = k8sPolicy('shop', 'web-from-client', {
 
 // ------------------------------------------------------------ helpers
 
-/** The scripts translate+render give for the objects in the store, per node. */
-function expectedScripts(server: ApiServer): Map<string, string> {
+/** The scripts translate+render give for the objects on the server, per node. */
+function expectedScripts(view: ApiView): Map<string, string> {
   const objects = ['namespaces', 'nodes', 'pods', 'networkpolicies'].flatMap((plural) =>
-    server.store.list(plural).items.map((object, i) => ({ source: `${plural}#${i}`, object })),
+    view.list(plural).map((object, i) => ({ source: `${plural}#${i}`, object })),
   );
   const { cluster } = clusterFromObjects(objects);
   return new Map(
@@ -110,118 +116,125 @@ function expectedScripts(server: ApiServer): Map<string, string> {
   );
 }
 
-function actualScripts(server: ApiServer): Map<string, string> {
+function actualScripts(view: ApiView): Map<string, string> {
   return new Map(
-    server.store
-      .list(NFW)
-      .items.map((o) => [o.metadata.name, (o['spec'] as { script: string }).script] as const),
+    view.list(NFW).map((o) => [o.metadata.name, (o['spec'] as { script: string }).script] as const),
   );
 }
 
-function converged(server: ApiServer): boolean {
-  const want = expectedScripts(server);
-  const have = actualScripts(server);
+function converged(view: ApiView): boolean {
+  const want = expectedScripts(view);
+  const have = actualScripts(view);
   return want.size === have.size && [...want].every(([n, s]) => have.get(n) === s);
 }
 
-/** Listeners called after every batch of every controller started here. */
-const batchListeners = new Set<() => void>();
-
-/**
- * Resolves when `predicate` holds, checked now, after every committed change
- * and after every controller batch.
- */
-function waitForStore(server: ApiServer, predicate: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (predicate()) return resolve();
-    const timer = setTimeout(() => {
-      unsubscribe();
-      const want = expectedScripts(server);
-      const have = actualScripts(server);
-      const differ = [...new Set([...want.keys(), ...have.keys()])].filter(
-        (n) => want.get(n) !== have.get(n),
-      );
-      reject(
-        new Error(
-          `timed out waiting for ${what} (nodes whose script differs: ${differ.join(', ') || 'none'})`,
-        ),
-      );
-    }, TIMEOUT_MS);
-    const check = (): void =>
-      // Changes are committed before listeners run; check once the call returned.
-      queueMicrotask(() => {
-        if (predicate()) {
-          clearTimeout(timer);
-          unsubscribe();
-          resolve();
-        }
-      });
-    const unsubscribeStore = server.store.history.subscribe(check);
-    batchListeners.add(check);
-    const unsubscribe = (): void => {
-      unsubscribeStore();
-      batchListeners.delete(check);
-    };
-  });
+function scriptsDiffer(view: ApiView): string {
+  const want = expectedScripts(view);
+  const have = actualScripts(view);
+  const differ = [...new Set([...want.keys(), ...have.keys()])].filter(
+    (n) => want.get(n) !== have.get(n),
+  );
+  return `nodes whose script differs: ${differ.join(', ') || 'none'}`;
 }
 
-function nfwWrites(server: ApiServer): number {
-  return server.writes().filter((r) => r.path.includes(`/${NFW}`)).length;
+/** Views re-checked after every batch of every controller started here. */
+const views = new Set<ApiView>();
+
+/** Resolves when `predicate` holds: checked now, after every watch event and every controller batch. */
+function waitFor(view: ApiView, predicate: () => boolean, what: string): Promise<void> {
+  return view.waitFor(predicate, what, { detail: () => scriptsDiffer(view) });
 }
 
-/** Starts a controller and resolves, with it, once it synced (and led, when `lead`). */
+/** Writes to NodeFirewalls that reached the server, as `verb name code`. */
+function nfwWrites(api: TestApi): string[] {
+  return api
+    .writes()
+    .filter((w) => w.resource === NFW)
+    .map((w) => `${w.verb} ${w.name ?? ''} ${w.code ?? ''}`);
+}
+
+/** Starts a controller and resolves, with it, once it synced. */
 async function start(
-  server: ApiServer,
+  api: TestApi,
   identity: string,
   over: Partial<ControllerOptions> = {},
   batches?: Array<{ nodes: number }>,
 ): Promise<ControllerHandle> {
-  const handle = await startController(options(identity, over), kubeConfigForServer(server.url), {
+  const handle = await startController(options(identity, over), api.kubeConfig, {
     log: createLogger({ component: identity, level: 'silent' }),
     onBatch: (b: { nodes: number }) => {
       batches?.push(b);
-      for (const listener of batchListeners) listener();
+      for (const view of views) view.notify();
     },
   });
   await handle.synced;
   return handle;
 }
 
-function seed(server: ApiServer): void {
-  const s = server.store;
-  for (const n of ['n1', 'n2', 'n3']) s.create('nodes', k8sNode(n));
-  s.create('namespaces', k8sNs('kube-system'));
-  s.create('namespaces', k8sNs('shop', { team: 'back' }));
-  s.create('namespaces', k8sNs('edge', { team: 'front' }));
-  s.create('pods', k8sPod('shop', 'web-1', { app: 'web' }, 'n1', '10.0.1.1'));
-  s.create('pods', k8sPod('shop', 'web-2', { app: 'web' }, 'n2', '10.0.2.1'));
-  s.create('pods', k8sPod('edge', 'client', { app: 'client' }, 'n3', '10.0.3.1'));
-  s.create('networkpolicies', webFromClient);
+async function seed(api: TestApi): Promise<void> {
+  await api.create([
+    ...['n1', 'n2', 'n3'].map(k8sNode),
+    k8sNs('shop', { team: 'back' }),
+    k8sNs('edge', { team: 'front' }),
+    k8sPod('shop', 'web-1', { app: 'web' }, 'n1', '10.0.1.1'),
+    k8sPod('shop', 'web-2', { app: 'web' }, 'n2', '10.0.2.1'),
+    k8sPod('edge', 'client', { app: 'client' }, 'n3', '10.0.3.1'),
+    webFromClient,
+  ]);
+}
+
+/** Starts an API server of `kind`, seeds it, and watches it. */
+async function seededApi(
+  suite: string,
+  kind: ServerKind,
+): Promise<{ api: TestApi; view: ApiView }> {
+  const api = await startTestApi(suite, {
+    server: kind,
+    embedded: { bookmarkIntervalMs: 1_000 },
+  });
+  try {
+    if (kind === 'embedded') await api.create([k8sNs('kube-system')]);
+    await seed(api);
+    const view = await watchResources(api, VIEWED);
+    views.add(view);
+    return { api, view };
+  } catch (err) {
+    await api.stop();
+    throw err;
+  }
+}
+
+async function stopApi(api: TestApi | undefined, view: ApiView | undefined): Promise<void> {
+  if (view !== undefined) {
+    views.delete(view);
+    view.stop();
+  }
+  await api?.stop();
 }
 
 const podPatch = (labels: Record<string, string>) => ({ metadata: { labels } });
 
 // ------------------------------------------------------------ tests
 
-describe('nftpol-controller against the API server', () => {
-  let server: ApiServer;
+describe('nftpol-controller against the real kube-apiserver', { skip: realServerSkip() }, () => {
+  let api: TestApi;
+  let view: ApiView;
   let controller: ControllerHandle;
 
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 1_000 });
-    seed(server);
-    controller = await start(server, 'solo');
+    ({ api, view } = await seededApi('controller', 'kube-apiserver'));
+    controller = await start(api, 'solo');
   });
   after(async () => {
-    await controller.stop();
-    await server.close();
+    await controller?.stop();
+    await stopApi(api, view);
   });
 
   it('writes each node the script translate and render give for the same objects', async () => {
-    await waitForStore(server, () => converged(server), 'first convergence');
-    const nfw = server.store.get(NFW, undefined, 'n1')!;
-    const node = server.store.get('nodes', undefined, 'n1')!;
-    assert.deepEqual(nfw.metadata.ownerReferences, [
+    await waitFor(view, () => converged(view), 'first convergence');
+    const nfw = view.get(NFW, 'n1')!;
+    const node = view.get('nodes', 'n1')!;
+    assert.deepEqual(nfw.metadata['ownerReferences'], [
       {
         apiVersion: 'v1',
         kind: 'Node',
@@ -237,142 +250,168 @@ describe('nftpol-controller against the API server', () => {
     assert.match(spec.scriptHash, /^sha256:[0-9a-f]{64}$/);
     assert.deepEqual(spec.summary.policyNames, ['shop/web-from-client']);
     assert.equal(spec.summary.isolatedPods, 1);
-    const applies = server.writes().filter((r) => r.path.endsWith(`/${NFW}/n1`));
-    assert.ok(applies.length > 0);
-    assert.ok(applies.every((r) => r.contentType?.startsWith('application/apply-patch') === true));
-    assert.ok(
-      applies.every(
-        (r) => r.query['fieldManager'] === 'nftpol-controller' && r.query['force'] === 'true',
-      ),
-    );
+    // Server-side apply, by our field manager: the server records it so.
+    const managers = (nfw.metadata['managedFields'] as { manager: string; operation: string }[])
+      .filter((m) => m.manager === 'nftpol-controller')
+      .map((m) => m.operation);
+    assert.deepEqual(managers, ['Apply']);
   });
 
   it('follows churn of labels, IPs and policies', async () => {
-    const s = server.store;
-    s.patch('pods', { namespace: 'edge', name: 'client' }, 'merge', podPatch({ app: 'other' }));
-    s.patch('pods', { namespace: 'shop', name: 'web-2' }, 'merge', {
-      status: { podIP: '10.0.2.9', podIPs: [{ ip: '10.0.2.9' }] },
-    });
-    s.patch('namespaces', { name: 'edge' }, 'merge', { metadata: { labels: { team: 'none' } } });
-    s.create('pods', k8sPod('edge', 'client-2', { app: 'client' }, 'n2', '10.0.2.7'));
-    s.create(
-      'networkpolicies',
+    await api.mergePatch('pods', 'client', podPatch({ app: 'other' }), { namespace: 'edge' });
+    await api.mergePatch(
+      'pods',
+      'web-2',
+      { status: { podIP: '10.0.2.9', podIPs: [{ ip: '10.0.2.9' }] } },
+      { namespace: 'shop', status: true },
+    );
+    await api.mergePatch('namespaces', 'edge', { metadata: { labels: { team: 'none' } } });
+    await api.create([
+      k8sPod('edge', 'client-2', { app: 'client' }, 'n2', '10.0.2.7'),
       k8sPolicy('edge', 'deny-egress', { podSelector: {}, policyTypes: ['Egress'] }),
+    ]);
+    await waitFor(
+      view,
+      () => view.get('networkpolicies', 'deny-egress', 'edge') !== undefined && converged(view),
+      'convergence after churn',
     );
-    await waitForStore(server, () => converged(server), 'convergence after churn');
-    s.patch('namespaces', { name: 'edge' }, 'merge', { metadata: { labels: { team: 'front' } } });
-    s.delete('networkpolicies', 'edge', 'deny-egress');
-    await waitForStore(server, () => converged(server), 'convergence after reverting');
-    assert.match(
-      actualScripts(server).get('n1')!,
-      /10\.0\.2\.7/,
-      'client-2 admitted to web-1 again',
+    await api.mergePatch('namespaces', 'edge', { metadata: { labels: { team: 'front' } } });
+    await api.remove('networkpolicies', 'deny-egress', 'edge');
+    await waitFor(
+      view,
+      () => view.get('networkpolicies', 'deny-egress', 'edge') === undefined && converged(view),
+      'convergence after reverting',
     );
+    assert.match(actualScripts(view).get('n1')!, /10\.0\.2\.7/, 'client-2 admitted to web-1 again');
   });
 
-  it('converges after every watch is cut, with changes made while cut', async () => {
-    assert.ok(server.cutWatches() >= 5);
-    server.store.create('pods', k8sPod('edge', 'client-3', { app: 'client' }, 'n3', '10.0.3.3'));
-    await waitForStore(server, () => converged(server), 'convergence after a watch cut');
-    assert.match(actualScripts(server).get('n2')!, /10\.0\.3\.3/);
-  });
-
-  it('relists after 410 Gone and sees a deletion that happened in the gap', async () => {
-    server.cutWatches();
-    server.store.delete('pods', 'edge', 'client-3');
-    server.compact();
-    await waitForStore(server, () => converged(server), 'convergence after 410 Gone');
-    assert.doesNotMatch(actualScripts(server).get('n2')!, /10\.0\.3\.3/);
+  it('a node that loses its last policy gets a script without it, and the summary says none', async () => {
+    await api.remove('networkpolicies', 'web-from-client', 'shop');
+    const policyIn = () => view.get('networkpolicies', 'web-from-client', 'shop') !== undefined;
+    await waitFor(view, () => !policyIn() && converged(view), 'convergence without any policy');
+    const summary = (view.get(NFW, 'n1')!['spec'] as { summary: Record<string, unknown> }).summary;
+    assert.equal(summary['policies'], 0);
+    assert.deepEqual(summary['policyNames'] ?? [], []);
+    assert.doesNotMatch(actualScripts(view).get('n1')!, /web-from-client/);
+    await api.create([webFromClient]);
+    await waitFor(view, () => policyIn() && converged(view), 'convergence with the policy back');
   });
 
   it('restores a NodeFirewall edited by hand', async () => {
-    const before = actualScripts(server).get('n1')!;
-    server.store.patch(NFW, { name: 'n1' }, 'merge', { spec: { script: 'flush ruleset\n' } });
-    await waitForStore(server, () => actualScripts(server).get('n1') === before, 'restored script');
+    const before = actualScripts(view).get('n1')!;
+    await api.mergePatch(NFW, 'n1', { spec: { script: 'flush ruleset\n' } });
+    await waitFor(view, () => actualScripts(view).get('n1') === before, 'restored script');
   });
 
   it('deletes the NodeFirewall of a node that no longer exists', async () => {
-    server.store.create(NFW, {
-      apiVersion: 'nftpol.io/v1alpha1',
-      kind: 'NodeFirewall',
-      metadata: { name: 'ghost' },
-      spec: {
-        script: 'x',
-        scriptHash: 'sha256:0',
-        summary: {
-          localPods: 0,
-          isolatedPods: 0,
-          policies: 0,
-          rules: 0,
-          sets: 0,
-          setElements: 0,
-          policyNames: [],
+    await api.create([
+      {
+        apiVersion: 'nftpol.io/v1alpha1',
+        kind: 'NodeFirewall',
+        metadata: { name: 'ghost' },
+        spec: {
+          script: 'x',
+          scriptHash: hashScript('x'),
+          summary: {
+            localPods: 0,
+            isolatedPods: 0,
+            policies: 0,
+            rules: 0,
+            sets: 0,
+            setElements: 0,
+          },
         },
       },
-    });
-    server.store.delete('pods', 'shop', 'web-2');
-    server.store.delete('pods', 'edge', 'client-2');
-    server.store.delete('nodes', undefined, 'n2');
-    await waitForStore(
-      server,
-      () =>
-        server.store.get(NFW, undefined, 'ghost') === undefined &&
-        server.store.get(NFW, undefined, 'n2') === undefined,
+    ]);
+    await api.remove('pods', 'web-2', 'shop');
+    await api.remove('pods', 'client-2', 'edge');
+    await api.remove('nodes', 'n2');
+    await waitFor(
+      view,
+      () => view.get(NFW, 'ghost') === undefined && view.get(NFW, 'n2') === undefined,
       'stale NodeFirewalls gone',
     );
-    await waitForStore(server, () => converged(server), 'convergence after node deletion');
+    await waitFor(
+      view,
+      () => view.get('pods', 'web-2', 'shop') === undefined && converged(view),
+      'convergence after node deletion',
+    );
   });
 
   it('a replacement controller with nothing changed writes nothing', async () => {
-    await waitForStore(
-      server,
-      () => converged(server) && controller.isIdle(),
-      'a settled controller',
-    );
+    await waitFor(view, () => converged(view) && controller.isIdle(), 'a settled controller');
     await controller.stop();
-    const writesBefore = nfwWrites(server);
+    const writesBefore = nfwWrites(api).length;
     const batches: Array<{ nodes: number }> = [];
-    controller = await start(server, 'solo-2', {}, batches);
-    await waitForStore(
-      server,
-      () => batches.some((b) => b.nodes >= 2),
-      'the full pass after taking over',
-    );
-    assert.deepEqual(
-      server
-        .writes()
-        .filter((r) => r.path.includes(`/${NFW}`))
-        .slice(writesBefore)
-        .map((r) => `${r.method} ${r.path} ${r.status}`),
-      [],
-    );
+    controller = await start(api, 'solo-2', {}, batches);
+    await waitFor(view, () => batches.some((b) => b.nodes >= 2), 'the full pass after taking over');
+    assert.deepEqual(nfwWrites(api).slice(writesBefore), []);
   });
 });
 
-describe('two replicas', () => {
-  let server: ApiServer;
+describe('nftpol-controller through faults of the embedded API server', () => {
+  let api: TestApi;
+  let view: ApiView;
+  let controller: ControllerHandle;
+
+  before(async () => {
+    ({ api, view } = await seededApi('controller faults', 'embedded'));
+    controller = await start(api, 'solo');
+    await waitFor(view, () => converged(view), 'first convergence');
+  });
+  after(async () => {
+    await controller?.stop();
+    await stopApi(api, view);
+  });
+
+  it('converges after every watch is cut, with changes made while cut', async () => {
+    assert.ok(api.embedded!.cutWatches() >= 5);
+    await api.create([k8sPod('edge', 'client-3', { app: 'client' }, 'n3', '10.0.3.3')]);
+    await waitFor(
+      view,
+      () => view.get('pods', 'client-3', 'edge') !== undefined && converged(view),
+      'convergence after a watch cut',
+    );
+    assert.match(actualScripts(view).get('n2')!, /10\.0\.3\.3/);
+  });
+
+  it('relists after 410 Gone and sees a deletion that happened in the gap', async () => {
+    api.embedded!.cutWatches();
+    await api.remove('pods', 'client-3', 'edge');
+    api.embedded!.compact();
+    await waitFor(
+      view,
+      () => view.get('pods', 'client-3', 'edge') === undefined && converged(view),
+      'convergence after 410 Gone',
+    );
+    assert.doesNotMatch(actualScripts(view).get('n2')!, /10\.0\.3\.3/);
+  });
+});
+
+describe('two replicas on the real kube-apiserver', { skip: realServerSkip() }, () => {
+  let api: TestApi;
+  let view: ApiView;
   const handles: ControllerHandle[] = [];
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 1_000 });
-    seed(server);
+    ({ api, view } = await seededApi('two replicas', 'kube-apiserver'));
   });
   after(async () => {
     for (const h of handles) await h.stop();
-    await server.close();
+    await stopApi(api, view);
   });
 
-  it('exactly one writes, and the other takes over when the leader dies', async () => {
-    const a = await start(server, 'replica-a');
-    const b = await start(server, 'replica-b');
+  it('exactly one writes, and the other takes over within the lease when the leader dies', async () => {
+    const a = await start(api, 'replica-a');
+    const b = await start(api, 'replica-b');
     handles.push(a, b);
-    await waitForStore(server, () => converged(server), 'convergence with two replicas');
-    const leaderLease = () =>
+    await waitFor(view, () => converged(view), 'convergence with two replicas');
+    const holder = () =>
       (
-        server.store.get('leases', 'kube-system', 'nftpol-controller')?.['spec'] as {
+        view.get('leases', 'nftpol-controller', 'kube-system')?.['spec'] as {
           holderIdentity?: string;
         }
       )?.holderIdentity;
-    const first = leaderLease();
+    const first = holder();
     assert.ok(first === 'replica-a' || first === 'replica-b');
     const [leader, follower] = first === 'replica-a' ? [a, b] : [b, a];
     const writesOf = async (h: ControllerHandle) =>
@@ -380,64 +419,72 @@ describe('two replicas', () => {
     assert.ok((await writesOf(leader)) > 0);
     assert.equal(await writesOf(follower), 0);
     assert.equal(leader.isLeader() && !follower.isLeader(), true);
+    // The Lease the server stored carries MicroTimes with six fractional digits.
+    const spec = view.get('leases', 'nftpol-controller', 'kube-system')!['spec'] as {
+      renewTime: string;
+    };
+    assert.match(spec.renewTime, /\.\d{6}Z$/);
 
     await leader.stop({ release: false }); // a crash: the Lease must expire
-    server.store.create('pods', k8sPod('edge', 'late', { app: 'client' }, 'n3', '10.0.3.77'));
-    await waitForStore(server, () => converged(server), 'the follower converging after failover');
-    assert.equal(leaderLease(), first === 'replica-a' ? 'replica-b' : 'replica-a');
+    await api.create([k8sPod('edge', 'late', { app: 'client' }, 'n3', '10.0.3.77')]);
+    await waitFor(view, () => converged(view), 'the follower converging after failover');
+    assert.equal(holder(), first === 'replica-a' ? 'replica-b' : 'replica-a');
     assert.ok((await writesOf(follower)) > 0);
   });
 });
 
-describe('the nftpol-controller binary', () => {
-  it('runs as a process, writes NodeFirewalls and releases its Lease on SIGTERM', async () => {
-    const server = await startApiServer({ bookmarkIntervalMs: 1_000 });
-    try {
-      seed(server);
-      const dir = mkdtempSync(join(tmpdir(), 'nftpol-ctl-'));
-      const kubeconfig = join(dir, 'config');
-      writeFileSync(
-        kubeconfig,
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: [
-            { name: 't', cluster: { server: server.url, 'insecure-skip-tls-verify': true } },
+describe(
+  'the nftpol-controller binary on the real kube-apiserver',
+  { skip: realServerSkip() },
+  () => {
+    it('leads with default leader election, writes NodeFirewalls and releases its Lease on SIGTERM', async () => {
+      const { api, view } = await seededApi('controller binary', 'kube-apiserver');
+      try {
+        const child = spawn(
+          new URL('../../bin/nftpol-controller', import.meta.url).pathname,
+          [
+            '--kubeconfig',
+            api.kubeconfigPath,
+            '--health-port=-1',
+            '--lease-namespace',
+            'kube-system',
+            '--identity',
+            'proc',
+            '--log-level',
+            'warn',
+            '--debounce-ms',
+            '20',
           ],
-          users: [{ name: 't', user: { token: 't' } }],
-          contexts: [{ name: 't', context: { cluster: 't', user: 't' } }],
-          'current-context': 't',
-        }),
-      );
-      const child = spawn(
-        new URL('../../bin/nftpol-controller', import.meta.url).pathname,
-        [
-          '--kubeconfig',
-          kubeconfig,
-          '--health-port=-1',
-          '--lease-namespace',
-          'kube-system',
-          '--identity',
-          'proc',
-          '--log-level',
-          'warn',
-          '--debounce-ms',
-          '20',
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<number | null>((resolve) =>
-        child.on('exit', (code) => resolve(code)),
-      );
-      await waitForStore(server, () => converged(server), 'the binary converging');
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, stderr);
-      const lease = server.store.get('leases', 'kube-system', 'nftpol-controller')!;
-      assert.equal((lease['spec'] as { holderIdentity?: string }).holderIdentity ?? '', '');
-    } finally {
-      await server.close();
-    }
-  });
-});
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<number | null>((resolve) =>
+          child.on('exit', (code) => resolve(code)),
+        );
+        await view.waitFor(() => converged(view), 'the binary converging', {
+          detail: () => `${scriptsDiffer(view)}; stderr: ${stderr}`,
+        });
+        child.kill('SIGTERM');
+        assert.equal(await exited, 0, stderr);
+        await view.waitFor(
+          () =>
+            (
+              (view.get('leases', 'nftpol-controller', 'kube-system')?.['spec'] as {
+                holderIdentity?: string;
+              }) ?? {}
+            ).holderIdentity === undefined ||
+            (
+              view.get('leases', 'nftpol-controller', 'kube-system')!['spec'] as {
+                holderIdentity?: string;
+              }
+            ).holderIdentity === '',
+          'the Lease released',
+        );
+        assert.equal(stderr, '', 'no warning or error logged');
+      } finally {
+        await stopApi(api, view);
+      }
+    });
+  },
+);

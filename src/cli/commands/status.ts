@@ -7,10 +7,11 @@
  * src/cli/status-report.ts; this file is the API access and the flags, which
  * `explain --kubeconfig|--server` reuses to read live counters.
  */
-import { chooseKubeConfigSource, loadKubeConfig, makeApiClients } from '../../k8s/client.js';
+import type { makeApiClients } from '../../k8s/client.js';
 import { GROUP, PLURAL, VERSION } from '../../k8s/nodefirewall.js';
 import type { Command, FlagConfig, FlagValues, Invocation, OutputFormat } from '../command.js';
 import { OUTPUT_FLAG, readOutput, readString } from '../command.js';
+import { errorText } from '../../k8s/errors.js';
 import { InputError, UsageError } from '../errors.js';
 import {
   formatNodeStatusText,
@@ -55,7 +56,13 @@ export interface LiveState {
   readonly policies: readonly PolicyObject[];
 }
 
-function apiFor(connection: ApiConnection | null): ReturnType<typeof makeApiClients> {
+async function apiFor(
+  connection: ApiConnection | null,
+): Promise<ReturnType<typeof makeApiClients>> {
+  // Loaded on first use: @kubernetes/client-node costs ~1 s of CPU and ~90 MB
+  // to load, which the offline commands (render, explain, matrix) never need.
+  const { chooseKubeConfigSource, loadKubeConfig, makeApiClients } =
+    await import('../../k8s/client.js');
   try {
     const source = chooseKubeConfigSource(connection ?? {}, {
       KUBECONFIG: process.env['KUBECONFIG'],
@@ -65,10 +72,6 @@ function apiFor(connection: ApiConnection | null): ReturnType<typeof makeApiClie
   } catch (err) {
     throw new InputError(`cannot load kubeconfig: ${errorText(err)}`);
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** A plain-JSON copy (client-node returns class instances with Dates). */
@@ -83,7 +86,7 @@ function plain<T>(value: unknown): T {
 export async function readNodeFirewalls(
   connection: ApiConnection | null,
 ): Promise<readonly NodeFirewallObject[]> {
-  const api = apiFor(connection);
+  const api = await apiFor(connection);
   try {
     const list: unknown = await api.custom.listClusterCustomObject({
       group: GROUP,
@@ -101,7 +104,7 @@ export async function readLiveState(
   connection: ApiConnection | null,
   namespace: string | undefined,
 ): Promise<LiveState> {
-  const api = apiFor(connection);
+  const api = await apiFor(connection);
   const nodeFirewalls = await readNodeFirewalls(connection);
   try {
     const list =
