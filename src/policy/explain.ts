@@ -17,7 +17,7 @@
  *
  * Replies need no question: established flows are always allowed.
  */
-import { CidrError, parseCidr, parseIp, rangeContains } from './cidr.js';
+import { CidrError, formatIp, parseCidr, parseIp, rangeContains } from './cidr.js';
 import type { Address } from './cidr.js';
 import { indexByIp } from './index-by-ip.js';
 import type { AddressIndex } from './index-by-ip.js';
@@ -37,6 +37,9 @@ export class ExplainError extends Error {
  *
  * - `from` and `to` are resolved by address: to an enforceable pod (any of
  *   its IPs), else to "not a pod" (external, node, hostNetwork, terminal).
+ *   An address several pods claim is the pod it is enforced for (see
+ *   shared-ips.ts), whose policies decide; the side then carries `sharedIp`,
+ *   and names `connection.fromPod` / `toPod` when that is another claimant.
  * - The verdict is allowed only when both the source's egress and the
  *   destination's ingress are.
  * - `allowedBy` lists every matching rule, sorted by policy then rule index;
@@ -101,7 +104,30 @@ function decideConnection(cluster: Cluster, index: AddressIndex, connection: Con
           peerPod: source,
           hostToOwnPod,
         });
-  return { connection, allowed: egress.allowed && ingress.allowed, egress, ingress };
+  return {
+    connection,
+    allowed: egress.allowed && ingress.allowed,
+    egress: noteSharedIp(egress, index.claimantsAt(from), from, connection.fromPod),
+    ingress: noteSharedIp(ingress, index.claimantsAt(to), to, connection.toPod),
+  };
+}
+
+/**
+ * A side whose address several pods claim: decided by the first claimant's
+ * policies (the one the dataplane enforces the address for), and about the
+ * pod the question named when that is another claimant.
+ */
+function noteSharedIp(
+  side: SideVerdict,
+  claimants: readonly Pod[],
+  addr: Address,
+  asked: string | undefined,
+): SideVerdict {
+  if (claimants.length < 2) return side;
+  const pods = claimants.map(qualifiedName);
+  const enforced = pods[0] ?? '';
+  const pod = asked !== undefined && pods.includes(asked) ? asked : enforced;
+  return { ...side, pod, sharedIp: { ip: formatIp(addr), pods, enforced } };
 }
 
 /** One gate: the local pod's policies in one direction, the other end as peer. */

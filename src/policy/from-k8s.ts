@@ -13,7 +13,9 @@
  * returns them) and returns data plus problems; never throws on bad input.
  */
 import type { Cluster, ContainerPort, Namespace, Node, Pod, Policy } from './model.js';
+import { qualifiedName } from './model.js';
 import { canonicalIp } from './cidr.js';
+import { claimReason, sharedPodIps } from './shared-ips.js';
 import {
   type Severity,
   type Problem,
@@ -65,7 +67,7 @@ export interface SourcedObject {
 /** A cluster and everything noticed while building it. */
 export interface LoadResult {
   readonly cluster: Cluster;
-  /** In input order; implicit-namespace warnings last. */
+  /** In input order; then shared-IP warnings, then implicit-namespace warnings. */
   readonly problems: readonly Problem[];
 }
 
@@ -99,6 +101,8 @@ const TYPED_LISTS: Readonly<Record<string, string>> = {
  *   error; the first wins.
  * - A namespace that a loaded pod or policy lives in but that is not defined
  *   is created with only its `kubernetes.io/metadata.name` label (warning).
+ * - An IP that several enforceable pods claim is a warning on each pod it is
+ *   not enforced for, naming the pod it is (see shared-ips.ts).
  * - A node that a loaded pod names but that is not defined is created with no
  *   pod CIDRs and no addresses (no problem: pod manifests rarely come with
  *   their Node objects).
@@ -113,6 +117,7 @@ export function clusterFromObjects(objects: readonly SourcedObject[]): LoadResul
   const nodes: Node[] = [];
   const firstSource = new Map<string, string>();
   const references: { namespace: string; source: string; object: string }[] = [];
+  const podSources = new Map<Pod, { source: string; object: string }>();
 
   for (const item of expandLists(objects)) {
     if ('severity' in item) {
@@ -155,7 +160,10 @@ export function clusterFromObjects(objects: readonly SourcedObject[]): LoadResul
         break;
       case 'Pod': {
         const p = collect(podFromK8s(object, source), problems, pods);
-        if (p) references.push({ namespace: p.namespace, source, object: label });
+        if (p) {
+          references.push({ namespace: p.namespace, source, object: label });
+          podSources.set(p, { source, object: label });
+        }
         break;
       }
       case 'NetworkPolicy': {
@@ -180,6 +188,22 @@ export function clusterFromObjects(objects: readonly SourcedObject[]): LoadResul
         `namespace "${ref.namespace}" is not defined; assumed to exist with only the label ${NAMESPACE_NAME_LABEL}=${ref.namespace}`,
       ),
     );
+  }
+  for (const shared of sharedPodIps(pods)) {
+    const [winner, ...losers] = shared.pods;
+    if (winner === undefined) continue;
+    for (const loser of losers) {
+      const where = podSources.get(loser);
+      problems.push(
+        problemOf(
+          'warning',
+          where?.source ?? '',
+          where?.object ?? `Pod ${qualifiedName(loser)}`,
+          'status.podIPs',
+          `${shared.ip} is also the IP of Pod ${qualifiedName(winner)}; only one pod's policies can be enforced for an IP, and they are ${qualifiedName(winner)}'s (${claimReason(winner, loser)})`,
+        ),
+      );
+    }
   }
   const nodeNames = new Set(nodes.map((n) => n.name));
   for (const p of pods) {
@@ -319,6 +343,9 @@ export function podFromK8s(object: unknown, source = ''): Conversion<Pod> {
     ...readContainerPorts(r, spec, 'containers'),
     ...readContainerPorts(r, spec, 'initContainers'),
   ];
+  const metadata = isObject(own(object, 'metadata')) ? (own(object, 'metadata') as JsonObject) : {};
+  const created = readTime(r, metadata, 'creationTimestamp');
+  const terminating = readTime(r, metadata, 'deletionTimestamp') !== undefined;
   if (!meta || phase === undefined || hasErrors(r)) return skipped(r);
   return finish(r, {
     namespace: meta.namespace,
@@ -329,7 +356,36 @@ export function podFromK8s(object: unknown, source = ''): Conversion<Pod> {
     hostNetwork,
     phase,
     ports,
+    ...(terminating ? { terminating } : {}),
+    ...(created === undefined ? {} : { created }),
   });
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A metav1.Time field in milliseconds since the epoch, undefined when absent.
+ * RFC 3339 text, as the API server decodes it (a YAML timestamp that a
+ * parser turned into a Date is taken as it is).
+ */
+function readTime(r: Report, metadata: JsonObject, key: string): number | undefined {
+  const raw = own(metadata, key);
+  if (raw === undefined) return undefined;
+  const ms =
+    raw instanceof Date
+      ? raw.getTime()
+      : typeof raw === 'string' && RFC3339.test(raw)
+        ? Date.parse(raw)
+        : NaN;
+  if (Number.isNaN(ms)) {
+    fail(
+      r,
+      `metadata.${key}`,
+      `must be an RFC 3339 time such as "2024-05-01T10:00:00Z", not ${show(raw)}`,
+    );
+    return undefined;
+  }
+  return ms;
 }
 
 /**

@@ -7,13 +7,19 @@
  */
 import { parseIp } from './cidr.js';
 import type { Address } from './cidr.js';
-import { isEnforceable, qualifiedName } from './model.js';
+import { isEnforceable } from './model.js';
 import type { Cluster, Labels, Pod } from './model.js';
+import { compareIpClaims } from './shared-ips.js';
 
 /** Lookups the oracle needs, by address. */
 export interface AddressIndex {
-  /** The enforceable pod that has `addr` among its IPs, or null. */
+  /**
+   * The enforceable pod that has `addr` among its IPs — of several, the one
+   * the address is enforced for (see shared-ips.ts) — or null.
+   */
   readonly podAt: (addr: Address) => Pod | null;
+  /** Every enforceable pod that has `addr` among its IPs, `podAt`'s first. */
+  readonly claimantsAt: (addr: Address) => readonly Pod[];
   /** True when `addr` is one of the addresses of node `nodeName`. */
   readonly isNodeAddress: (nodeName: string, addr: Address) => boolean;
   /**
@@ -29,24 +35,23 @@ export interface AddressIndex {
  *
  * - Only enforceable pods (see `isEnforceable`) are indexed: a hostNetwork,
  *   terminal or IP-less pod's address resolves to no pod.
- * - Two enforceable pods claiming one IP (an inconsistent snapshot) resolve
- *   to the first by `namespace/name`, so the answer is still deterministic.
+ * - Several enforceable pods claiming one IP resolve to the one the IP is
+ *   enforced for: not terminating, then newest, then first by name.
  *
  * @throws CidrError when a pod or node address is not a valid IP.
  */
 export function indexByIp(cluster: Cluster): AddressIndex {
-  const pods = new Map<string, Pod>();
-  const sorted = cluster.pods.filter(isEnforceable).sort((a, b) => {
-    const x = qualifiedName(a);
-    const y = qualifiedName(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-  });
-  for (const pod of sorted) {
+  const pods = new Map<string, Pod[]>();
+  for (const pod of cluster.pods) {
+    if (!isEnforceable(pod)) continue;
     for (const ip of pod.ips) {
       const key = keyOf(parseIp(ip));
-      if (!pods.has(key)) pods.set(key, pod);
+      const list = pods.get(key);
+      if (list === undefined) pods.set(key, [pod]);
+      else if (!list.includes(pod)) list.push(pod);
     }
   }
+  for (const list of pods.values()) if (list.length > 1) list.sort(compareIpClaims);
   const nodes = new Map<string, Set<string>>();
   for (const node of cluster.nodes) {
     const keys = nodes.get(node.name) ?? new Set<string>();
@@ -55,7 +60,8 @@ export function indexByIp(cluster: Cluster): AddressIndex {
   }
   const namespaces = new Map<string, Labels>(cluster.namespaces.map((n) => [n.name, n.labels]));
   return {
-    podAt: (addr) => pods.get(keyOf(addr)) ?? null,
+    podAt: (addr) => pods.get(keyOf(addr))?.[0] ?? null,
+    claimantsAt: (addr) => pods.get(keyOf(addr)) ?? [],
     isNodeAddress: (nodeName, addr) => nodes.get(nodeName)?.has(keyOf(addr)) ?? false,
     namespaceLabels: (name) => namespaces.get(name) ?? { 'kubernetes.io/metadata.name': name },
   };

@@ -58,6 +58,17 @@ export interface Pod {
   readonly phase: PodPhase;
   /** Named container ports of all containers (and init containers). */
   readonly ports: readonly ContainerPort[];
+  /**
+   * `metadata.deletionTimestamp` is set: the pod is shutting down, and its IP
+   * may already be another pod's. Absent means false.
+   */
+  readonly terminating?: boolean;
+  /**
+   * `metadata.creationTimestamp`, in milliseconds since the epoch; absent
+   * when unknown. With `terminating`, it decides which pod a shared IP is
+   * enforced for (see shared-ips.ts).
+   */
+  readonly created?: number;
 }
 
 export interface Node {

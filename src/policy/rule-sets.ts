@@ -47,6 +47,7 @@ import type { AddrRange, Match, NamedSet, PortRange, SetElement, SetKind } from 
 import { resolvePortSpec } from './ports.js';
 import { matchesSelector } from './selector.js';
 import { nameSet } from './set-name.js';
+import { compareIpClaims } from './shared-ips.js';
 
 const FAMILIES: readonly Family[] = ['ip', 'ip6'];
 
@@ -65,31 +66,65 @@ export interface Target {
   readonly pod: Pod;
 }
 
+/** A pod's addresses that are enforced for it, as text and parsed, in its order. */
+interface OwnedAddresses {
+  readonly ips: readonly string[];
+  readonly addrs: readonly Address[];
+}
+
 /** The cluster, indexed once per translation. */
 export class ClusterIndex {
-  /** Enforceable pods, sorted by namespace/name. */
+  /**
+   * Enforceable pods that at least one of their IPs is enforced for, sorted
+   * by namespace/name. Where pods share an IP, it is enforced for one of
+   * them (shared-ips.ts); the others are no pod at that IP, and a pod that
+   * lost every IP is left out, as if it had none.
+   */
   readonly pods: readonly Pod[];
   /** Policies sorted by namespace/name. */
   readonly policies: readonly Policy[];
-  /** Every address of every enforceable pod, sorted. */
+  /** Every address of every pod of {@link pods} enforced for it, sorted. */
   readonly targets: readonly Target[];
   private readonly byNode = new Map<string, Pod[]>();
+  /** Every enforceable pod by node, shared IP or not: the IPs a node knows. */
+  private readonly claimantsByNode = new Map<string, Pod[]>();
   private readonly policiesByNamespace = new Map<string, Policy[]>();
   private readonly targetsByNamespace = new Map<string, Target[]>();
   /** podPeerTargets results by selector key: many policies repeat the same peer. */
   private readonly peerTargets = new Map<string, readonly Target[]>();
   private readonly namespaceLabels: ReadonlyMap<string, Labels>;
-  private readonly parsed = new Map<Pod, readonly Address[]>();
+  private readonly owned = new Map<Pod, OwnedAddresses>();
 
   constructor(cluster: Cluster) {
-    this.pods = sortByName(cluster.pods.filter(isEnforceable));
+    const claimants = sortByName(cluster.pods.filter(isEnforceable));
+    const parsed = claimants.map((pod) => pod.ips.map(parseIp));
+    // Which pod each address is enforced for: bigint keys per family.
+    const owners: Record<Family, Map<bigint, Pod>> = { ip: new Map(), ip6: new Map() };
+    claimants.forEach((pod, i) => {
+      for (const addr of parsed[i] ?? []) {
+        const current = owners[addr.family].get(addr.value);
+        if (current === undefined || (current !== pod && compareIpClaims(pod, current) < 0)) {
+          owners[addr.family].set(addr.value, pod);
+        }
+      }
+    });
+    const pods: Pod[] = [];
+    claimants.forEach((pod, i) => {
+      pushTo(this.claimantsByNode, pod.nodeName, pod);
+      const all = parsed[i] ?? [];
+      const keep = all.map((a) => owners[a.family].get(a.value) === pod);
+      if (!keep.includes(true)) return;
+      const whole = !keep.includes(false);
+      this.owned.set(pod, {
+        ips: whole ? pod.ips : pod.ips.filter((_, j) => keep[j]),
+        addrs: whole ? all : all.filter((_, j) => keep[j]),
+      });
+      pods.push(pod);
+      pushTo(this.byNode, pod.nodeName, pod);
+    });
+    this.pods = pods;
     this.policies = sortByName(cluster.policies);
     this.namespaceLabels = new Map(cluster.namespaces.map((n) => [n.name, n.labels]));
-    for (const pod of this.pods) {
-      const list = this.byNode.get(pod.nodeName);
-      if (list) list.push(pod);
-      else this.byNode.set(pod.nodeName, [pod]);
-    }
     for (const policy of this.policies) pushTo(this.policiesByNamespace, policy.namespace, policy);
     this.targets = this.pods
       .flatMap((pod) => this.addresses(pod).map((addr) => ({ addr, pod })))
@@ -102,18 +137,24 @@ export class ClusterIndex {
     return this.policiesByNamespace.get(namespace) ?? [];
   }
 
-  /** Enforceable pods scheduled on `nodeName`, sorted. */
+  /** Pods of {@link pods} scheduled on `nodeName`, sorted. */
   podsOn(nodeName: string): readonly Pod[] {
     return this.byNode.get(nodeName) ?? [];
   }
 
+  /** Every enforceable pod scheduled on `nodeName`, including those that lost a shared IP. */
+  claimantsOn(nodeName: string): readonly Pod[] {
+    return this.claimantsByNode.get(nodeName) ?? [];
+  }
+
+  /** The addresses of a pod of {@link pods} that are enforced for it, parsed. */
   addresses(pod: Pod): readonly Address[] {
-    let addrs = this.parsed.get(pod);
-    if (!addrs) {
-      addrs = pod.ips.map(parseIp);
-      this.parsed.set(pod, addrs);
-    }
-    return addrs;
+    return this.owned.get(pod)?.addrs ?? [];
+  }
+
+  /** {@link addresses} as the pod's own text, index for index. */
+  ips(pod: Pod): readonly string[] {
+    return this.owned.get(pod)?.ips ?? [];
   }
 
   /** Enforceable pod addresses a `pods` peer of `policy` selects, sorted as {@link targets}. */

@@ -57,6 +57,9 @@ const CHAIN_PREFIX: Readonly<Record<Direction, string>> = { ingress: 'in', egres
  *  - chains, sets, policies, set elements and IP lists are sorted; sets are
  *    unique by content and each is referenced by at least one allow;
  *  - set elements are pairwise disjoint;
+ *  - an IP several enforceable pods claim belongs to one of them, the same
+ *    on every node (shared-ips.ts): one chain per direction dispatches it,
+ *    and peer sets hold it only where that pod is selected;
  *  - the result does not depend on the order of the cluster's arrays.
  *
  * @throws CidrError when an ipBlock or pod IP does not parse (the loader
@@ -124,7 +127,7 @@ function buildPlan(
         name: chainName(direction, pod),
         pod: qualifiedName(pod),
         direction,
-        ips: sortParsedIps(pod.ips, addresses),
+        ips: sortParsedIps(index.ips(pod), addresses),
         policies: selecting.map(qualifiedName),
         allows,
       });
@@ -143,7 +146,10 @@ function buildPlan(
     sets: [...sets.values()].sort((a, b) => compareText(a.name, b.name)),
     policies: [...policies].sort(compareText),
     localPods: localPods.length,
-    failClosed: options.failClosed === true ? failClosedFor(cluster, nodeName, localPods) : null,
+    failClosed:
+      options.failClosed === true
+        ? failClosedFor(cluster, nodeName, index.claimantsOn(nodeName))
+        : null,
   };
 }
 
@@ -165,6 +171,7 @@ function rulesOf(policy: Policy, direction: Direction): readonly Rule[] {
   return direction === 'ingress' ? policy.ingress : policy.egress;
 }
 
+/** `localPods`: every enforceable pod of the node, shared IP or not (all are known addresses). */
 function failClosedFor(cluster: Cluster, nodeName: string, localPods: readonly Pod[]): FailClosed {
   const node = cluster.nodes.find((n) => n.name === nodeName);
   return {

@@ -14,6 +14,14 @@ export interface Connection {
   readonly protocol: Protocol;
   /** Destination port, 1–65535 (named ports are resolved by the caller). */
   readonly port: number;
+  /**
+   * The pod meant at `from` (`namespace/name`), when the question named one.
+   * It matters only when several pods claim the address: the answer is then
+   * about this pod, decided by the policies of the pod the IP is enforced for.
+   */
+  readonly fromPod?: string;
+  /** The pod meant at `to`; see `fromPod`. */
+  readonly toPod?: string;
 }
 
 /** A policy rule that allowed the connection. */
@@ -36,10 +44,25 @@ export interface RuleRef {
 export type SideReason =
   'not-a-pod' | 'not-isolated' | 'host-to-own-pod' | 'allowed-by-rule' | 'no-rule-matched';
 
+/**
+ * An address several enforceable pods claim. The dataplane dispatches by
+ * address, so the policies of one of them — `enforced` — decide for all.
+ */
+export interface SharedIpNote {
+  readonly ip: string;
+  /** Every pod claiming the address, `namespace/name`, the enforced one first. */
+  readonly pods: readonly string[];
+  /** The pod whose policies decide this side (see src/policy/shared-ips.ts). */
+  readonly enforced: string;
+}
+
 /** The decision of one side: egress of the source, or ingress of the destination. */
 export interface SideVerdict {
   readonly direction: Direction;
-  /** `namespace/name` of the pod on this side, or null. */
+  /**
+   * `namespace/name` of the pod on this side, or null: the pod the address is
+   * enforced for, or the one the question named when it shares the address.
+   */
   readonly pod: string | null;
   readonly isolated: boolean;
   readonly allowed: boolean;
@@ -48,6 +71,8 @@ export interface SideVerdict {
   readonly policies: readonly string[];
   /** Every rule that matched (all of them, not only the first), sorted. */
   readonly allowedBy: readonly RuleRef[];
+  /** Present only when several pods claim this side's address. */
+  readonly sharedIp?: SharedIpNote;
 }
 
 export interface Verdict {

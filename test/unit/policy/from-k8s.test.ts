@@ -1091,6 +1091,46 @@ describe('podFromK8s', () => {
     });
   }
 
+  it('reads creationTimestamp, and deletionTimestamp as terminating', () => {
+    const item = {
+      metadata: {
+        name: 'web',
+        namespace: 'a',
+        creationTimestamp: '2024-05-01T10:00:00Z',
+        deletionTimestamp: '2024-05-02T10:00:00.5+02:00',
+      },
+      status: { podIP: '10.0.0.9' },
+    };
+    assert.deepEqual(podFromK8s(item), {
+      value: pod(
+        'a/web',
+        {},
+        {
+          nodeName: '',
+          ips: ['10.0.0.9'],
+          created: Date.parse('2024-05-01T10:00:00Z'),
+          terminating: true,
+        },
+      ),
+      problems: [],
+    });
+  });
+
+  it('rejects a timestamp that is no RFC 3339 time, as the API server does', () => {
+    const item = {
+      metadata: { name: 'web', namespace: 'a', creationTimestamp: 'yesterday' },
+      status: { podIP: '10.0.0.9' },
+    };
+    assert.deepEqual(podFromK8s(item, 'p.yaml#1').problems, [
+      error(
+        'metadata.creationTimestamp',
+        'must be an RFC 3339 time such as "2024-05-01T10:00:00Z", not "yesterday"',
+        'Pod a/web',
+        'p.yaml#1',
+      ),
+    ]);
+  });
+
   it('converts an API list item, which has no kind or apiVersion', () => {
     const item = {
       metadata: { name: 'web', namespace: 'a' },
@@ -1265,6 +1305,31 @@ describe('policyFromK8s on its own', () => {
 // ---- the cluster
 
 describe('clusterFromObjects', () => {
+  it('warns about an IP two pods claim, naming both and the one it is enforced for', () => {
+    const running = (qualified: string, meta: Json) => {
+      const p = k8sPod(qualified, { nodeName: 'n1' }, { podIP: '10.0.0.5' });
+      return { ...p, metadata: { ...(p['metadata'] as Json), ...meta } };
+    };
+    const result = load(
+      k8sNamespace('a'),
+      k8sNamespace('b'),
+      running('a/web', { creationTimestamp: '2024-05-01T10:00:00Z' }),
+      running('b/twin', {
+        creationTimestamp: '2024-05-01T11:00:00Z',
+        deletionTimestamp: '2024-05-01T12:00:00Z',
+      }),
+    );
+    assert.deepEqual(result.problems, [
+      warning(
+        'status.podIPs',
+        "10.0.0.5 is also the IP of Pod a/web; only one pod's policies can be enforced for an IP, and they are a/web's (b/twin is terminating)",
+        'Pod b/twin',
+        'in.yaml#4',
+      ),
+    ]);
+    assert.equal(result.cluster.pods.length, 2);
+  });
+
   it('sorts namespaces and nodes by name, pods and policies by namespace then name', () => {
     const result = load(
       k8sNode('n2'),

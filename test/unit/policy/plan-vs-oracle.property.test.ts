@@ -4,7 +4,8 @@
  * packet by packet as the rendered ruleset would — must allow exactly what
  * explainConnection allows. Table tests pin the cases we thought of; this
  * finds the ones we did not (overlapping blocks, named ports resolving
- * differently per pod, families, terminal pods reusing IPs).
+ * differently per pod, families, terminal pods reusing IPs, live pods sharing
+ * an IP — terminating or not, older or newer).
  *
  * Runs: NFTPOL_PROPERTY_RUNS (default 200); seed: NFTPOL_PROPERTY_SEED.
  * On failure fast-check prints the seed, the path and the shrunk cluster.
@@ -213,7 +214,7 @@ function policyArb(i: number, namespaces: readonly string[]): fc.Arbitrary<Polic
     .map((p) => ({ ...p, name: `pol${i}` }));
 }
 
-type PodKind = 'running' | 'pending' | 'hostNetwork' | 'terminal' | 'noIp';
+type PodKind = 'running' | 'pending' | 'hostNetwork' | 'terminal' | 'noIp' | 'twin';
 
 /** Connection endpoints of one family: enforceable pods' IPs, and every address. */
 interface Addresses {
@@ -251,7 +252,10 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
         'hostNetwork',
         'terminal',
         'noIp',
+        'twin',
       ),
+      terminating: fc.boolean(),
+      created: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
       stack:
         shape.stack === 'dual'
           ? fc.constantFrom<Stack>('v4', 'v6', 'dual', 'dual')
@@ -299,7 +303,11 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
         ips = podIps(ipSlots[0] ?? 1, p.stack);
         phase = i % 2 === 0 ? 'Succeeded' : 'Failed';
       }
+      // A live pod claiming another's IPs (a Terminating pod whose IP was reused, a stale status).
+      if (p.kind === 'twin') ips = podIps(ipSlots[0] ?? 1, p.stack);
       return pod(`${p.namespace}/p${i}`, p.labels, {
+        ...(p.terminating && p.kind !== 'pending' ? { terminating: true } : {}),
+        ...(p.created === undefined ? {} : { created: p.created }),
         nodeName: shape.nodeNames[p.node] ?? 'n1',
         ips,
         phase,
