@@ -48,11 +48,11 @@ export interface ControllerOptions {
   readonly healthHost: string;
   /** pino level. @default "info" */
   readonly logLevel: LogLevel;
-  /** Minimum interval between two Events of the same reason on the same NetworkPolicy. @default 600000 */
+  /** Minimum interval between two Events of the same reason on the same object (NetworkPolicy, Node). @default 600000 */
   readonly eventIntervalMs: number;
   /** NodeFirewall writes in flight at once. Must be ≥ 1. @default 8 */
   readonly writeConcurrency: number;
-  /** Delay before a failed write is retried (doubles per failure, up to 32×). Must be > 0. @default 1000 */
+  /** Delay before a failed write or a failed render is retried (doubles per failure, up to 32×). Must be > 0. @default 1000 */
   readonly retryDelayMs: number;
   /** First informer reconnect delay after an error (doubles up to informerMaxBackoffMs). Must be > 0. @default 500 */
   readonly informerBackoffMs: number;
