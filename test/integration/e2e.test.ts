@@ -1,37 +1,42 @@
 /**
- * The whole product on one machine (issue 5): the embedded API server, the
- * controller, and one executor per node, each loading its node's script into
- * that node's network namespace of a netns cluster. NetworkPolicies are
- * written through the API; once every node's NodeFirewall reports the
- * current script applied, every pair of endpoints is probed on the kernel and
- * compared with the oracle computed from the same objects, read back from the
- * store. The policy is created, tightened and deleted, probing after each.
+ * The whole product on one machine: the real kube-apiserver, the controller,
+ * and one executor per node, each loading its node's script into that node's
+ * network namespace of a netns cluster. NetworkPolicies are written through
+ * the API; once every node's NodeFirewall reports the current script
+ * applied, every pair of endpoints is probed on the kernel and compared with
+ * the oracle computed from the same objects, read back through the API. The
+ * policy is created, tightened and deleted, probing after each.
  *
- * Synchronisation is by the store's change feed (test/support/stack.ts: a
- * predicate checked on every committed change, executors' status writes
- * included) — never by sleeping.
- * Needs root, ip and nft; skipped with the reason otherwise.
+ * Synchronisation is by watch events (test/support/stack.ts: a predicate
+ * checked on every event, executors' status writes included) — never by
+ * sleeping. Needs root, ip, nft and the real control plane; skipped with the
+ * reason otherwise.
  */
-import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
 import { startController, type ControllerHandle } from '../../src/controller/main.js';
 import { DEFAULTS as CONTROLLER_DEFAULTS } from '../../src/controller/options.js';
 import { startExecutor, type ExecutorHandle } from '../../src/executor/main.js';
 import { DEFAULTS as EXECUTOR_DEFAULTS } from '../../src/executor/options.js';
-import { kubeConfigForServer } from '../../src/k8s/client.js';
 import type { Cluster } from '../../src/policy/model.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { dataplaneSkipReason } from '../support/netns/lifecycle.js';
 import { NetnsCluster } from '../support/netns/netns-cluster.js';
 import { assertMatchesOracle, probeCluster, summarizeReport } from '../support/netns/probe.js';
 import { assertSpots, type Spot } from '../support/netns/spots.js';
-import { clusterInStore, waitForEnforced } from '../support/stack.js';
+import { clusterInView, waitForEnforced } from '../support/stack.js';
+import {
+  realServerSkip,
+  startTestApi,
+  watchResources,
+  type ApiView,
+  type TestApi,
+} from '../support/test-api.js';
 
 const run = promisify(execFile);
-const skip = dataplaneSkipReason();
+const NFW = 'nodefirewalls';
+const skip = dataplaneSkipReason() ?? realServerSkip();
 
 // ------------------------------------------------------------ API objects
 
@@ -112,23 +117,25 @@ describe(
   { skip: skip ?? false },
   () => {
     let nc: NetnsCluster | undefined;
-    let server: ApiServer | undefined;
+    let api: TestApi | undefined;
+    let view: ApiView | undefined;
     let controller: ControllerHandle | undefined;
     const executors: ExecutorHandle[] = [];
 
     before(async () => {
-      server = await startApiServer({ bookmarkIntervalMs: 1_000 });
-      const s = server.store;
-      s.create('namespaces', k8sNs('kube-system'));
-      s.create('namespaces', k8sNs('a', { team: 'red' }));
-      s.create('namespaces', k8sNs('b', { team: 'blue' }));
-      for (const n of NODES) s.create('nodes', k8sNode(n));
-      for (const p of PODS) s.create('pods', p);
+      api = await startTestApi('end to end');
+      await api.create([
+        k8sNs('a', { team: 'red' }),
+        k8sNs('b', { team: 'blue' }),
+        ...NODES.map(k8sNode),
+        ...PODS,
+      ]);
+      view = await watchResources(api, ['namespaces', 'nodes', 'pods', 'networkpolicies', NFW]);
 
       nc = await NetnsCluster.create();
-      await nc.sync(clusterInStore(server));
+      await nc.sync(clusterInView(view));
 
-      const kubeConfig = kubeConfigForServer(server.url);
+      const kubeConfig = api.kubeConfig;
       controller = await startController(
         {
           ...CONTROLLER_DEFAULTS,
@@ -182,12 +189,13 @@ describe(
     after(async () => {
       await Promise.allSettled(executors.map((e) => e.stop()));
       await controller?.stop().catch(() => undefined);
-      await server?.close().catch(() => undefined);
+      view?.stop();
+      await api?.stop().catch(() => undefined);
       await nc?.destroy();
     });
 
     it('with no policy every pair the oracle allows gets through', async () => {
-      const cluster = await waitForEnforced(server!, 'the first scripts');
+      const cluster = await waitForEnforced(view!, 'the first scripts');
       await probeAndCompare(nc!, cluster, [
         ['b/db', 'a/web', '80/TCP', true],
         ['a/client', 'b/other', '81/UDP', true],
@@ -195,9 +203,10 @@ describe(
     });
 
     it('a policy written through the API isolates its namespace except from the pods it allows', async () => {
-      server!.store.create('networkpolicies', guard());
-      const cluster = await waitForEnforced(server!, 'the guard policy');
-      assert.equal(cluster.policies.length, 1);
+      await api!.create([guard()]);
+      const cluster = await waitForEnforced(view!, 'the guard policy', {
+        until: (c) => c.policies.length === 1,
+      });
       await probeAndCompare(nc!, cluster, [
         ['a/client', 'a/web', '80/TCP', true],
         ['a/client', 'a/web', '81/UDP', true],
@@ -208,10 +217,17 @@ describe(
     });
 
     it('tightening the policy to one port drops the other ports once the new scripts are applied', async () => {
-      server!.store.patch('networkpolicies', { namespace: 'a', name: 'guard' }, 'merge', {
-        spec: guard([{ protocol: 'TCP', port: 80 }]).spec,
+      const patched = await api!.mergePatch(
+        'networkpolicies',
+        'guard',
+        { spec: guard([{ protocol: 'TCP', port: 80 }]).spec },
+        { namespace: 'a' },
+      );
+      const cluster = await waitForEnforced(view!, 'the tightened policy', {
+        until: () =>
+          view!.get('networkpolicies', 'guard', 'a')?.metadata.resourceVersion ===
+          patched.metadata.resourceVersion,
       });
-      const cluster = await waitForEnforced(server!, 'the tightened policy');
       await probeAndCompare(nc!, cluster, [
         ['a/client', 'a/web', '80/TCP', true],
         ['a/client', 'a/web', '81/TCP', false],
@@ -221,9 +237,10 @@ describe(
     });
 
     it('deleting the policy opens the namespace again', async () => {
-      server!.store.delete('networkpolicies', 'a', 'guard');
-      const cluster = await waitForEnforced(server!, 'the policy deleted');
-      assert.equal(cluster.policies.length, 0);
+      await api!.remove('networkpolicies', 'guard', 'a');
+      const cluster = await waitForEnforced(view!, 'the policy deleted', {
+        until: (c) => c.policies.length === 0,
+      });
       await probeAndCompare(nc!, cluster, [
         ['b/db', 'a/web', '80/TCP', true],
         ['b/other', 'a/client', '81/UDP', true],

@@ -79,12 +79,22 @@ export function scriptOf(spec: { script?: string; scriptGzip?: string }): string
 export async function waitForEnforced(
   view: ApiView,
   what: string,
-  timeoutMs: number = ENFORCE_TIMEOUT_MS,
+  options: {
+    /** @default ENFORCE_TIMEOUT_MS */
+    readonly timeoutMs?: number;
+    /**
+     * What the view must show first: a wait right after a write must not be
+     * satisfied by the state before it (e.g. the new policy is in the Cluster).
+     */
+    readonly until?: (cluster: Cluster) => boolean;
+  } = {},
 ): Promise<Cluster> {
+  const timeoutMs = options.timeoutMs ?? ENFORCE_TIMEOUT_MS;
   let cluster: Cluster | undefined;
   await view.waitFor(
     () => {
       cluster = clusterInView(view);
+      if (options.until !== undefined && !options.until(cluster)) return false;
       return nodesBehind(view, cluster).length === 0;
     },
     what,
