@@ -70,7 +70,16 @@ function sideReason(side: SideVerdict): string {
 }
 
 function sideLine(side: SideVerdict, fallback: string): string {
-  return `  ${side.direction} of ${side.pod ?? fallback}: ${sideReason(side)}\n`;
+  return `  ${side.direction} of ${side.pod ?? fallback}: ${sideReason(side)}\n${sharedIpLine(side)}`;
+}
+
+/** A warning when the side's address is shared: whose policies the dataplane enforces for it. */
+function sharedIpLine(side: SideVerdict): string {
+  const shared = side.sharedIp;
+  if (shared === undefined) return '';
+  const others = shared.pods.filter((p) => p !== shared.enforced);
+  const pods = `${shared.pods.slice(0, -1).join(', ')} and ${shared.pods[shared.pods.length - 1] ?? ''}`;
+  return `  warning: ${shared.ip} is the IP of ${pods}; the dataplane enforces ${shared.enforced}'s ${side.direction} policies for it, so ${others.join("'s, ")}'s do not apply at this address\n`;
 }
 
 /**
@@ -98,6 +107,15 @@ function sideJson(side: SideVerdict): SideVerdict {
       direction: r.direction,
       rule: r.rule,
     })),
+    ...(side.sharedIp === undefined
+      ? {}
+      : {
+          sharedIp: {
+            ip: side.sharedIp.ip,
+            pods: [...side.sharedIp.pods],
+            enforced: side.sharedIp.enforced,
+          },
+        }),
   };
 }
 

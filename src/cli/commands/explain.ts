@@ -10,6 +10,7 @@ import { explainConnection } from '../../policy/explain.js';
 import { canonicalIp, isIp, parseIp } from '../../policy/cidr.js';
 import type { Cluster, Family, Pod, Protocol } from '../../policy/model.js';
 import { isEnforceable, qualifiedName } from '../../policy/model.js';
+import { compareIpClaims } from '../../policy/shared-ips.js';
 import { resolvePortSpec } from '../../policy/ports.js';
 import type { Connection, Verdict } from '../../policy/verdict.js';
 import type { Command, FlagValues, Invocation, OutputFormat, PortArg } from '../command.js';
@@ -188,7 +189,9 @@ export function resolveDestinationPort(
  * "the pod at" that address.
  */
 export function findPodByIp(cluster: Cluster, ip: string): Pod | null {
-  return cluster.pods.find((p) => isEnforceable(p) && p.ips.includes(ip)) ?? null;
+  // Of several pods claiming the IP, the one it is enforced for (shared-ips.ts).
+  const claimants = cluster.pods.filter((p) => isEnforceable(p) && p.ips.includes(ip));
+  return claimants.sort(compareIpClaims)[0] ?? null;
 }
 
 /** The node with `ip` among its addresses, or null. */
@@ -249,7 +252,15 @@ export function explainQuery(cluster: Cluster, options: ExplainOptions): Explana
   const destination = toPod ?? findPodByIp(cluster, toIp);
   const port = resolveDestinationPort(options.port, options.protocol, destination);
   if (port === null) throw new InputError(unresolvedPortMessage(options, destination, toIp));
-  const connection: Connection = { from: fromIp, to: toIp, protocol: options.protocol, port };
+  const connection: Connection = {
+    from: fromIp,
+    to: toIp,
+    protocol: options.protocol,
+    port,
+    // Named so that, on an IP other pods share too, the answer is about this one.
+    ...(fromPod ? { fromPod: qualifiedName(fromPod) } : {}),
+    ...(toPod ? { toPod: qualifiedName(toPod) } : {}),
+  };
   const verdict = explainConnection(cluster, connection);
   const sourcePod = fromPod ?? findPodByIp(cluster, fromIp);
   return {
@@ -307,15 +318,17 @@ export function liveCountsFor(
   const sides = [explanation.verdict.egress, explanation.verdict.ingress];
   return sides.flatMap((side) => {
     if (side.pod === null || !side.isolated) return [];
-    const pod = cluster.pods.find((p) => qualifiedName(p) === side.pod);
+    // A shared IP's packets are counted by the chain of the pod it is enforced for.
+    const chainPod = side.sharedIp?.enforced ?? side.pod;
+    const pod = cluster.pods.find((p) => qualifiedName(p) === chainPod);
     const node = pod?.nodeName ?? null;
     const nf = nodeFirewalls.find((n) => n.metadata?.name === node);
-    const counts = nf?.status?.counters?.[side.pod] as Partial<Record<string, unknown>> | undefined;
+    const counts = nf?.status?.counters?.[chainPod] as Partial<Record<string, unknown>> | undefined;
     const read = (key: string): number | null =>
       typeof counts?.[key] === 'number' ? counts[key] : null;
     return [
       {
-        pod: side.pod,
+        pod: chainPod,
         direction: side.direction,
         node,
         allowedPackets: read(`${side.direction}Allowed`),
