@@ -42,7 +42,11 @@ export function controlPlaneAssets(env: NodeJS.ProcessEnv = process.env): Contro
 
 /** Options of {@link startRealControlPlane}. */
 export interface RealControlPlaneOptions {
-  /** Also run kube-controller-manager's garbage collector (owner references). @default false */
+  /**
+   * Also run kube-controller-manager: the garbage collector (owner
+   * references), default ServiceAccounts, and the type checking of
+   * ValidatingAdmissionPolicies. @default false
+   */
   readonly controllerManager?: boolean;
   /** Extra kube-apiserver flags. */
   readonly apiServerFlags?: readonly string[];
@@ -340,7 +344,7 @@ export async function startRealControlPlane(
       children.push(
         startChild('kube-controller-manager', join(assets, 'kube-controller-manager'), [
           `--kubeconfig=${adminPath}`,
-          '--controllers=garbagecollector,serviceaccount,serviceaccount-token',
+          '--controllers=garbagecollector,serviceaccount,serviceaccount-token,validatingadmissionpolicy-status-controller',
           '--leader-elect=false',
           '--use-service-account-credentials=false',
           `--service-account-private-key-file=${join(dir, 'sa.key')}`,
