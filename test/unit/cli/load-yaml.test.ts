@@ -281,7 +281,11 @@ describe('readClusterYaml on temporary files', () => {
       { ...only, message: '' },
       problem('error', `${join(root, 'broken.yaml')}#2`, '', '', ''),
     );
-    assert.match(only?.message ?? '', /^YAML syntax error at line 10, column 1: Flow sequence/);
+    // Where the unclosed "[" opens, not where the parser gave up (#11).
+    assert.match(
+      only?.message ?? '',
+      /^YAML syntax error at line 9, column 9: Flow sequence .*noticed at line 10, column 1\)$/,
+    );
   });
 
   it('rejects a document with a duplicate key rather than guess which value was meant', async () => {

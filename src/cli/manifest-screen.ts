@@ -1,0 +1,134 @@
+/**
+ * What the CLI will not read although it looks like a manifest. The policy
+ * loader ignores, with a warning, every object whose kind it does not use
+ * (a Deployment is no business of NetworkPolicy). But in CI a policy that was
+ * skipped is worse than an error, so objects that were *meant* to be read are
+ * errors here, naming their file and document:
+ *
+ * - a kind that differs from a read kind only in case or plural
+ *   (`Networkpolicy`, `NetworkPolicies`, `pod`), or a near-miss of
+ *   `NetworkPolicy` (`NetworkPolicey`);
+ * - an object with no `kind` that has the shape of one (apiVersion, metadata
+ *   or spec);
+ * - a list of objects that is not a `List` (a top-level JSON or YAML array):
+ *   kubectl rejects it too.
+ *
+ * Pure: plain values in, problems out.
+ */
+import type { Problem, SourcedObject } from '../policy/from-k8s.js';
+
+/** The kinds the loader reads, and the list kinds whose items it reads. */
+const READ_KINDS: readonly string[] = ['Namespace', 'Pod', 'Node', 'NetworkPolicy'];
+const LIST_KINDS: readonly string[] = [
+  'List',
+  'NamespaceList',
+  'PodList',
+  'NodeList',
+  'NetworkPolicyList',
+];
+/** Kinds long enough that a near-miss is a typo, not another real kind. */
+const TYPO_PRONE: readonly string[] = ['NetworkPolicy', 'NetworkPolicyList'];
+
+/**
+ * An error problem for every object (or List item) in `objects` that looks
+ * like a manifest meant for the loader but that the loader would not read,
+ * with field `kind` (or none, for a list of objects).
+ */
+export function screenObjects(objects: readonly SourcedObject[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const o of objects) screen(o.source, o.object, false, problems);
+  return problems;
+}
+
+function screen(source: string, value: unknown, kindGiven: boolean, out: Problem[]): void {
+  if (Array.isArray(value)) {
+    if (value.some(looksLikeObject)) {
+      out.push({
+        severity: 'error',
+        source,
+        object: '',
+        field: '',
+        message: `a list of objects is not a Kubernetes manifest (kubectl rejects it too), so none of its ${value.length} items is read; put them in a v1 List: {"apiVersion": "v1", "kind": "List", "items": [...]}`,
+      });
+    }
+    return;
+  }
+  if (!isRecord(value)) return;
+  const kind = typeof value['kind'] === 'string' ? value['kind'] : '';
+  if (kind === '') {
+    if (!kindGiven && looksLikeObject(value)) {
+      out.push({
+        severity: 'error',
+        source,
+        object: describe('', value),
+        field: 'kind',
+        message:
+          'no kind: a Kubernetes object names its kind (and apiVersion), so this one is not read',
+      });
+    }
+    return;
+  }
+  if (LIST_KINDS.includes(kind)) {
+    const items = value['items'];
+    if (!Array.isArray(items)) return;
+    const typed = kind !== 'List';
+    items.forEach((item, i) => screen(`${source}/items[${i}]`, item, typed, out));
+    return;
+  }
+  if (READ_KINDS.includes(kind)) return;
+  const meant = meantKind(kind);
+  if (meant === undefined) return;
+  out.push({
+    severity: 'error',
+    source,
+    object: describe(kind, value),
+    field: 'kind',
+    message: `kind "${kind}" is not a kind nftpol reads, so this object is not read: did you mean "${meant}"? (kinds are case-sensitive)`,
+  });
+}
+
+/** The read kind `kind` was probably meant to be, if any. */
+function meantKind(kind: string): string | undefined {
+  const lower = kind.toLowerCase();
+  const singular = lower.endsWith('ies')
+    ? `${lower.slice(0, -3)}y`
+    : lower.endsWith('s')
+      ? lower.slice(0, -1)
+      : lower;
+  const all = [...READ_KINDS, ...LIST_KINDS];
+  const exact = all.find((k) => k.toLowerCase() === lower || k.toLowerCase() === singular);
+  if (exact !== undefined) return exact;
+  return TYPO_PRONE.find((k) => editDistance(k.toLowerCase(), lower) <= 2);
+}
+
+/** Has the shape of a Kubernetes object: apiVersion, metadata or spec. */
+function looksLikeObject(value: unknown): boolean {
+  if (!isRecord(value)) return false;
+  return ['kind', 'apiVersion', 'metadata', 'spec'].some((k) => Object.hasOwn(value, k));
+}
+
+/** `Kind namespace/name` as far as known, for the problem's object. */
+function describe(kind: string, value: Readonly<Record<string, unknown>>): string {
+  const meta = value['metadata'];
+  const name = isRecord(meta) && typeof meta['name'] === 'string' ? meta['name'] : '';
+  const ns = isRecord(meta) && typeof meta['namespace'] === 'string' ? meta['namespace'] : '';
+  const qualified = ns !== '' && name !== '' ? `${ns}/${name}` : name;
+  return [kind, qualified].filter((s) => s !== '').join(' ');
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
