@@ -98,13 +98,15 @@ export class ClusterIndex {
   constructor(cluster: Cluster) {
     const claimants = sortByName(cluster.pods.filter(isEnforceable));
     const parsed = claimants.map((pod) => pod.ips.map(parseIp));
-    // Which pod each address is enforced for: bigint keys per family.
-    const owners: Record<Family, Map<bigint, Pod>> = { ip: new Map(), ip6: new Map() };
+    // Which pod each address is enforced for (IPv4 keyed by number: faster than bigint).
+    const owners = new Map<number | bigint, Pod>();
+    const keyOf = (a: Address): number | bigint => (a.family === 'ip' ? Number(a.value) : a.value);
     claimants.forEach((pod, i) => {
       for (const addr of parsed[i] ?? []) {
-        const current = owners[addr.family].get(addr.value);
+        const key = keyOf(addr);
+        const current = owners.get(key);
         if (current === undefined || (current !== pod && compareIpClaims(pod, current) < 0)) {
-          owners[addr.family].set(addr.value, pod);
+          owners.set(key, pod);
         }
       }
     });
@@ -112,7 +114,7 @@ export class ClusterIndex {
     claimants.forEach((pod, i) => {
       pushTo(this.claimantsByNode, pod.nodeName, pod);
       const all = parsed[i] ?? [];
-      const keep = all.map((a) => owners[a.family].get(a.value) === pod);
+      const keep = all.map((a) => owners.get(keyOf(a)) === pod);
       if (!keep.includes(true)) return;
       const whole = !keep.includes(false);
       this.owned.set(pod, {
