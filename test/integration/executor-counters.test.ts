@@ -1,7 +1,7 @@
 /**
  * The executor reports packet counters: status.counters per local pod and
  * direction, and the allowed/denied Prometheus counters — against the
- * embedded API server and real nft in a throwaway network namespace. The
+ * real kube-apiserver and real nft in a throwaway network namespace. The
  * pod's address sits on the namespace's loopback, so packets sent from it
  * (socat, bound to that address) cross `postrouting` and meet its chains:
  * to itself on an unlisted port is denied by its egress, to the DNS address
@@ -11,14 +11,14 @@
  * crosses one or the other, never both).
  *
  * Also that counts changing faster than `--counters-interval-ms` do not
- * cause status writes. Synchronisation by waiting on the store's change feed
- * and on explicit passes (`checkNow`), never by sleeping.
+ * cause status writes (counted in the API server's audit log). Everything is
+ * observed through the API (list + watch); synchronisation by its watch
+ * events and on explicit passes (`checkNow`), never by sleeping.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
 import { hashScript } from '../../src/nft/render.js';
 import {
   executorOptions as options,
@@ -26,9 +26,16 @@ import {
   NFW,
   startTestExecutor as startFor,
   statusOf,
-  waitForStore,
+  waitForView,
 } from '../support/executor-fixture.js';
 import { NFT_SKIP_REASON, withNetns } from '../support/nft-check.js';
+import {
+  realServerSkip,
+  startTestApi,
+  watchResources,
+  type ApiView,
+  type TestApi,
+} from '../support/test-api.js';
 
 const run = promisify(execFile);
 /** shop/web's address in render-both.nft, and the DNS address its egress allows (UDP/53). */
@@ -73,52 +80,62 @@ async function sendFromPod(netns: string, to: string, port: number, count: numbe
   }
 }
 
-/** Status PATCHes sent to the server so far. */
-function statusWrites(server: ApiServer): number {
-  return server.writes().filter((r) => r.path.endsWith('/status')).length;
+/** Writes of NodeFirewall `name`'s status that reached the server so far. */
+function statusWrites(api: TestApi, name: string): number {
+  return api
+    .writes()
+    .filter((w) => w.resource === NFW && w.subresource === 'status' && w.name === name).length;
 }
 
-describe('executor packet counters', { skip: NFT_SKIP_REASON }, () => {
-  let server: ApiServer;
+describe('executor packet counters', { skip: NFT_SKIP_REASON || realServerSkip() }, () => {
+  let api: TestApi;
+  let view: ApiView;
 
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 1_000 });
+    api = await startTestApi('executor counters');
+    try {
+      view = await watchResources(api, [NFW]);
+    } catch (err) {
+      await api.stop();
+      throw err;
+    }
   });
   after(async () => {
-    await server.close();
+    view?.stop();
+    await api?.stop();
   });
 
   it('reports per-pod denied and allowed packets in status.counters and as metrics', async () => {
     await withNetns(async (_nft, netns) => {
       await preparePodAddress(netns);
-      server.store.create(NFW, nodeFirewall('c'));
-      const executor = await startFor(server, options('c', netns, { countersIntervalMs: 200 }));
+      await api.create([nodeFirewall('c')]);
+      const executor = await startFor(api, options('c', netns, { countersIntervalMs: 200 }));
       try {
-        await waitForStore(
-          server,
-          () => statusOf(server, 'c')?.counters?.['shop/web'] !== undefined,
+        await waitForView(
+          view,
+          () => statusOf(view, 'c')?.counters?.['shop/web'] !== undefined,
           'counters of shop/web',
-          () => JSON.stringify(statusOf(server, 'c')),
+          () => JSON.stringify(statusOf(view, 'c')),
         );
-        assert.deepEqual(statusOf(server, 'c')?.counters, {
+        assert.deepEqual(statusOf(view, 'c')?.counters, {
           'shop/web': { ingressAllowed: 0, ingressDenied: 0, egressAllowed: 0, egressDenied: 0 },
         });
 
         await sendFromPod(netns, POD_IP, 9, 3); // egress denied
         await sendFromPod(netns, DNS_IP, 53, 2); // egress allowed by shop/lockdown rule 0
-        await waitForStore(
-          server,
-          () => statusOf(server, 'c')?.counters?.['shop/web']?.egressDenied === 3,
+        await waitForView(
+          view,
+          () => statusOf(view, 'c')?.counters?.['shop/web']?.egressDenied === 3,
           'three denied packets reported',
-          () => JSON.stringify(statusOf(server, 'c')),
+          () => JSON.stringify(statusOf(view, 'c')),
         );
-        await waitForStore(
-          server,
-          () => statusOf(server, 'c')?.counters?.['shop/web']?.egressAllowed === 4,
+        await waitForView(
+          view,
+          () => statusOf(view, 'c')?.counters?.['shop/web']?.egressAllowed === 4,
           'two allowed packets reported (each counted in postrouting and input)',
-          () => JSON.stringify(statusOf(server, 'c')),
+          () => JSON.stringify(statusOf(view, 'c')),
         );
-        assert.deepEqual(statusOf(server, 'c')?.counters, {
+        assert.deepEqual(statusOf(view, 'c')?.counters, {
           'shop/web': { ingressAllowed: 0, ingressDenied: 0, egressAllowed: 4, egressDenied: 3 },
         });
 
@@ -141,21 +158,22 @@ describe('executor packet counters', { skip: NFT_SKIP_REASON }, () => {
   it('does not write status for changed counts before --counters-interval-ms has passed', async () => {
     await withNetns(async (_nft, netns) => {
       await preparePodAddress(netns);
-      server.store.create(NFW, nodeFirewall('slow'));
+      await api.create([nodeFirewall('slow')]);
       const executor = await startFor(
-        server,
+        api,
         options('slow', netns, { countersIntervalMs: 600_000, driftIntervalMs: 600_000 }),
       );
       try {
-        await waitForStore(
-          server,
-          () => statusOf(server, 'slow')?.conditions?.some((c) => c.type === 'Ready') === true,
+        await waitForView(
+          view,
+          () => statusOf(view, 'slow')?.conditions?.some((c) => c.type === 'Ready') === true,
           'Ready reported',
         );
         // Counters were reported with the first status write (the interval starts then).
         await executor.checkNow();
-        const writes = statusWrites(server);
-        const reported = statusOf(server, 'slow')?.counters;
+        const writes = statusWrites(api, 'slow');
+        assert.ok(writes >= 1, 'the status writes so far are counted');
+        const reported = statusOf(view, 'slow')?.counters;
         assert.deepEqual(reported, {
           'shop/web': { ingressAllowed: 0, ingressDenied: 0, egressAllowed: 0, egressDenied: 0 },
         });
@@ -163,8 +181,8 @@ describe('executor packet counters', { skip: NFT_SKIP_REASON }, () => {
         await sendFromPod(netns, POD_IP, 9, 4);
         await executor.checkNow();
         await executor.checkNow();
-        assert.equal(statusWrites(server), writes, 'no status write for counts alone');
-        assert.deepEqual(statusOf(server, 'slow')?.counters, reported);
+        assert.equal(statusWrites(api, 'slow'), writes, 'no status write for counts alone');
+        assert.deepEqual(statusOf(view, 'slow')?.counters, reported);
         // The metrics follow the table at every pass all the same.
         const text = await executor.metrics.registry.metrics();
         assert.match(

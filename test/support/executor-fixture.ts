@@ -1,15 +1,15 @@
 /**
  * What the executor's integration tests share: a known-good script and its
  * NodeFirewall, executor options with short intervals aimed into a network
- * namespace, and waiting on the embedded API server's change feed (never a
- * sleep) for a status or condition to appear.
+ * namespace, an executor started against a {@link TestApi}'s kubeconfig, and
+ * reading a NodeFirewall's status from an {@link ApiView} (list + watch
+ * through the API), waiting on its watch events — never a sleep, never a
+ * server's store.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiServer } from '../../src/apiserver/server.js';
 import { startExecutor, type ExecutorEvent, type ExecutorHandle } from '../../src/executor/main.js';
 import { DEFAULTS, type ExecutorOptions } from '../../src/executor/options.js';
-import { kubeConfigForServer } from '../../src/k8s/client.js';
 import type { Condition } from '../../src/k8s/conditions.js';
 import type { NodeFirewallStatus } from '../../src/k8s/nodefirewall.js';
 import { applyScript, listTable } from '../../src/nft/apply.js';
@@ -18,6 +18,7 @@ import { hashScript } from '../../src/nft/render.js';
 import { parseRuleset } from '../../src/nft/ruleset.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { withNetns } from './nft-check.js';
+import type { ApiView, TestApi } from './test-api.js';
 
 export const NFW = 'nodefirewalls';
 export const TIMEOUT_MS = 15_000;
@@ -70,13 +71,13 @@ export function executorOptions(
   };
 }
 
-/** Starts an executor against `server` (forwarding reported on) and waits for its first sync. */
+/** Starts an executor with `api`'s kubeconfig (forwarding reported on) and waits for its first sync. */
 export async function startTestExecutor(
-  server: ApiServer,
+  api: TestApi,
   opts: ExecutorOptions,
   onEvent: (e: ExecutorEvent) => void = () => undefined,
 ): Promise<ExecutorHandle> {
-  const executor = await startExecutor(opts, kubeConfigForServer(server.url), {
+  const executor = await startExecutor(opts, api.kubeConfig, {
     log: createLogger({ component: 'test-executor', level: 'silent' }),
     readFile: () => Promise.resolve('1\n'),
     onEvent,
@@ -85,49 +86,38 @@ export async function startTestExecutor(
   return executor;
 }
 
-export function statusOf(server: ApiServer, name: string): NodeFirewallStatus | undefined {
-  return server.store.get(NFW, undefined, name)?.['status'] as NodeFirewallStatus | undefined;
+/** The status of NodeFirewall `name` as the view last saw it. */
+export function statusOf(view: ApiView, name: string): NodeFirewallStatus | undefined {
+  return view.get(NFW, name)?.['status'] as NodeFirewallStatus | undefined;
 }
 
-export function conditionOf(server: ApiServer, name: string, type: string): Condition | undefined {
-  return statusOf(server, name)?.conditions?.find((c) => c.type === type);
+export function conditionOf(view: ApiView, name: string, type: string): Condition | undefined {
+  return statusOf(view, name)?.conditions?.find((c) => c.type === type);
 }
 
 /** A predicate: condition `type` of `name` has `status` and `reason`. */
 export const hasCondition =
-  (server: ApiServer, name: string, type: string, status: string, reason: string) =>
-  (): boolean => {
-    const c = conditionOf(server, name, type);
+  (view: ApiView, name: string, type: string, status: string, reason: string) => (): boolean => {
+    const c = conditionOf(view, name, type);
     return c?.status === status && c.reason === reason;
   };
 
 /**
- * Resolves when `predicate` holds, checked now and after every committed
- * change; rejects after TIMEOUT_MS with `what` (and `detail()`, if given).
+ * Resolves when `predicate` holds, checked now and after every watch event
+ * the view sees; rejects after TIMEOUT_MS with `what` and, by default, the
+ * statuses of the NodeFirewalls in view (or `detail()`, if given).
  */
-export function waitForStore(
-  server: ApiServer,
+export function waitForView(
+  view: ApiView,
   predicate: () => boolean,
   what: string,
-  detail: () => string = () => '',
+  detail: () => string = () =>
+    view
+      .list(NFW)
+      .map((o) => `${o.metadata.name}: ${JSON.stringify(o['status'] ?? null)}`)
+      .join('; '),
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (predicate()) return resolve();
-    const timer = setTimeout(() => {
-      unsubscribe();
-      const more = detail();
-      reject(new Error(`timed out waiting for ${what}${more === '' ? '' : `: ${more}`}`));
-    }, TIMEOUT_MS);
-    const unsubscribe = server.store.history.subscribe(() => {
-      queueMicrotask(() => {
-        if (predicate()) {
-          clearTimeout(timer);
-          unsubscribe();
-          resolve();
-        }
-      });
-    });
-  });
+  return view.waitFor(predicate, what, { timeoutMs: TIMEOUT_MS, detail });
 }
 
 /** The normalized live `inet nftpol` table. */
