@@ -3,7 +3,9 @@
  * the faults a real server cannot give on demand: a cut watch, 410 Gone),
  * through the real @kubernetes/client-node: scripts match translate+render
  * on the same objects; churn converges; a node that loses its last policy
- * gets a script without it; hand edits are restored; stale NodeFirewalls
+ * gets a script without it; a node whose render throws keeps its last
+ * script (and gets a RenderFailed Event) while the process lives on and the
+ * other nodes follow; hand edits are restored; stale NodeFirewalls
  * go; two replicas write through one leader; failover; a restart with
  * nothing changed writes nothing (counted in the API server's audit log);
  * and the binary, with default leader election, leads and writes.
@@ -31,7 +33,10 @@ import {
 } from '../support/test-api.js';
 
 const NFW = 'nodefirewalls';
-const VIEWED = ['namespaces', 'nodes', 'pods', 'networkpolicies', NFW, 'leases'];
+const VIEWED = ['namespaces', 'nodes', 'pods', 'networkpolicies', NFW, 'leases', 'events'];
+
+/** Nodes whose translate+render throws in every controller started here (fault injection). */
+const failing = new Set<string>();
 
 function options(identity: string, over: Partial<ControllerOptions> = {}): ControllerOptions {
   return {
@@ -162,6 +167,10 @@ async function start(
 ): Promise<ControllerHandle> {
   const handle = await startController(options(identity, over), api.kubeConfig, {
     log: createLogger({ component: identity, level: 'silent' }),
+    wrapRender: (render) => (cluster, node) => {
+      if (failing.has(node)) throw new Error(`injected render failure for ${node}`);
+      return render(cluster, node);
+    },
     onBatch: (b: { nodes: number }) => {
       batches?.push(b);
       for (const view of views) view.notify();
@@ -303,6 +312,44 @@ describe('nftpol-controller against the real kube-apiserver', { skip: realServer
     await waitFor(view, () => actualScripts(view).get('n1') === before, 'restored script');
   });
 
+  it('a node whose render throws keeps its last script while the others follow, and catches up', async () => {
+    const n1Before = actualScripts(view).get('n1')!;
+    failing.add('n1');
+    try {
+      // client-4 on n3 is admitted to web-1 (n1) and is a new local pod of n3.
+      await api.create([k8sPod('edge', 'client-4', { app: 'client' }, 'n3', '10.0.3.4')]);
+      const othersConverged = () => {
+        const want = expectedScripts(view);
+        const have = actualScripts(view);
+        return ['n2', 'n3'].every((n) => want.get(n) === have.get(n));
+      };
+      const renderFailedEvent = () =>
+        view
+          .list('events')
+          .some(
+            (e) =>
+              e['reason'] === 'RenderFailed' &&
+              (e['involvedObject'] as { kind?: string; name?: string }).name === 'n1',
+          );
+      await waitFor(
+        view,
+        () =>
+          view.get('pods', 'client-4', 'edge') !== undefined &&
+          othersConverged() &&
+          renderFailedEvent(),
+        'n2 and n3 published and a RenderFailed Event on Node n1',
+      );
+      assert.equal(actualScripts(view).get('n1'), n1Before, 'n1 keeps its last good script');
+      const failures = (await controller.metrics.renderFailures.get()).values[0]?.value ?? 0;
+      assert.ok(failures > 0, 'render failures are counted');
+    } finally {
+      failing.delete('n1');
+    }
+    await waitFor(view, () => converged(view), 'n1 catching up once its render works');
+    assert.match(actualScripts(view).get('n1')!, /10\.0\.3\.4/);
+    await api.remove('pods', 'client-4', 'edge');
+  });
+
   it('deletes the NodeFirewall of a node that no longer exists', async () => {
     await api.create([
       {
@@ -427,8 +474,13 @@ describe('two replicas on the real kube-apiserver', { skip: realServerSkip() }, 
 
     await leader.stop({ release: false }); // a crash: the Lease must expire
     await api.create([k8sPod('edge', 'late', { app: 'client' }, 'n3', '10.0.3.77')]);
-    await waitFor(view, () => converged(view), 'the follower converging after failover');
-    assert.equal(holder(), first === 'replica-a' ? 'replica-b' : 'replica-a');
+    const successor = first === 'replica-a' ? 'replica-b' : 'replica-a';
+    await waitFor(
+      view,
+      () =>
+        view.get('pods', 'late', 'edge') !== undefined && holder() === successor && converged(view),
+      'the follower leading and converging after failover',
+    );
     assert.ok((await writesOf(follower)) > 0);
   });
 });
