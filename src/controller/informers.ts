@@ -246,8 +246,14 @@ export function stripPod(obj: unknown): KubernetesObject {
         : {};
     });
   };
+  const m = get(obj, 'metadata');
   return {
-    metadata: meta(obj),
+    // The timestamps decide which pod owns an IP that two pods claim.
+    metadata: dropUndefined({
+      ...meta(obj),
+      creationTimestamp: plain(m['creationTimestamp']),
+      deletionTimestamp: plain(m['deletionTimestamp']),
+    }),
     spec: dropUndefined({
       nodeName: spec['nodeName'],
       hostNetwork: spec['hostNetwork'],
