@@ -1,10 +1,15 @@
 /**
- * `make demo`: the whole product on one machine, no cluster needed. The
- * embedded API server is loaded with the example cluster (examples/); every
- * node and pod becomes a network namespace (the dataplane harness,
- * test/support/netns); the real controller and one real executor per node run
- * as child processes against the API server, each executor loading its
- * node's script into that node's namespace (`ip netns exec <node> nft`).
+ * `make demo`: the whole product on one machine, no cluster needed. An API
+ * server — the real kube-apiserver (and etcd) when KUBEBUILDER_ASSETS holds
+ * them (the Makefile's default, filled by `make deps`), the embedded one
+ * otherwise; the output says which — is loaded with the example cluster
+ * (examples/) through its API; every node and pod becomes a network
+ * namespace (the dataplane harness, test/support/netns); the real controller
+ * and one real executor per node run as child processes against the API
+ * server (`--kubeconfig`), each executor loading its node's script into that
+ * node's namespace (`ip netns exec <node> nft`). Everything the demo shows
+ * is read back through the API (list + watch, test/support/test-api.ts),
+ * never from a server's store.
  * Then it shows what an operator would look at: the NodeFirewalls as
  * `kubectl get nodefirewalls` prints them, the connectivity matrix measured
  * by real probes beside the oracle's, a policy change through the API and
@@ -13,19 +18,28 @@
  * Exit status: 0 when every probe agrees with the oracle, 1 otherwise (or on
  * any failure). Needs root, ip and nft (scripts/demo.sh falls back to the
  * offline CLI without them). Everything it creates — namespaces, processes,
- * the server, the temporary directory — goes on exit, on failure and on
- * Ctrl-C (SIGINT/SIGTERM: test/support/netns/lifecycle.ts).
+ * the server (etcd and kube-apiserver, their certificates and data), the
+ * temporary directories — goes on exit, on failure and on Ctrl-C
+ * (SIGINT/SIGTERM: test/support/netns/lifecycle.ts); only the processes'
+ * logs are kept after a failure.
  *
  *   node --import tsx scripts/demo.ts
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { startApiServer, type ApiServer } from '../src/apiserver/server.js';
 import type { PortArg } from '../src/cli/command.js';
 import {
   addressOf,
@@ -36,21 +50,30 @@ import {
 import { computeMatrix, type Cell, type Matrix } from '../src/cli/commands/matrix.js';
 import { formatExplanationText, formatMatrixText } from '../src/cli/format.js';
 import { parseManifests } from '../src/cli/load-yaml.js';
-import { kubeConfigForServer } from '../src/k8s/client.js';
 import type { Condition } from '../src/k8s/conditions.js';
-import { API_VERSION, PLURAL, VERSION, type NodeFirewall } from '../src/k8s/nodefirewall.js';
+import { PLURAL, VERSION, type NodeFirewall } from '../src/k8s/nodefirewall.js';
 import { clusterFromObjects, type SourcedObject } from '../src/policy/from-k8s.js';
 import { qualifiedName, type Cluster } from '../src/policy/model.js';
 import { runCommand } from '../test/support/netns/command.js';
 import { dataplaneSkipReason, registerCleanup, RUN_ID } from '../test/support/netns/lifecycle.js';
 import { NetnsCluster } from '../test/support/netns/netns-cluster.js';
 import { probeCluster, type ProbeReport } from '../test/support/netns/probe.js';
+import { controlPlaneAssets } from '../test/support/kube-apiserver.js';
 import {
-  clusterInStore,
-  createManifests,
+  clusterInView,
   nodesBehind,
+  SOURCE_PLURALS,
   waitForEnforced,
 } from '../test/support/stack.js';
+import {
+  collectionPath,
+  startTestApi,
+  watchResources,
+  type ApiObject,
+  type ApiView,
+  type ServerKind,
+  type TestApi,
+} from '../test/support/test-api.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLES = ['examples/cluster.yaml', 'examples/pods.yaml', 'examples/policies.yaml'];
@@ -58,8 +81,14 @@ const CHANGE = 'scripts/demo-change.yaml';
 const CRD = 'crds/nodefirewalls.nftpol.io.yaml';
 /** The matrix's port: 80 answers on every pod, so every pair is probed. */
 const MATRIX_PORT: PortArg = 80;
+/**
+ * Longest wait for every node to enforce its first script, from spawning the
+ * executors: mostly four Node.js processes compiling TypeScript (tsx) at
+ * start, which takes 25–30 s on a shared 2-core machine under load.
+ */
+const START_TIMEOUT_MS = 120_000;
 /** Longest wait for the nodes to enforce a change. */
-const ENFORCE_TIMEOUT_MS = 30_000;
+const ENFORCE_TIMEOUT_MS = 60_000;
 /** Longest wait for a child process to stop after SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -116,10 +145,23 @@ async function stopChild(child: Child): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Waits until every node enforces the store's objects, or a child dies. */
-function enforced(server: ApiServer, what: string, children: readonly Child[]): Promise<Cluster> {
+/**
+ * Waits until every node enforces the objects on the server, as the view sees
+ * them, and `until` holds for them (the view may not yet hold a write just
+ * made); rejects when a child dies first.
+ */
+function enforced(
+  view: ApiView,
+  what: string,
+  children: readonly Child[],
+  timeoutMs: number,
+  until?: (cluster: Cluster) => boolean,
+): Promise<Cluster> {
   return Promise.race([
-    waitForEnforced(server, what, ENFORCE_TIMEOUT_MS),
+    waitForEnforced(view, what, {
+      timeoutMs,
+      ...(until === undefined ? {} : { until }),
+    }),
     ...children.map((c) => c.died),
   ]);
 }
@@ -176,20 +218,16 @@ function readPrinterColumns(): PrinterColumn[] {
   return (version?.additionalPrinterColumns ?? []).filter((c) => (c.priority ?? 0) === 0);
 }
 
-async function getJson<T>(server: ApiServer, path: string): Promise<T> {
-  const res = await fetch(`${server.url}${path}`);
-  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
+/** The NodeFirewalls the view has seen, by name. */
+function nodeFirewalls(view: ApiView): NodeFirewall[] {
+  return (view.list(PLURAL) as unknown as NodeFirewall[]).sort((a, b) =>
+    a.metadata.name.localeCompare(b.metadata.name),
+  );
 }
 
-const NFW_PATH = `/apis/${API_VERSION}/${PLURAL}`;
-
-/** `kubectl get nodefirewalls`, read over HTTP; hashes shortened to 12 hex digits. */
-async function printNodeFirewalls(
-  server: ApiServer,
-  columns: readonly PrinterColumn[],
-): Promise<void> {
-  const list = await getJson<{ items: NodeFirewall[] }>(server, NFW_PATH);
+/** `kubectl get nodefirewalls`, from the watch; hashes shortened to 12 hex digits. */
+function printNodeFirewalls(view: ApiView, columns: readonly PrinterColumn[]): void {
+  const items = nodeFirewalls(view);
   const now = Date.now();
   const cell = (nfw: NodeFirewall, c: PrinterColumn): string => {
     const v = evaluateJsonPath(nfw, c.jsonPath);
@@ -200,21 +238,14 @@ async function printNodeFirewalls(
   };
   const rows = [
     ['NAME', ...columns.map((c) => c.name.toUpperCase())],
-    ...list.items.map((nfw) => [nfw.metadata.name, ...columns.map((c) => cell(nfw, c))]),
+    ...items.map((nfw) => [nfw.metadata.name, ...columns.map((c) => cell(nfw, c))]),
   ];
   for (const line of formatTable(rows, '  ')) say(line);
 }
 
 /** The Applied hash of every NodeFirewall, by node. */
-function appliedHashes(server: ApiServer): Map<string, string> {
-  return new Map(
-    server.store
-      .list(PLURAL)
-      .items.map((o) => [
-        o.metadata.name,
-        String((o['status'] as { appliedHash?: string } | undefined)?.appliedHash),
-      ]),
-  );
+function appliedHashes(view: ApiView): Map<string, string> {
+  return new Map(nodeFirewalls(view).map((o) => [o.metadata.name, String(o.status?.appliedHash)]));
 }
 
 // ------------------------------------------------------------ the matrix
@@ -323,27 +354,96 @@ async function copyForwardingSysctl(netns: string, path: string): Promise<void> 
   await writeFile(path, value);
 }
 
+// ------------------------------------------------------------ the API server
+
+/** Which server the demo runs on: the real one when KUBEBUILDER_ASSETS has it. */
+function chooseServer(): {
+  readonly kind: ServerKind;
+  readonly what: string;
+  readonly why: string;
+} {
+  const assets = controlPlaneAssets();
+  return assets.kind === 'found'
+    ? {
+        kind: 'kube-apiserver',
+        what: 'the real kube-apiserver and etcd',
+        why: `from KUBEBUILDER_ASSETS=${assets.dir}`,
+      }
+    : { kind: 'embedded', what: 'the embedded one', why: `no real kube-apiserver: ${assets.why}` };
+}
+
+/**
+ * Starts the API server with every temporary directory it makes
+ * (certificates, etcd's data, kubeconfigs) under `parent`: test-api removes
+ * them on stop(), but a Ctrl-C exits before that, and the caller's
+ * registered cleanup removes `parent`.
+ */
+async function startApi(kind: ServerKind, parent: string): Promise<TestApi> {
+  const saved = process.env['TMPDIR'];
+  process.env['TMPDIR'] = parent; // read by os.tmpdir() on every call
+  try {
+    return await startTestApi('make demo', {
+      server: kind,
+      embedded: { bookmarkIntervalMs: 5_000 },
+    });
+  } finally {
+    if (saved === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = saved;
+  }
+}
+
+/** `NetworkPolicy` → `networkpolicies`: the plurals of the kinds in examples/. */
+const pluralOf = (kind: string): string => `${kind.toLowerCase().replace(/y$/, 'ie')}s`;
+
+/** Creates `objects` through the API (status through its subresource); counts them by plural. */
+async function createObjects(
+  api: TestApi,
+  objects: readonly SourcedObject[],
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const count = (object: unknown): void => {
+    const { kind, items } = object as { kind?: unknown; items?: unknown };
+    if (kind === 'List' && Array.isArray(items)) return items.forEach(count);
+    const plural = pluralOf(String(kind));
+    counts.set(plural, (counts.get(plural) ?? 0) + 1);
+  };
+  for (const { object } of objects) {
+    await api.create([object]); // a v1 List is unpacked
+    count(object);
+  }
+  return counts;
+}
+
 async function run(workDir: string): Promise<boolean> {
-  let server: ApiServer | undefined;
+  let api: TestApi | undefined;
+  let view: ApiView | undefined;
   let nc: NetnsCluster | undefined;
   const children: Child[] = [];
+  const apiDir = mkdtempSync(join(tmpdir(), 'nftpol-demo-api-'));
+  const unregisterApiDir = registerCleanup(() => rmSync(apiDir, { recursive: true, force: true }));
   try {
-    step('Start the embedded API server and load examples/');
-    server = await startApiServer({ bookmarkIntervalMs: 5_000 });
+    const server = chooseServer();
+    step(`Start the API server (${server.what}) and load examples/`);
+    api = await startApi(server.kind, apiDir);
     const manifests = readManifests(EXAMPLES);
     const loaded = clusterFromObjects(manifests);
     const errors = loaded.problems.filter((p) => p.severity === 'error');
     if (errors.length > 0) throw new Error(`examples/: ${errors.map((p) => p.message).join('; ')}`);
-    createManifests(server, [
-      { source: 'kube-system', object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } } },
-    ]); // prettier-ignore
-    const created = createManifests(server, manifests);
-    say(`  ${server.url}: ${[...created].map(([plural, n]) => `${n} ${plural}`).join(', ')}`);
+    // The controller's Lease lives there; a real server has it already.
+    if ((await api.get('namespaces', 'kube-system')) === undefined)
+      await api.create([
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } },
+      ]);
+    const created = await createObjects(api, manifests);
+    const url = api.kubeConfig.getCurrentCluster()?.server ?? '?';
+    say(`  ${api.label} at ${url} (${server.why})`);
+    say(`  created ${[...created].map(([plural, n]) => `${n} ${plural}`).join(', ')}`);
+    // Everything below is read back through this list + watch, as a client sees it.
+    view = await watchResources(api, [...SOURCE_PLURALS, PLURAL]);
 
     // Started first: its Node.js start-up overlaps building the namespaces.
     step('Start the controller (bin/nftpol-controller)');
-    const kubeconfig = join(workDir, 'kubeconfig');
-    await writeFile(kubeconfig, kubeConfigForServer(server.url).exportConfig());
+    const kubeconfig = api.kubeconfigPath;
     const common = [`--kubeconfig=${kubeconfig}`, '--health-port=-1'];
     children.push(
       startChild('controller', 'nftpol-controller', [...common, '--identity=demo'], workDir),
@@ -352,7 +452,7 @@ async function run(workDir: string): Promise<boolean> {
 
     step('Build the nodes and pods as network namespaces');
     nc = await NetnsCluster.create();
-    const cluster = clusterInStore(server);
+    const cluster = clusterInView(view);
     await nc.sync(cluster);
     say(
       `  ${nc.nodes.length} nodes (${nc.nodes.map((n) => n.name).join(', ')}) and ${nc.pods.length} pods ` +
@@ -384,7 +484,7 @@ async function run(workDir: string): Promise<boolean> {
         .map((c) => `${c.name} (pid ${c.process.pid})`)
         .join(', ')}`,
     );
-    await enforced(server, 'the first scripts', children);
+    await enforced(view, 'the first scripts', children, START_TIMEOUT_MS);
     say(
       `  every node enforces its script ${seconds(performance.now() - t0)} after the executors ` +
         `were spawned (mostly Node.js start-up)`,
@@ -392,7 +492,7 @@ async function run(workDir: string): Promise<boolean> {
 
     step('kubectl get nodefirewalls');
     const columns = readPrinterColumns();
-    await printNodeFirewalls(server, columns);
+    printNodeFirewalls(view, columns);
 
     step(`Who can connect to whom on TCP/${MATRIX_PORT}: the oracle vs real probes`);
     const report1 = await probeCluster(nc, cluster);
@@ -402,26 +502,29 @@ async function run(workDir: string): Promise<boolean> {
     step(`Change a policy through the API: ${CHANGE}`);
     const [change] = readManifests([CHANGE]);
     const policy = change!.object as { metadata: { name: string; namespace: string } };
-    const hashesBefore = appliedHashes(server);
+    const hashesBefore = appliedHashes(view);
     const t1 = performance.now();
-    const path = `/apis/networking.k8s.io/v1/namespaces/${policy.metadata.namespace}/networkpolicies`;
-    const res = await fetch(`${server.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(policy),
-    });
-    if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
-    say(`  POST ${path}: ${res.status} (${policy.metadata.namespace}/${policy.metadata.name})`);
-    const changed = await enforced(server, 'the policy change', children);
+    const path = collectionPath('networkpolicies', policy.metadata.namespace);
+    const written = await api.request<ApiObject>('POST', path, { body: policy });
+    say(
+      `  POST ${path}: created ${policy.metadata.namespace}/${policy.metadata.name} ` +
+        `(resourceVersion ${written.metadata.resourceVersion})`,
+    );
+    // Enforced for the objects the view holds, once it holds the new policy.
+    const changed = await enforced(view, 'the policy change', children, ENFORCE_TIMEOUT_MS, (c) =>
+      c.policies.some(
+        (p) => p.namespace === policy.metadata.namespace && p.name === policy.metadata.name,
+      ),
+    );
     const took = performance.now() - t1;
-    const hashesAfter = appliedHashes(server);
+    const hashesAfter = appliedHashes(view);
     const moved = [...hashesAfter].filter(([n, h]) => hashesBefore.get(n) !== h).map(([n]) => n);
     const same = [...hashesAfter.keys()].filter((n) => !moved.includes(n));
     say(
       bold(`  every node reports the new hash applied ${seconds(took)} after the write`) +
         ` (new script: ${moved.join(', ') || 'none'}; unchanged: ${same.join(', ') || 'none'})`,
     );
-    await printNodeFirewalls(server, columns);
+    printNodeFirewalls(view, columns);
     const report2 = await probeCluster(nc, changed);
     const second = compareMatrix(changed, report2, MATRIX_PORT);
     printComparison(second, report2);
@@ -453,9 +556,9 @@ async function run(workDir: string): Promise<boolean> {
 
     const shown = nc.nodes[0]!.name;
     step(`The conditions of NodeFirewall ${shown}`);
-    const nfw = await getJson<NodeFirewall>(server, `${NFW_PATH}/${shown}`);
+    const nfw = view.get(PLURAL, shown) as unknown as NodeFirewall;
     const now = Date.now();
-    const conditions: readonly Condition[] = nfw.status?.conditions ?? [];
+    const conditions: readonly Condition[] = nfw?.status?.conditions ?? [];
     const rows = [
       ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
       ...conditions.map((c) => [
@@ -468,19 +571,29 @@ async function run(workDir: string): Promise<boolean> {
     ];
     for (const line of formatTable(rows, '  ')) say(line);
 
-    const behind = nodesBehind(server, clusterInStore(server));
+    const behind = nodesBehind(view, clusterInView(view));
     if (behind.length > 0) say(`  nodes behind at the end: ${behind.join(', ')}`);
     return isAgreement(first, report1) && isAgreement(second, report2) && behind.length === 0;
   } finally {
     await Promise.all(children.map(stopChild));
-    await server?.close().catch(() => undefined);
+    view?.stop();
+    await api?.stop().catch(() => undefined);
+    rmSync(apiDir, { recursive: true, force: true });
+    unregisterApiDir();
     const namespaces = nc === undefined ? 0 : nc.nodes.length + nc.pods.length + 1;
     await nc?.destroy();
     const left = readdirSync('/run/netns').filter((n) => n.startsWith(`np${RUN_ID}-`));
     step('Clean up');
+    const server =
+      api === undefined
+        ? 'no API server'
+        : api.kind === 'kube-apiserver'
+          ? 'the API server (kube-apiserver and etcd, their data removed)'
+          : 'the API server';
     say(
-      `  stopped ${children.length} processes and the API server; deleted ${namespaces} network ` +
-        `namespaces (${left.length} left)`,
+      `  stopped ${children.length} processes and ${server}; deleted ${namespaces} network ` +
+        `namespaces (${left.length} left)` +
+        (existsSync(apiDir) ? `; ${apiDir} left` : ''),
     );
   }
 }
