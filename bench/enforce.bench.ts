@@ -1,32 +1,45 @@
 /**
  * Time to enforce: from a NetworkPolicy write in the API to the kernel doing
- * what it says, through the whole product on one machine (the embedded API
- * server, the controller, one executor per node of a two-node netns
- * cluster). Each change moves the one allowed port of `a/web` between 80 and
+ * what it says, through the whole product on one machine: an API server (the
+ * real kube-apiserver and etcd when KUBEBUILDER_ASSETS holds them, the
+ * embedded one otherwise; the results say which), the controller, one
+ * executor per node of a two-node netns cluster, all in this process and
+ * talking to the server only through its kubeconfig; the status is observed
+ * through list + watch. Each change moves the one allowed port of `a/web` between 80 and
  * 81; the clock stops when a probe from `a/client` (on the other node) to the
  * newly allowed port is answered. Probes are fired every few milliseconds,
  * so only "becomes open" is measured: a drop can only be seen as a timeout.
  * Also reports when every node's NodeFirewall status showed the new script
- * applied (the status write follows the load). Prints p50/p99 and writes
- * bench/results/enforce.json. Needs root, ip and nft.
+ * applied (the status write follows the load). Measurement starts once
+ * every node enforces the first script and the not-yet-allowed port is seen
+ * closed. Prints p50/p99 and writes bench/results/enforce.json. Needs root,
+ * ip and nft.
  *
  *   node --import tsx bench/enforce.bench.ts
  *   NFTPOL_BENCH_CHANGES=20 node --import tsx bench/enforce.bench.ts
+ *   NFTPOL_BENCH_NOTE='shared 2-core machine' …   # written beside the figures
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { startApiServer, type ApiServer } from '../src/apiserver/server.js';
 import { startController, type ControllerHandle } from '../src/controller/main.js';
 import { DEFAULTS as CONTROLLER_DEFAULTS } from '../src/controller/options.js';
 import { startExecutor, type ExecutorHandle } from '../src/executor/main.js';
 import { DEFAULTS as EXECUTOR_DEFAULTS } from '../src/executor/options.js';
-import { kubeConfigForServer } from '../src/k8s/client.js';
 import { createLogger } from '../src/telemetry/log.js';
 import { dataplaneSkipReason } from '../test/support/netns/lifecycle.js';
 import { NetnsCluster, type NetnsPod } from '../test/support/netns/netns-cluster.js';
-import { clusterInStore, waitForEnforced } from '../test/support/stack.js';
+import { controlPlaneAssets } from '../test/support/kube-apiserver.js';
+import { clusterInView, SOURCE_PLURALS, waitForEnforced } from '../test/support/stack.js';
+import {
+  startTestApi,
+  watchResources,
+  type ApiObject,
+  type ApiView,
+  type TestApi,
+} from '../test/support/test-api.js';
 import { machineNote, quantile } from './stats.js';
 
 const run = promisify(execFile);
@@ -46,22 +59,11 @@ const NODES = [
   { name: 'n2', address: '10.99.0.2', podCIDR: '10.100.2.0/24' },
 ] as const;
 
-function seed(server: ApiServer): void {
-  const s = server.store;
-  s.create('namespaces', {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: 'kube-system' },
-  });
-  s.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } });
-  for (const n of NODES)
-    s.create('nodes', {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: n.name },
-      spec: { podCIDR: n.podCIDR },
-      status: { addresses: [{ type: 'InternalIP', address: n.address }] },
-    });
+/** The cluster, through the API: namespace `a`, two nodes, `a/client` on n1 and `a/web` on n2. */
+async function seed(api: TestApi): Promise<void> {
+  // The controller's Lease lives there; a real server has it already.
+  if ((await api.get('namespaces', 'kube-system')) === undefined)
+    await api.create([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } }]);
   const pod = (name: string, app: string, node: 1 | 2) => ({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -69,8 +71,19 @@ function seed(server: ApiServer): void {
     spec: { nodeName: `n${node}`, containers: [{ name: 'c', image: 'x' }] },
     status: { phase: 'Running', podIP: `10.100.${node}.2`, podIPs: [{ ip: `10.100.${node}.2` }] },
   });
-  s.create('pods', pod('client', 'client', 1));
-  s.create('pods', pod('web', 'web', 2));
+  await api.create([
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } },
+    ...NODES.map((n) => ({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: n.name },
+      spec: { podCIDR: n.podCIDR },
+      status: { addresses: [{ type: 'InternalIP', address: n.address }] },
+    })),
+    pod('client', 'client', 1),
+    pod('web', 'web', 2),
+    webOnPort(80),
+  ]);
 }
 
 /** `a/web` accepts `a/client` on TCP `port` only. */
@@ -90,9 +103,19 @@ const webOnPort = (port: number) => ({
   },
 });
 
-/** Resolves with performance.now() once every node reports the current script applied. */
-async function waitForStatus(server: ApiServer): Promise<number> {
-  await waitForEnforced(server, 'status', CHANGE_DEADLINE_MS);
+/**
+ * Resolves with performance.now() once every node reports applied the script
+ * of the objects the view holds, and the view holds policy `a/web` as
+ * `written` left it (or later): right after a write the view may still show
+ * the state before it, which every node already enforces.
+ */
+async function waitForStatus(view: ApiView, written: ApiObject): Promise<number> {
+  // Nothing else writes the policy: the patch's own resourceVersion is the one to see.
+  const rv = written.metadata.resourceVersion;
+  await waitForEnforced(view, 'status', {
+    timeoutMs: CHANGE_DEADLINE_MS,
+    until: () => view.get('networkpolicies', 'web', 'a')?.metadata.resourceVersion === rv,
+  });
   return performance.now();
 }
 
@@ -142,22 +165,41 @@ function waitForOpen(from: NetnsPod, to: NetnsPod, port: number): Promise<number
   });
 }
 
+/** One probe from `from` to `to`:`port`; true when it is answered. */
+async function isOpen(from: NetnsPod, to: NetnsPod, port: number): Promise<boolean> {
+  const spec = {
+    protocol: 'TCP' as const,
+    from: from.ips[0]!,
+    to: to.ips[0]!,
+    port,
+    sport: nextSport(),
+  };
+  const [result] = await from.agent.probe([spec], PROBE_TIMEOUT_MS, 1);
+  return result?.outcome === 'open';
+}
+
 async function main(): Promise<void> {
   const skip = dataplaneSkipReason();
   if (skip !== null) {
     console.log(`skipped: ${skip}`);
     return;
   }
-  const server = await startApiServer({ bookmarkIntervalMs: 1_000 });
+  const assets = controlPlaneAssets();
+  const api = await startTestApi('time to enforce', {
+    server: assets.kind === 'found' ? 'kube-apiserver' : 'embedded',
+    embedded: { bookmarkIntervalMs: 1_000 },
+  });
+  if (assets.kind === 'missing') console.log(`(no real kube-apiserver: ${assets.why})`);
+  let view: ApiView | undefined;
   let nc: NetnsCluster | undefined;
   let controller: ControllerHandle | undefined;
   const executors: ExecutorHandle[] = [];
   try {
-    seed(server);
-    server.store.create('networkpolicies', webOnPort(80));
+    await seed(api);
+    view = await watchResources(api, [...SOURCE_PLURALS, 'nodefirewalls']);
     nc = await NetnsCluster.create();
-    await nc.sync(clusterInStore(server));
-    const kubeConfig = kubeConfigForServer(server.url);
+    await nc.sync(clusterInView(view));
+    const kubeConfig = api.kubeConfig;
     // Production debounce (100 ms, max 1 s): this is what a user waits.
     controller = await startController(
       { ...CONTROLLER_DEFAULTS, identity: 'bench', healthPort: -1, logLevel: 'silent' },
@@ -185,22 +227,30 @@ async function main(): Promise<void> {
       );
     }
     await Promise.all(executors.map((e) => e.synced));
-    const cluster = clusterInStore(server);
+    // Measure from an enforced start: before the first script is loaded every
+    // port is open, and the first change would be "enforced" at once.
+    const cluster = await waitForEnforced(view, 'the first scripts', {
+      timeoutMs: CHANGE_DEADLINE_MS,
+    });
     const client = nc.slotOf(cluster.pods.find((p) => p.name === 'client')!)!;
     const web = nc.slotOf(cluster.pods.find((p) => p.name === 'web')!)!;
     await waitForOpen(client, web, 80);
+    if (await isOpen(client, web, 81)) throw new Error('port 81 is open before any change');
 
     const enforceMs: number[] = [];
     const statusMs: number[] = [];
     for (let i = 0; i < CHANGES; i++) {
       const port = i % 2 === 0 ? 81 : 80;
       const t0 = performance.now();
-      server.store.patch('networkpolicies', { namespace: 'a', name: 'web' }, 'merge', {
-        spec: webOnPort(port).spec,
-      });
+      const written = await api.mergePatch(
+        'networkpolicies',
+        'web',
+        { spec: webOnPort(port).spec },
+        { namespace: 'a' },
+      );
       const [open, status] = await Promise.all([
         waitForOpen(client, web, port),
-        waitForStatus(server),
+        waitForStatus(view, written),
       ]);
       enforceMs.push(open - t0);
       statusMs.push(status - t0);
@@ -211,8 +261,11 @@ async function main(): Promise<void> {
       p99: Math.round(quantile(xs, 0.99)),
       max: Math.round(Math.max(...xs)),
     });
+    const note = process.env['NFTPOL_BENCH_NOTE'];
     const result = {
-      machine: machineNote(),
+      machine: `${machineNote()}, ${availableParallelism()} CPUs`,
+      ...(note === undefined || note === '' ? {} : { note }),
+      apiServer: api.label,
       changes: CHANGES,
       controllerDebounceMs: CONTROLLER_DEFAULTS.debounceMs,
       probeEveryMs: PROBE_EVERY_MS,
@@ -220,21 +273,24 @@ async function main(): Promise<void> {
       timeToStatusMs: summary(statusMs),
       samples: { enforceMs: enforceMs.map(Math.round), statusMs: statusMs.map(Math.round) },
     };
-    console.log(`time to enforce over ${CHANGES} changes (API write → probe answered):`);
+    console.log(
+      `time to enforce over ${CHANGES} changes (API write → probe answered), ${api.label}:`,
+    );
     console.log(
       `  p50 ${result.timeToEnforceMs.p50} ms, p99 ${result.timeToEnforceMs.p99} ms, max ${result.timeToEnforceMs.max} ms`,
     );
-    console.log(`time to status (API write → every node's appliedHash updated):`);
+    console.log(`time to status (API write → every node's appliedHash updated, seen by a watch):`);
     console.log(
       `  p50 ${result.timeToStatusMs.p50} ms, p99 ${result.timeToStatusMs.p99} ms, max ${result.timeToStatusMs.max} ms`,
     );
-    console.log(result.machine);
+    console.log(result.machine + (note === undefined || note === '' ? '' : `; ${note}`));
     mkdirSync('bench/results', { recursive: true });
     writeFileSync('bench/results/enforce.json', `${JSON.stringify(result, null, 2)}\n`);
   } finally {
     await Promise.allSettled(executors.map((e) => e.stop()));
     await controller?.stop().catch(() => undefined);
-    await server.close();
+    view?.stop();
+    await api.stop();
     await nc?.destroy();
   }
 }
