@@ -1,20 +1,27 @@
 /**
- * `nftpol status` and `nftpol explain --server` as a user runs them: the real
- * CLI in a child process against the embedded API server, seeded with
- * NetworkPolicies (created, then changed, on a set clock so managedFields
- * times are known) and NodeFirewalls whose status says applied, failed or
- * never applied. Asserts the per-policy and per-node answers in JSON and
- * text, the exit code when the API is unreachable, and explain's live counts.
+ * `nftpol status` and `nftpol explain --kubeconfig` as a user runs them: the
+ * real CLI in a child process against the real kube-apiserver, seeded through
+ * the API with NetworkPolicies (created, then changed by another field
+ * manager, whose managedFields time the server stamps) and NodeFirewalls
+ * whose status, written through the status subresource, says applied, failed
+ * or never applied, at times set relative to that change. Asserts the
+ * per-policy and per-node answers in JSON and text, the exit code when the
+ * API is unreachable, and explain's live counts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
 import type { NodeStatusRow, PolicyStatus } from '../../src/cli/status-report.js';
 import { runNftpol } from '../unit/cli/run-cli.js';
+import { objectPath, realServerSkip, startTestApi, type TestApi } from '../support/test-api.js';
 
-const T0 = Date.parse('2030-01-01T00:00:00Z');
 const HASH_A = `sha256:${'a'.repeat(64)}`;
 const HASH_B = `sha256:${'b'.repeat(64)}`;
+/**
+ * Seconds from T0 as RFC 3339. T0 is set, once the policies are on the
+ * server, three seconds before shop/allow-web's last change (as the server
+ * stamped it in managedFields), so that at(3) is that change.
+ */
+let T0 = 0;
 const at = (seconds: number): string =>
   new Date(T0 + seconds * 1000).toISOString().replace(/\.000Z$/, 'Z');
 
@@ -38,20 +45,9 @@ function condition(status: 'True' | 'False', reason: string, message: string) {
   };
 }
 
-/** Creates a NodeFirewall, then writes its status through the status subresource. */
-function seedNodeFirewall(
-  server: ApiServer,
-  name: string,
-  policies: string[],
-  status?: object,
-): void {
-  const created = server.store.create('nodefirewalls', nodeFirewall(name, policies));
-  if (status === undefined) return;
-  server.store.replace(
-    'nodefirewalls',
-    { ...created, status },
-    { name, subresource: 'status', fieldManager: 'nftpol-executor' },
-  );
+/** A NodeFirewall with, when given, a status (TestApi.create writes it through the subresource). */
+function seededNodeFirewall(name: string, policies: string[], status?: object) {
+  return { ...nodeFirewall(name, policies), ...(status === undefined ? {} : { status }) };
 }
 
 function nodeFirewall(name: string, policies: string[]) {
@@ -75,27 +71,39 @@ function nodeFirewall(name: string, policies: string[]) {
   };
 }
 
-describe('nftpol status against the API server', () => {
-  let server: ApiServer;
-  let clock = T0;
+/** Seconds since the epoch of the latest managedFields time of a policy (`changedAt`). */
+function lastChange(object: { metadata: Record<string, unknown> }): number {
+  const fields = (object.metadata['managedFields'] ?? []) as { time?: string }[];
+  return Math.max(...fields.map((f) => Date.parse(f.time ?? '')).filter((t) => !isNaN(t)));
+}
 
-  before(async () => {
-    server = await startApiServer({ now: () => new Date(clock) });
-    const { store } = server;
-    store.create('networkpolicies', policy('payments', 'default-deny-ingress'), {
-      fieldManager: 'kubectl',
-    });
-    store.create('networkpolicies', policy('shop', 'allow-web'), { fieldManager: 'kubectl' });
-    store.create('networkpolicies', policy('shop', 'unused', { matchLabels: { app: 'none' } }), {
-      fieldManager: 'kubectl',
-    });
-    clock = T0 + 3000; // shop/allow-web changed 3 s after creation
-    store.replace(
-      'networkpolicies',
-      { ...policy('shop', 'allow-web', { matchLabels: { app: 'web' } }) },
-      { namespace: 'shop', name: 'allow-web', fieldManager: 'kubectl-edit' },
-    );
-    seedNodeFirewall(server, 'node-a', ['payments/default-deny-ingress', 'shop/allow-web'], {
+/**
+ * The policies (shop/allow-web changed by a second field manager after its
+ * creation), then, at times relative to that change, the NodeFirewalls.
+ */
+async function seed(api: TestApi): Promise<void> {
+  await api.create([
+    ...['payments', 'shop'].map((name) => ({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name },
+    })),
+    policy('payments', 'default-deny-ingress'),
+    policy('shop', 'allow-web'),
+    policy('shop', 'unused', { matchLabels: { app: 'none' } }),
+  ]);
+  const path = objectPath('networkpolicies', 'allow-web', 'shop');
+  const created = await api.request('GET', path);
+  const changed = await api.request('PUT', `${path}?fieldManager=kubectl-edit`, {
+    body: { ...created, spec: policy('shop', 'allow-web', { matchLabels: { app: 'web' } }).spec },
+  });
+  const managers = (changed.metadata['managedFields'] as { manager: string }[]).map(
+    (m) => m.manager,
+  );
+  assert.ok(managers.includes('kubectl-edit'), `managedFields names the edit: ${managers.join()}`);
+  T0 = lastChange(changed) - 3000;
+  await api.create([
+    seededNodeFirewall('node-a', ['payments/default-deny-ingress', 'shop/allow-web'], {
       observedGeneration: 1,
       appliedHash: HASH_A,
       lastAppliedTime: at(5),
@@ -106,8 +114,8 @@ describe('nftpol status against the API server', () => {
       counters: {
         'shop/web-0': { ingressAllowed: 40, ingressDenied: 2, egressAllowed: 0, egressDenied: 0 },
       },
-    });
-    seedNodeFirewall(server, 'node-b', ['payments/default-deny-ingress'], {
+    }),
+    seededNodeFirewall('node-b', ['payments/default-deny-ingress'], {
       observedGeneration: 1,
       appliedHash: HASH_B,
       lastAppliedTime: at(1),
@@ -126,16 +134,33 @@ describe('nftpol status against the API server', () => {
           egressDenied: 0,
         },
       },
-    });
-    seedNodeFirewall(server, 'node-c', ['payments/default-deny-ingress']);
+    }),
+    seededNodeFirewall('node-c', ['payments/default-deny-ingress']),
+  ]);
+}
+
+describe('nftpol status against the real kube-apiserver', { skip: realServerSkip() }, () => {
+  let api: TestApi;
+  /** The CLI's arguments to reach the server. */
+  let server: string[];
+
+  before(async () => {
+    api = await startTestApi('cli status');
+    server = ['--kubeconfig', api.kubeconfigPath];
+    try {
+      await seed(api);
+    } catch (err) {
+      await api.stop();
+      throw err;
+    }
   });
 
   after(async () => {
-    await server.close();
+    await api?.stop();
   });
 
   it('reports, per policy, where it must be in force, where it is, since when and who fails', async () => {
-    const r = await runNftpol(['status', '--server', server.url, '-o', 'json']);
+    const r = await runNftpol(['status', ...server, '-o', 'json']);
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
     const { policies } = JSON.parse(r.stdout) as { policies: PolicyStatus[] };
@@ -165,14 +190,14 @@ describe('nftpol status against the API server', () => {
   });
 
   it('prints the same as a table with the failing and pending nodes spelled out', async () => {
-    const r = await runNftpol(['status', '--server', server.url]);
+    const r = await runNftpol(['status', ...server]);
     assert.equal(r.code, 0);
     assert.equal(
       r.stdout,
       [
         'POLICY                         STATE     IN FORCE  FAILING  SINCE                 TIME TO ENFORCE',
         'payments/default-deny-ingress  Failing   1/3       1        -                     -',
-        'shop/allow-web                 Enforced  1/1       0        2030-01-01T00:00:05Z  2s',
+        `shop/allow-web                 Enforced  1/1       0        ${at(5)}  2s`,
         'shop/unused                    NoPods    0/0       0        -                     -',
         '',
         'payments/default-deny-ingress: failing on node-b: ApplyFailed: Error: Could not process rule: No such file or directory',
@@ -183,16 +208,7 @@ describe('nftpol status against the API server', () => {
   });
 
   it('narrows to one namespace and one policy', async () => {
-    const r = await runNftpol([
-      'status',
-      '--server',
-      server.url,
-      '-n',
-      'shop',
-      'allow-web',
-      '-o',
-      'json',
-    ]);
+    const r = await runNftpol(['status', ...server, '-n', 'shop', 'allow-web', '-o', 'json']);
     assert.equal(r.code, 0, r.stderr);
     const { policies } = JSON.parse(r.stdout) as { policies: PolicyStatus[] };
     assert.deepEqual(
@@ -202,13 +218,13 @@ describe('nftpol status against the API server', () => {
   });
 
   it('says so (exit 1) when the named policy exists nowhere', async () => {
-    const r = await runNftpol(['status', '--server', server.url, 'shop/nope']);
+    const r = await runNftpol(['status', ...server, 'shop/nope']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no NetworkPolicy shop\/nope/);
   });
 
   it('"status nodes" shows each node\'s conditions, hash, pods and rules', async () => {
-    const r = await runNftpol(['status', 'nodes', '--server', server.url, '-o', 'json']);
+    const r = await runNftpol(['status', 'nodes', ...server, '-o', 'json']);
     assert.equal(r.code, 0, r.stderr);
     const { nodes } = JSON.parse(r.stdout) as { nodes: NodeStatusRow[] };
     assert.deepEqual(
@@ -219,7 +235,7 @@ describe('nftpol status against the API server', () => {
         ['node-c', '-', null, '-', '-', false, 2],
       ],
     );
-    const text = await runNftpol(['status', 'nodes', '--server', server.url]);
+    const text = await runNftpol(['status', 'nodes', ...server]);
     assert.match(text.stdout, /^NAME\s+APPLIED\s+INSYNC\s+READY\s+HASH\s+PODS\s+RULES\s+AGE\n/);
     assert.match(
       text.stdout,
@@ -234,11 +250,11 @@ describe('nftpol status against the API server', () => {
   });
 
   it('rejects a stray argument and -n with "nodes" as usage errors (exit 2)', async () => {
-    assert.equal((await runNftpol(['status', 'a', 'b', '--server', server.url])).code, 2);
-    assert.equal((await runNftpol(['status', 'nodes', '-n', 'x', '--server', server.url])).code, 2);
+    assert.equal((await runNftpol(['status', 'a', 'b', ...server])).code, 2);
+    assert.equal((await runNftpol(['status', 'nodes', '-n', 'x', ...server])).code, 2);
   });
 
-  it('explain --server adds the live counts of the deciding pod chain', async () => {
+  it('explain --kubeconfig adds the live counts of the deciding pod chain', async () => {
     const args = [
       'explain',
       '-f',
@@ -248,7 +264,7 @@ describe('nftpol status against the API server', () => {
       '--to',
       'payments/db-0',
     ];
-    const r = await runNftpol([...args, '--port', '5432', '--server', server.url]);
+    const r = await runNftpol([...args, '--port', '5432', ...server]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^DENIED shop\/frontend-0/);
     assert.ok(
@@ -262,7 +278,7 @@ describe('nftpol status against the API server', () => {
       ),
       r.stdout,
     );
-    const json = await runNftpol([...args, '--port', '5432', '--server', server.url, '-o', 'json']);
+    const json = await runNftpol([...args, '--port', '5432', ...server, '-o', 'json']);
     assert.deepEqual((JSON.parse(json.stdout) as { live: unknown }).live, [
       {
         pod: 'payments/db-0',
