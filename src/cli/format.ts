@@ -53,8 +53,22 @@ function endpointLabel(e: ResolvedEndpoint): string {
   return e.node === null ? e.ip : `${e.ip} (node ${e.node})`;
 }
 
+/** How many names a text line lists before it counts the rest. */
+export const HANDFUL = 5;
+
+/**
+ * `a, b, c` — or, past HANDFUL names, the first HANDFUL and `and 2,495
+ * more`, with a pointer to `-o json` (which lists all) when `hint`.
+ */
+function summarize(items: readonly string[], hint: boolean): string {
+  if (items.length <= HANDFUL) return items.join(', ');
+  const more = `and ${(items.length - HANDFUL).toLocaleString('en-US')} more`;
+  return `${items.slice(0, HANDFUL).join(', ')} ${more}${hint ? ' (-o json lists all)' : ''}`;
+}
+
 function sideReason(side: SideVerdict): string {
-  const isolatedBy = `isolated by ${side.policies.join(', ')}`;
+  const policiesCut = side.policies.length > HANDFUL;
+  const isolatedBy = `isolated by ${summarize(side.policies, true)}`;
   switch (side.reason) {
     case 'not-a-pod':
       return 'allowed: not a pod that policies select (an external address, a node, or a hostNetwork or finished pod)';
@@ -63,9 +77,13 @@ function sideReason(side: SideVerdict): string {
     case 'host-to-own-pod':
       return 'allowed: traffic from a node to its own pods is always allowed';
     case 'allowed-by-rule':
-      return `allowed by ${side.allowedBy.map(formatRuleRef).join(', ')}; ${isolatedBy}`;
-    case 'no-rule-matched':
-      return `denied: ${isolatedBy}; no rule of ${side.policies.join(', ')} allows it`;
+      return `allowed by ${summarize(side.allowedBy.map(formatRuleRef), !policiesCut)}; ${isolatedBy}`;
+    case 'no-rule-matched': {
+      const none = policiesCut
+        ? `these ${side.policies.length.toLocaleString('en-US')} policies`
+        : side.policies.join(', ');
+      return `denied: ${isolatedBy}; no rule of ${none} allows it`;
+    }
   }
 }
 

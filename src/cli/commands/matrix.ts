@@ -18,6 +18,7 @@ import {
   readOutput,
   readPortAndProtocol,
 } from '../command.js';
+import { InputError } from '../errors.js';
 import { formatMatrixJson, formatMatrixText } from '../format.js';
 import { addressOf, pickFamily, resolveDestinationPort } from './explain.js';
 
@@ -56,7 +57,8 @@ Evaluate, for every ordered pair of pods (pods with an IP, not hostNetwork,
 not Succeeded/Failed; sorted by namespace/name), whether a new connection from
 the row pod to the column pod is allowed on one port (default 80/TCP). A pair
 uses IPv4 when both pods have it, else IPv6. A named port is resolved on each
-destination pod; where the destination has no such port the pair is denied.
+destination pod; where the destination has no such port the pair is not
+evaluated (-). A name that no pod declares is an error (exit 1), as in explain.
 
 Text: a grid, row = from, column = to, pods numbered in the legend at the end
 of each row.  A = allowed   . = denied   - = not evaluated (the destination
@@ -120,8 +122,24 @@ export function computeMatrix(cluster: Cluster, port: PortArg, protocol: Protoco
   };
 }
 
-/** Runs `matrix` on a loaded cluster; returns stdout. */
+/**
+ * Runs `matrix` on a loaded cluster; returns stdout.
+ * @throws InputError when a port name resolves on no pod at all: the grid
+ *   would be all `-`, which says nothing about the policies (and is most
+ *   likely a typo).
+ */
 export function runMatrix(cluster: Cluster, options: MatrixOptions): Promise<string> {
+  const { port, protocol } = options;
+  if (typeof port === 'string') {
+    const resolves = cluster.pods.some(
+      (p) => isEnforceable(p) && resolveDestinationPort(port, protocol, p) !== null,
+    );
+    if (!resolves) {
+      throw new InputError(
+        `named port "${port}" (${protocol}) resolves nowhere: no pod in the input declares a ${protocol} container port of that name`,
+      );
+    }
+  }
   const matrix = computeMatrix(cluster, options.port, options.protocol);
   return Promise.resolve(
     options.output === 'json' ? formatMatrixJson(matrix) : formatMatrixText(matrix),

@@ -6,8 +6,8 @@
  * knows of — Node objects and the nodes pods are scheduled on — so a cluster
  * described by pods alone still renders.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { renderScript } from '../../nft/render.js';
 import type { Cluster } from '../../policy/model.js';
 import { translateNode } from '../../policy/translate.js';
@@ -105,7 +105,7 @@ export async function writeNodeScripts(
   scripts: readonly NodeScript[],
 ): Promise<WrittenScript[]> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
   } catch (err) {
     throw new InputError(`cannot create directory ${dir}: ${messageOf(err)}`);
   }
@@ -124,6 +124,38 @@ export async function writeNodeScripts(
     written.push({ path, scriptHash: s.scriptHash });
   }
   return written;
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node's `mkdir(dir, { recursive: true })`
+ * spins at 100% CPU forever where mkdir of a missing child fails with ENOENT
+ * although its parent exists (under /proc, for one); here that error ends it.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let current = resolve(dir); ;) {
+    try {
+      if ((await stat(current)).isDirectory()) break;
+      throw new Error(`${current} exists and is not a directory`);
+    } catch (err) {
+      if (codeOf(err) !== 'ENOENT') throw err;
+    }
+    missing.push(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d);
+    } catch (err) {
+      if (codeOf(err) !== 'EEXIST') throw err;
+    }
+  }
+}
+
+function codeOf(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
 }
 
 /** Runs `render` on a loaded cluster; returns stdout. */

@@ -8,6 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { runExplain } from '../../../src/cli/commands/explain.js';
+import type { Cluster } from '../../../src/policy/model.js';
+import { cluster, ns, pod, podPeer, policy, port, rule, sel } from '../../support/builders.js';
 import { assertGolden } from '../../support/golden.js';
 import { runNftpol } from './run-cli.js';
 
@@ -228,3 +231,74 @@ describe(
     }
   },
 );
+
+describe("explain's verdict line summarises past a handful of policies (#11)", () => {
+  // `count` policies in a: each isolates a/web for ingress, and every
+  // `allowEvery`-th one allows port 80 from a/client.
+  function manyPolicies(count: number, allowEvery: number): Cluster {
+    const policies = Array.from({ length: count }, (_, i) =>
+      policy(`a/p${String(i).padStart(4, '0')}`, {
+        podSelector: sel({ app: 'web' }),
+        ingress: i % allowEvery === 0 ? [rule([podPeer(sel({ app: 'client' }))], [port(80)])] : [],
+      }),
+    );
+    return cluster(
+      [ns('a')],
+      [
+        pod('a/client', { app: 'client' }, { ips: ['10.0.0.1'] }),
+        pod('a/web', { app: 'web' }, { ips: ['10.0.0.2'] }),
+      ],
+      policies,
+    );
+  }
+  const ask = (c: Cluster, output: 'text' | 'json', p = 80): Promise<string> =>
+    runExplain(c, {
+      files: [],
+      from: { kind: 'pod', namespace: 'a', name: 'client' },
+      to: { kind: 'pod', namespace: 'a', name: 'web' },
+      port: p,
+      protocol: 'TCP',
+      family: null,
+      output,
+    });
+  const ingressLine = (text: string): string =>
+    text.split('\n').find((l) => l.startsWith('  ingress of ')) ?? '';
+
+  const rows: { name: string; count: number; allowEvery: number; port: number; line: string }[] = [
+    {
+      name: 'five isolating policies are all named',
+      count: 5,
+      allowEvery: 1000,
+      port: 80,
+      line: '  ingress of a/web: allowed by a/p0000 ingress rule 0; isolated by a/p0000, a/p0001, a/p0002, a/p0003, a/p0004',
+    },
+    {
+      name: '2,500 isolating policies, none allowing: five named and the rest counted, once',
+      count: 2500,
+      allowEvery: 5000,
+      port: 443,
+      line: '  ingress of a/web: denied: isolated by a/p0000, a/p0001, a/p0002, a/p0003, a/p0004 and 2,495 more (-o json lists all); no rule of these 2,500 policies allows it',
+    },
+    {
+      name: 'many allowing rules are summarised too',
+      count: 12,
+      allowEvery: 1,
+      port: 80,
+      line: '  ingress of a/web: allowed by a/p0000 ingress rule 0, a/p0001 ingress rule 0, a/p0002 ingress rule 0, a/p0003 ingress rule 0, a/p0004 ingress rule 0 and 7 more; isolated by a/p0000, a/p0001, a/p0002, a/p0003, a/p0004 and 7 more (-o json lists all)',
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, async () => {
+      const text = await ask(manyPolicies(row.count, row.allowEvery), 'text', row.port);
+      assert.equal(ingressLine(text), row.line);
+    });
+  }
+
+  it('-o json lists every policy', async () => {
+    const json = JSON.parse(await ask(manyPolicies(2500, 5000), 'json', 443)) as {
+      ingress: { policies: string[] };
+    };
+    assert.equal(json.ingress.policies.length, 2500);
+    assert.equal(json.ingress.policies[2499], 'a/p2499');
+  });
+});

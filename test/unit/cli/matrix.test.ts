@@ -119,3 +119,38 @@ describe('matrix and explain agree', () => {
     });
   }
 });
+
+describe('nftpol matrix with a port name that resolves nowhere exits 1, like explain (#11)', () => {
+  const cases: { name: string; args: string[]; stderr: string }[] = [
+    {
+      name: 'a name no pod declares',
+      args: ['--port', 'nosuch'],
+      stderr:
+        'nftpol matrix: named port "nosuch" (TCP) resolves nowhere: no pod in the input declares a TCP container port of that name\n',
+    },
+    {
+      name: 'a name declared for another protocol only',
+      args: ['--port', 'http', '--protocol', 'UDP'],
+      stderr:
+        'nftpol matrix: named port "http" (UDP) resolves nowhere: no pod in the input declares a UDP container port of that name\n',
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: nothing on stdout, the reason on stderr`, async () => {
+      const r = await runNftpol(['matrix', '-f', 'examples', ...c.args]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, c.stderr);
+    });
+  }
+
+  it('--help says a destination without the name is "-", as the grid shows it, not denied', async () => {
+    const [help, grid] = await Promise.all([
+      runNftpol(['matrix', '--help']),
+      runNftpol(['matrix', '-f', 'examples', '--port', 'http']),
+    ]);
+    assert.match(grid.stdout, /^\s*0 {2}- /m, 'a destination without "http" shows "-"');
+    assert.match(help.stdout, /has no such port the pair is not\s+evaluated \(-\)/);
+    assert.doesNotMatch(help.stdout, /the pair is denied/);
+  });
+});

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +121,25 @@ describe('nftpol render --out', () => {
     );
     assert.equal(await readFile(join(out, 'notes.txt'), 'utf8'), 'mine');
   });
+
+  it(
+    'a directory under /proc, where a recursive mkdir spins forever, fails at once with exit 1 (#11)',
+    { skip: existsSync('/proc/self') ? false : 'no /proc on this system' },
+    async () => {
+      // Node's mkdir({ recursive: true }) looped at 100% CPU on /proc; the
+      // guard kills a child still spinning after a minute (code null).
+      const out = '/proc/nftpol-test-out/scripts';
+      const r = await runNftpol(['render', '-f', 'examples', '--out', out], {
+        killAfterMs: 60_000,
+      });
+      assert.equal(r.code, 1, `exit 1 (null: killed while still running); stderr: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(
+        r.stderr,
+        /^nftpol render: cannot create directory \/proc\/nftpol-test-out\/scripts: .*\/proc\/nftpol-test-out/,
+      );
+    },
+  );
 
   it('a directory that cannot be created exits 1 with the reason', async () => {
     const blocker = join(dir, 'a-file');

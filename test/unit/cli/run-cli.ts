@@ -18,12 +18,20 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs `node --import tsx src/cli/main.ts ...args` in the repository root. */
-export function runNftpol(args: readonly string[]): Promise<CliRun> {
+/**
+ * Runs `node --import tsx src/cli/main.ts ...args` in the repository root.
+ * `killAfterMs` guards a test against a child that hangs: the child is
+ * killed then and `code` is null. A guard, not a timing assertion.
+ */
+export function runNftpol(
+  args: readonly string[],
+  options: { readonly killAfterMs?: number } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.killAfterMs === undefined ? {} : { timeout: options.killAfterMs }),
     });
     let stdout = '';
     let stderr = '';
