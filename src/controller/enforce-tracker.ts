@@ -30,7 +30,7 @@
 import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Histogram } from 'prom-client';
-import type { Clock } from './engine.js';
+import type { Clock } from '../telemetry/clock.js';
 import type { ModelSink } from './informers.js';
 
 /** What the tracker keeps of one NodeFirewall. */

@@ -25,6 +25,7 @@ import type { Cluster } from '../policy/model.js';
 import { summarizePlan, type PlanSummary } from '../policy/plan.js';
 import { translatorFor } from '../policy/translate.js';
 import { boundCauses, MAX_CAUSES } from '../history/store.js';
+import { SYSTEM_CLOCK, type Clock } from '../telemetry/clock.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
 /** `spec.summary` of a NodeFirewall. */
@@ -55,19 +56,8 @@ export interface Batch {
   readonly removed: readonly string[];
 }
 
-/** Timers the engine uses; {@link SYSTEM_CLOCK} in production, a fake in tests. */
-export interface Clock {
-  now(): number;
-  setTimer(fn: () => void, ms: number): unknown;
-  clearTimer(handle: unknown): void;
-}
-
-/** The real clock. */
-export const SYSTEM_CLOCK: Clock = {
-  now: () => Date.now(),
-  setTimer: (fn, ms) => setTimeout(fn, ms),
-  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+/** The clock moved to telemetry/clock.ts (shared with the executor); re-exported for existing importers. */
+export { SYSTEM_CLOCK, type Clock } from '../telemetry/clock.js';
 
 /** Translates and renders one node of `cluster`. */
 export type RenderNode = (cluster: Cluster, node: string) => RenderedNode;

@@ -20,7 +20,7 @@
  * API (with the MicroTime format the server requires), leader.test.ts in memory.
  */
 import { LeaseConflictError, microTime, type LeaseRecord, type LeaseStore } from '../k8s/lease.js';
-import type { Clock } from './engine.js';
+import type { Clock } from '../telemetry/clock.js';
 
 /** Options of {@link LeaderElector}. */
 export interface LeaderOptions {

@@ -1,9 +1,9 @@
 /**
- * A manual {@link Clock} for controller unit tests: time moves only inside
+ * A manual {@link Clock} for controller and executor unit tests: time moves only inside
  * {@link FakeClock.advance}, which fires the timers that come due in order and
  * lets promises settle after each, so tests never sleep.
  */
-import type { Clock } from '../../src/controller/engine.js';
+import type { Clock } from '../../src/telemetry/clock.js';
 
 /** A clock whose timers fire only inside advance(). */
 export class FakeClock implements Clock {
