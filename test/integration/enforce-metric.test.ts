@@ -1,21 +1,30 @@
 /**
  * nftpol_controller_policy_enforce_seconds through the real controller: the
- * embedded API server, the controller's informers and the enforce tracker,
+ * real kube-apiserver, the controller's informers and the enforce tracker,
  * with the test playing the executors (it writes status.appliedHash and
  * Applied=True through the status subresource when told to). A new policy is
  * observed once, only after every node whose script carries it reports it
- * applied — not when the first one does.
+ * applied — not when the first one does. The controller runs on a clock the
+ * test sets (its timers are real), so the observed duration says which
+ * report completed it.
  *
- * Synchronisation by the store's change feed and, for the metric (which no
- * store change follows), a 10 ms poll with a deadline; never by sleeping.
+ * NodeFirewalls are observed through the API (list + watch), waiting on its
+ * watch events. The metrics live in the controller, where no watch event
+ * follows them: they are polled every 10 ms, with a deadline.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
+import type { Clock } from '../../src/controller/engine.js';
 import { startController, type ControllerHandle } from '../../src/controller/main.js';
 import { DEFAULTS, type ControllerOptions } from '../../src/controller/options.js';
-import { kubeConfigForServer } from '../../src/k8s/client.js';
 import { createLogger } from '../../src/telemetry/log.js';
+import {
+  realServerSkip,
+  startTestApi,
+  watchResources,
+  type ApiView,
+  type TestApi,
+} from '../support/test-api.js';
 
 const NFW = 'nodefirewalls';
 const TIMEOUT_MS = 15_000;
@@ -33,6 +42,14 @@ const options: ControllerOptions = {
   retryDelayMs: 50,
 };
 
+/** The controller's clock: `now` only moves when the test moves it; timers are real. */
+class SetClock implements Clock {
+  ms = Date.parse('2030-01-01T00:00:00Z');
+  now = (): number => this.ms;
+  setTimer = (fn: () => void, ms: number): unknown => setTimeout(fn, ms);
+  clearTimer = (handle: unknown): void => clearTimeout(handle as ReturnType<typeof setTimeout>);
+}
+
 const k8sNode = (name: string, ip: string) => ({
   apiVersion: 'v1',
   kind: 'Node',
@@ -49,69 +66,92 @@ const k8sPod = (name: string, nodeName: string, ip: string) => ({
 
 interface Spec {
   scriptHash: string;
-  summary: { policyNames: string[] };
+  summary: { policyNames?: string[] };
 }
 
-function specOf(server: ApiServer, node: string): Spec | undefined {
-  return server.store.get(NFW, undefined, node)?.['spec'] as Spec | undefined;
+function specOf(view: ApiView, node: string): Spec | undefined {
+  return view.get(NFW, node)?.['spec'] as Spec | undefined;
 }
 
-/** Plays the executor of `node`: reports its current spec applied. */
-function reportApplied(server: ApiServer, node: string): void {
-  const current = server.store.get(NFW, undefined, node);
-  assert.ok(current);
-  const spec = current['spec'] as Spec;
-  server.store.replace(
+function appliedHashOf(view: ApiView, node: string): string | undefined {
+  return (view.get(NFW, node)?.['status'] as { appliedHash?: string } | undefined)?.appliedHash;
+}
+
+const rfc3339 = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Plays the executor of `node`: reports the spec the view shows applied; resolves with that hash. */
+async function reportApplied(api: TestApi, view: ApiView, node: string): Promise<string> {
+  const spec = specOf(view, node);
+  assert.ok(spec, `a NodeFirewall for ${node}`);
+  await api.mergePatch(
     NFW,
+    node,
     {
-      ...current,
       status: {
         appliedHash: spec.scriptHash,
-        lastAppliedTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        lastAppliedTime: rfc3339(),
         conditions: [
           {
             type: 'Applied',
             status: 'True',
-            lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+            lastTransitionTime: rfc3339(),
             reason: 'Applied',
             message: 'applied',
           },
         ],
       },
     },
-    { name: node, subresource: 'status', fieldManager: 'test-executor' },
+    { status: true },
   );
+  return spec.scriptHash;
 }
 
-function waitFor(server: ApiServer, predicate: () => Promise<boolean> | boolean, what: string) {
+/** Resolves once the (async) predicate on the controller's state holds; polled every 10 ms. */
+function poll(predicate: () => Promise<boolean>, what: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let done = false;
     const finish = (err?: Error): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      clearInterval(poll);
-      unsubscribe();
+      clearInterval(every);
       if (err) reject(err);
       else resolve();
     };
     const check = (): void => {
-      void Promise.resolve(predicate()).then((ok) => ok && finish());
+      predicate().then(
+        (ok) => ok && finish(),
+        (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
+      );
     };
     const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), TIMEOUT_MS);
-    const unsubscribe = server.store.history.subscribe(() => queueMicrotask(check));
-    const poll = setInterval(check, 10);
+    const every = setInterval(check, 10);
     check();
   });
 }
 
-describe('time-to-enforce metric', () => {
-  let server: ApiServer;
+/**
+ * Resolves after every 0 ms timer already scheduled has run: Node runs timers
+ * of one duration in the order they were set. The enforce tracker checks on
+ * such a timer, set as its informer hands it a NodeFirewall event.
+ */
+const afterScheduledChecks = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('time-to-enforce metric', { skip: realServerSkip() }, () => {
+  let api: TestApi;
+  let view: ApiView;
   let controller: ControllerHandle;
+  const clock = new SetClock();
+  /** NodeFirewall watch events the view has seen. */
+  let viewEvents = 0;
 
   const observations = async (): Promise<number> => {
     const metric = await controller.metrics.policyEnforceDuration.get();
     return metric.values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+  };
+  const observedSeconds = async (): Promise<number> => {
+    const metric = await controller.metrics.policyEnforceDuration.get();
+    return metric.values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
   };
 
   const nodeFirewallEvents = async (): Promise<number> => {
@@ -120,55 +160,76 @@ describe('time-to-enforce metric', () => {
   };
 
   before(async () => {
-    server = await startApiServer();
-    server.store.create('namespaces', {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: 'shop' },
-    });
-    server.store.create('nodes', k8sNode('n1', '172.16.0.1'));
-    server.store.create('nodes', k8sNode('n2', '172.16.0.2'));
-    server.store.create('pods', k8sPod('web-1', 'n1', '10.0.1.2'));
-    server.store.create('pods', k8sPod('web-2', 'n2', '10.0.2.2'));
-    controller = await startController(options, kubeConfigForServer(server.url), {
+    api = await startTestApi('enforce metric');
+    await api.create([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+      k8sNode('n1', '172.16.0.1'),
+      k8sNode('n2', '172.16.0.2'),
+      k8sPod('web-1', 'n1', '10.0.1.2'),
+      k8sPod('web-2', 'n2', '10.0.2.2'),
+    ]);
+    // Started before the controller, on no NodeFirewall: it sees the same
+    // stream of NodeFirewall events as the controller's informer.
+    view = await watchResources(api, [NFW]);
+    view.subscribe(() => (viewEvents += 1));
+    controller = await startController(options, api.kubeConfig, {
       log: createLogger({ component: 'test-controller', level: 'silent' }),
+      clock,
     });
     await controller.synced;
-    await waitFor(server, () => !!specOf(server, 'n1') && !!specOf(server, 'n2'), 'first scripts');
-    reportApplied(server, 'n1');
-    reportApplied(server, 'n2');
+    await view.waitFor(
+      () => specOf(view, 'n1') !== undefined && specOf(view, 'n2') !== undefined,
+      'first scripts',
+      { timeoutMs: TIMEOUT_MS },
+    );
+    for (const node of ['n1', 'n2']) {
+      const hash = await reportApplied(api, view, node);
+      await view.waitFor(
+        () =>
+          (view.get(NFW, node)?.['status'] as { appliedHash?: string } | undefined)?.appliedHash ===
+          hash,
+        `${node} reported applied`,
+        { timeoutMs: TIMEOUT_MS },
+      );
+    }
   });
   after(async () => {
     await controller?.stop();
-    await server?.close();
+    view?.stop();
+    await api?.stop();
   });
 
   it('observes a new policy once, when the last node carrying it reports it applied', async () => {
-    server.store.create('networkpolicies', {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { namespace: 'shop', name: 'web' },
-      spec: { podSelector: { matchLabels: { app: 'web' } }, ingress: [] },
+    const changedAt = clock.ms;
+    await api.create([
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { namespace: 'shop', name: 'web' },
+        spec: { podSelector: { matchLabels: { app: 'web' } }, ingress: [] },
+      },
+    ]);
+    const carries = (node: string) =>
+      specOf(view, node)?.summary.policyNames?.includes('shop/web') === true;
+    await view.waitFor(() => carries('n1') && carries('n2'), 'both scripts carry shop/web', {
+      timeoutMs: TIMEOUT_MS,
     });
-    const carries = (node: string) => () =>
-      specOf(server, node)?.summary.policyNames.includes('shop/web') === true;
-    await waitFor(server, () => carries('n1')() && carries('n2')(), 'both scripts carry shop/web');
 
-    const seen = await nodeFirewallEvents();
-    reportApplied(server, 'n1');
-    // Let the controller receive that status write, then 15 more poll rounds
-    // (150 ms, three times the tracker's 50 ms re-check while the controller
-    // is busy) so that its check has surely run.
-    let rounds = 0;
-    await waitFor(
-      server,
-      async () => (await nodeFirewallEvents()) > seen && ++rounds > 15,
-      'the controller saw n1 applied',
-    );
+    clock.ms = changedAt + 100_000;
+    const hash = await reportApplied(api, view, 'n1');
+    await view.waitFor(() => appliedHashOf(view, 'n1') === hash, 'n1 reported applied', {
+      timeoutMs: TIMEOUT_MS,
+    });
+    // The controller's informer has had as many NodeFirewall events as the view.
+    const upTo = viewEvents;
+    await poll(async () => (await nodeFirewallEvents()) >= upTo, 'the controller saw n1 applied');
+    await afterScheduledChecks();
     assert.equal(await observations(), 0, 'one node of two is not enough');
 
-    reportApplied(server, 'n2');
-    await waitFor(server, async () => (await observations()) === 1, 'one observation');
+    clock.ms = changedAt + 200_000;
+    await reportApplied(api, view, 'n2');
+    await poll(async () => (await observations()) === 1, 'one observation');
+    assert.equal(await observedSeconds(), 200, "from the change to the last node's report");
     const text = await controller.metrics.registry.metrics();
     assert.match(text, /nftpol_controller_policy_enforce_seconds_count 1/);
   });
