@@ -55,7 +55,12 @@ import { PLURAL, VERSION, type NodeFirewall } from '../src/k8s/nodefirewall.js';
 import { clusterFromObjects, type SourcedObject } from '../src/policy/from-k8s.js';
 import { qualifiedName, type Cluster } from '../src/policy/model.js';
 import { runCommand } from '../test/support/netns/command.js';
-import { dataplaneSkipReason, registerCleanup, RUN_ID } from '../test/support/netns/lifecycle.js';
+import {
+  dataplaneSkipReason,
+  deleteNetnsQuietly,
+  registerCleanup,
+  RUN_ID,
+} from '../test/support/netns/lifecycle.js';
 import { NetnsCluster } from '../test/support/netns/netns-cluster.js';
 import { probeCluster, type ProbeReport } from '../test/support/netns/probe.js';
 import { controlPlaneAssets } from '../test/support/kube-apiserver.js';
@@ -414,6 +419,15 @@ async function createObjects(
   return counts;
 }
 
+/** This run's network namespaces (`np<run id>-…`) still on the machine. */
+function ourNamespaces(): string[] {
+  try {
+    return readdirSync('/run/netns').filter((n) => n.startsWith(`np${RUN_ID}-`));
+  } catch {
+    return [];
+  }
+}
+
 async function run(workDir: string): Promise<boolean> {
   let api: TestApi | undefined;
   let view: ApiView | undefined;
@@ -421,6 +435,9 @@ async function run(workDir: string): Promise<boolean> {
   const children: Child[] = [];
   const apiDir = mkdtempSync(join(tmpdir(), 'nftpol-demo-api-'));
   const unregisterApiDir = registerCleanup(() => rmSync(apiDir, { recursive: true, force: true }));
+  // Runs after NetnsCluster's own cleanups (newest first): a Ctrl-C while
+  // namespaces are being added comes before the harness registers them.
+  const unregisterSweep = registerCleanup(() => ourNamespaces().forEach(deleteNetnsQuietly));
   try {
     const server = chooseServer();
     step(`Start the API server (${server.what}) and load examples/`);
@@ -582,7 +599,8 @@ async function run(workDir: string): Promise<boolean> {
     unregisterApiDir();
     const namespaces = nc === undefined ? 0 : nc.nodes.length + nc.pods.length + 1;
     await nc?.destroy();
-    const left = readdirSync('/run/netns').filter((n) => n.startsWith(`np${RUN_ID}-`));
+    const left = ourNamespaces();
+    unregisterSweep();
     step('Clean up');
     const server =
       api === undefined
