@@ -6,31 +6,29 @@
  * differs from the NodeFirewall already there (so a restart with nothing
  * changed writes nothing).
  *
- * Also the one place that speaks client-node for the controller's writes
- * (server-side apply, delete, Lease, Event) and the one place errors become
- * an exit code. `startController` is exported so tests and the demo run the
+ * The API calls themselves live in k8s/ (NodeFirewall writes, the Lease,
+ * Events); this file wires them and is the one place errors become an exit
+ * code. `startController` is exported so tests and the demo run the
  * controller in-process.
  */
-import { PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { pathToFileURL } from 'node:url';
 import {
   chooseKubeConfigSource,
   loadKubeConfig,
   makeApiClients,
-  type ApiClients,
+  type KubeConfig,
 } from '../k8s/client.js';
-import { GROUP, PLURAL, VERSION } from '../k8s/nodefirewall.js';
 import { usageText } from '../options/flags.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { createControllerMetrics, type ControllerMetrics } from '../telemetry/metrics.js';
 import { startHealthServer, type HealthServer } from '../telemetry/health.js';
 import { Engine, renderNodeWith, SYSTEM_CLOCK, type Clock, type RenderNode } from './engine.js';
 import { EnforceTracker } from './enforce-tracker.js';
-import { policyObject, WarningEvents } from './events.js';
+import { policyObject, WarningEvents } from '../k8s/events.js';
 import { renderFailureHandler } from './render-failures.js';
 import { startControllerInformers, type ModelSink } from './informers.js';
 import { LeaderElector } from './leader.js';
-import { errorText, statusCode } from '../k8s/errors.js';
+import { errorText } from '../k8s/errors.js';
 import { apiLeaseStore } from '../k8s/lease.js';
 import { historyRoutes } from '../history/http.js';
 import { MemoryHistoryStore } from '../history/memory.js';
@@ -44,7 +42,8 @@ import {
   validate,
   type ControllerOptions,
 } from './options.js';
-import { FIELD_MANAGER, Publisher, type NodeFirewallWriter } from './publisher.js';
+import { Publisher } from './publisher.js';
+import { apiNodeFirewallWriter, CONTROLLER_FIELD_MANAGER } from '../k8s/nodefirewall-api.js';
 import { ClusterSnapshot, findUnresolvedNamedPorts } from './snapshot.js';
 
 /** A running controller. */
@@ -111,7 +110,7 @@ export async function startController(
     metrics.renderFailingNodes.set(engine.failingNodes().length);
   };
 
-  const publisher: Publisher = new Publisher(nodeFirewallWriter(clients), {
+  const publisher: Publisher = new Publisher(apiNodeFirewallWriter(clients), {
     concurrency: options.writeConcurrency,
     retryDelayMs: options.retryDelayMs,
     clock,
@@ -288,7 +287,7 @@ export async function startController(
   let elector: LeaderElector | null = null;
   if (options.leaderElect) {
     elector = new LeaderElector(
-      apiLeaseStore(clients, options.leaseNamespace, options.leaseName, FIELD_MANAGER),
+      apiLeaseStore(clients, options.leaseNamespace, options.leaseName, CONTROLLER_FIELD_MANAGER),
       {
         identity: options.identity,
         leaseDurationMs: options.leaseDurationMs,
@@ -380,26 +379,6 @@ async function openHistory(
   clearTimeout(timer);
   if (!waited) log.warn('redis not reachable yet; publishing without history until it is');
   return store;
-}
-
-/** Server-side apply and delete of NodeFirewalls over client-node. */
-function nodeFirewallWriter(clients: ApiClients): NodeFirewallWriter {
-  const where = { group: GROUP, version: VERSION, plural: PLURAL };
-  return {
-    apply: async (body) => {
-      await clients.custom.patchClusterCustomObject(
-        { ...where, name: body.metadata.name, body, fieldManager: FIELD_MANAGER, force: true },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      );
-    },
-    remove: async (name) => {
-      try {
-        await clients.custom.deleteClusterCustomObject({ ...where, name });
-      } catch (err) {
-        if (statusCode(err) !== 404) throw err;
-      }
-    },
-  };
 }
 
 /** Runs the binary: parse, validate, start, wait for SIGTERM. @returns the exit code. */

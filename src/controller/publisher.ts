@@ -23,10 +23,11 @@
  * doubling delay by re-marking the node dirty.
  *
  * The API itself is behind {@link NodeFirewallWriter}, so this file holds the
- * decisions and main.ts the client-node calls.
+ * decisions and k8s/nodefirewall-api.ts the client-node calls.
  */
 import { errorText } from '../k8s/errors.js';
-import { API_VERSION, KIND, type NodeFirewallSpec } from '../k8s/nodefirewall.js';
+import { API_VERSION, KIND } from '../k8s/nodefirewall.js';
+import type { NodeFirewallApply, NodeFirewallWriter } from '../k8s/nodefirewall-api.js';
 import {
   DEFAULT_COMPRESS_THRESHOLD_BYTES,
   encodeSpecScript,
@@ -35,36 +36,6 @@ import {
 import type { Logger } from '../telemetry/log.js';
 import type { ControllerMetrics } from '../telemetry/metrics.js';
 import type { Batch, Clock, RenderedNode } from './engine.js';
-
-/** Field manager of every controller write. */
-export const FIELD_MANAGER = 'nftpol-controller';
-
-/** The server-side apply body of one NodeFirewall. */
-export interface NodeFirewallApply {
-  readonly apiVersion: typeof API_VERSION;
-  readonly kind: typeof KIND;
-  readonly metadata: {
-    readonly name: string;
-    readonly ownerReferences: readonly [
-      {
-        readonly apiVersion: 'v1';
-        readonly kind: 'Node';
-        readonly name: string;
-        readonly uid: string;
-        readonly blockOwnerDeletion: false;
-      },
-    ];
-  };
-  readonly spec: NodeFirewallSpec;
-}
-
-/** The API calls the publisher needs; implemented over client-node in main.ts. */
-export interface NodeFirewallWriter {
-  /** Server-side apply (field manager {@link FIELD_MANAGER}, force). */
-  apply(body: NodeFirewallApply): Promise<void>;
-  /** Deletes the NodeFirewall; resolves when it is gone or was already gone. */
-  remove(name: string): Promise<void>;
-}
 
 /** Options of {@link Publisher}. */
 export interface PublisherOptions {

@@ -9,7 +9,7 @@
 import type { Logger } from '../telemetry/log.js';
 import type { ControllerMetrics } from '../telemetry/metrics.js';
 import type { RenderFailure } from './engine.js';
-import { nodeObject, type WarningEvents } from './events.js';
+import { nodeObject, type WarningEvents } from '../k8s/events.js';
 
 /** What {@link renderFailureHandler} reports to. */
 export interface RenderFailureDeps {

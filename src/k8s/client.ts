@@ -18,6 +18,9 @@ import {
   NetworkingV1Api,
 } from '@kubernetes/client-node';
 
+/** The kubeconfig type, for code outside k8s/ (which may not import client-node). */
+export type { KubeConfig } from '@kubernetes/client-node';
+
 /** Where the kubeconfig comes from; see the file header for precedence. */
 export type KubeConfigSource =
   | { readonly kind: 'server'; readonly url: string; readonly token: string }

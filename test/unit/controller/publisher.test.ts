@@ -9,11 +9,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { RenderedNode } from '../../../src/controller/engine.js';
-import {
-  Publisher,
-  type NodeFirewallApply,
-  type PublisherOptions,
-} from '../../../src/controller/publisher.js';
+import { Publisher, type PublisherOptions } from '../../../src/controller/publisher.js';
+import type { NodeFirewallApply } from '../../../src/k8s/nodefirewall-api.js';
 import { decodeSpecScript } from '../../../src/k8s/script-encoding.js';
 import { hashScript } from '../../../src/nft/render.js';
 import { createLogger } from '../../../src/telemetry/log.js';

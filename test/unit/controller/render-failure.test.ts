@@ -18,7 +18,7 @@ import {
   type RenderFailure,
   type RenderNode,
 } from '../../../src/controller/engine.js';
-import { WarningEvents, type EventApi } from '../../../src/controller/events.js';
+import { WarningEvents, type EventApi } from '../../../src/k8s/events.js';
 import { renderFailureHandler } from '../../../src/controller/render-failures.js';
 import { ClusterSnapshot } from '../../../src/controller/snapshot.js';
 import { createLogger } from '../../../src/telemetry/log.js';

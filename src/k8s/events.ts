@@ -14,9 +14,9 @@
  */
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
+import { CONTROLLER_FIELD_MANAGER } from './nodefirewall-api.js';
 import type { Logger } from '../telemetry/log.js';
-import type { Clock } from './engine.js';
-import { FIELD_MANAGER } from './publisher.js';
+import type { Clock } from '../telemetry/clock.js';
 
 /** Event reasons the controller emits, and on which kind. */
 export type EventReason =
@@ -117,8 +117,8 @@ export class WarningEvents {
       reason,
       message: message.slice(0, MAX_EVENT_MESSAGE),
       type: 'Warning',
-      source: { component: FIELD_MANAGER },
-      reportingComponent: FIELD_MANAGER,
+      source: { component: CONTROLLER_FIELD_MANAGER },
+      reportingComponent: CONTROLLER_FIELD_MANAGER,
       reportingInstance: this.options.identity,
       firstTimestamp: time,
       lastTimestamp: time,

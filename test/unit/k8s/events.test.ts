@@ -12,7 +12,7 @@ import {
   policyObject,
   WarningEvents,
   type EventApi,
-} from '../../../src/controller/events.js';
+} from '../../../src/k8s/events.js';
 import { createLogger } from '../../../src/telemetry/log.js';
 import { FakeClock, settle } from '../../support/fake-clock.js';
 
