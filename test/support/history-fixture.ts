@@ -1,38 +1,45 @@
 /**
- * What the history integration tests share: a small cluster in the embedded
- * API server (two nodes, a shop namespace, a web pod per node, a client pod),
- * a controller started in-process against it, the hashes translate+render
- * give for the objects in the store, and `eventually`, which waits for a
- * condition (checked every few milliseconds, with a deadline) — waiting on
- * an outcome, never sleeping for a guessed duration.
+ * What the history integration tests share: a small cluster written through
+ * the API (two nodes, a shop namespace, a web pod per node, a client pod), a
+ * controller started in-process against the same server, the hashes
+ * translate+render give for the objects an {@link ApiView} shows, and
+ * `eventually`, which waits for a condition on in-process state no watch
+ * event follows (the controller's history, its metrics; checked every few
+ * milliseconds, with a deadline) — waiting on an outcome, never sleeping for
+ * a guessed duration. State on the server is waited for on the view's watch
+ * events.
  */
-import type { ApiServer } from '../../src/apiserver/server.js';
 import { startController, type ControllerHandle } from '../../src/controller/main.js';
 import { DEFAULTS, type ControllerOptions } from '../../src/controller/options.js';
-import { kubeConfigForServer } from '../../src/k8s/client.js';
 import { renderScript } from '../../src/nft/render.js';
 import { clusterFromObjects } from '../../src/policy/from-k8s.js';
 import { translateNode } from '../../src/policy/translate.js';
 import { createLogger } from '../../src/telemetry/log.js';
+import { watchResources, type ApiView, type TestApi } from './test-api.js';
 
 const NFW = 'nodefirewalls';
+const SOURCES = ['namespaces', 'nodes', 'pods', 'networkpolicies'] as const;
 
-/** Fills the store: nodes n1, n2; namespace shop; web-1 on n1, web-2 on n2, client on n2. */
-export function seedCluster(server: ApiServer): void {
-  const s = server.store;
-  for (const [i, name] of ['n1', 'n2'].entries()) {
-    s.create('nodes', {
+/** Writes nodes n1, n2; namespace shop; web-1 on n1, web-2 on n2, client on n2. */
+export async function seedCluster(api: TestApi): Promise<void> {
+  await api.create([
+    ...['n1', 'n2'].map((name, i) => ({
       apiVersion: 'v1',
       kind: 'Node',
       metadata: { name },
       spec: { podCIDR: `10.${i + 1}.0.0/16` },
       status: { addresses: [{ type: 'InternalIP', address: `172.16.0.${i + 1}` }] },
-    });
-  }
-  s.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
-  s.create('pods', podObject('web-1', { app: 'web' }, 'n1', '10.1.0.1'));
-  s.create('pods', podObject('web-2', { app: 'web' }, 'n2', '10.2.0.1'));
-  s.create('pods', podObject('client', { app: 'client' }, 'n2', '10.2.0.2'));
+    })),
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+    podObject('web-1', { app: 'web' }, 'n1', '10.1.0.1'),
+    podObject('web-2', { app: 'web' }, 'n2', '10.2.0.1'),
+    podObject('client', { app: 'client' }, 'n2', '10.2.0.2'),
+  ]);
+}
+
+/** Watches what the history tests read: the cluster's objects and the NodeFirewalls. */
+export function watchCluster(api: TestApi): Promise<ApiView> {
+  return watchResources(api, [...SOURCES, NFW]);
 }
 
 /** A running pod in namespace shop. */
@@ -64,10 +71,10 @@ export function webPolicy(name: string, from: string, port: number): Record<stri
   };
 }
 
-/** The hash translate+render give each node for the objects in the store. */
-export function expectedHashes(server: ApiServer): Map<string, string> {
-  const objects = ['namespaces', 'nodes', 'pods', 'networkpolicies'].flatMap((plural) =>
-    server.store.list(plural).items.map((object, i) => ({ source: `${plural}#${i}`, object })),
+/** The hash translate+render give each node for the objects the view shows. */
+export function expectedHashes(view: ApiView): Map<string, string> {
+  const objects = SOURCES.flatMap((plural) =>
+    view.list(plural).map((object, i) => ({ source: `${plural}#${i}`, object })),
   );
   const { cluster } = clusterFromObjects(objects);
   return new Map(
@@ -75,32 +82,57 @@ export function expectedHashes(server: ApiServer): Map<string, string> {
   );
 }
 
-/** `spec.scriptHash` of each NodeFirewall in the store. */
-export function writtenHashes(server: ApiServer): Map<string, string> {
+/** `spec.scriptHash` of each NodeFirewall the view shows. */
+export function writtenHashes(view: ApiView): Map<string, string> {
   return new Map(
-    server.store
+    view
       .list(NFW)
-      .items.map(
-        (o) => [o.metadata.name, (o['spec'] as { scriptHash: string }).scriptHash] as const,
-      ),
+      .map((o) => [o.metadata.name, (o['spec'] as { scriptHash: string }).scriptHash] as const),
   );
 }
 
 /** True when every node's NodeFirewall holds the hash translate+render give. */
-export function converged(server: ApiServer): boolean {
-  const want = expectedHashes(server);
-  const have = writtenHashes(server);
+export function converged(view: ApiView): boolean {
+  const want = expectedHashes(view);
+  const have = writtenHashes(view);
   return want.size === have.size && [...want].every(([n, h]) => have.get(n) === h);
 }
 
-/** NodeFirewall applies the API server has received so far. */
-export function nodeFirewallApplies(server: ApiServer): number {
-  return server.writes().filter((r) => r.path.includes(`/${NFW}/`) && r.method === 'PATCH').length;
+/**
+ * Resolves once the view shows `change` (the write the test made, seen by
+ * the view) and every NodeFirewall converged on it; checked after every
+ * watch event.
+ */
+export function waitConverged(view: ApiView, change: () => boolean, what: string): Promise<void> {
+  return view.waitFor(() => change() && converged(view), what, {
+    timeoutMs: 15_000,
+    detail: () => {
+      const want = expectedHashes(view);
+      const have = writtenHashes(view);
+      const behind = [...want.keys()].filter((n) => have.get(n) !== want.get(n));
+      return `change seen: ${String(change())}; nodes behind: ${behind.join(', ') || 'none'}`;
+    },
+  });
+}
+
+/** NodeFirewall applies (server-side apply PATCHes) the API server has answered with success. */
+export function nodeFirewallApplies(api: TestApi): number {
+  return api
+    .writes()
+    .filter(
+      (w) =>
+        w.resource === NFW &&
+        w.subresource === undefined &&
+        w.verb === 'patch' &&
+        w.code !== undefined &&
+        w.code >= 200 &&
+        w.code < 300,
+    ).length;
 }
 
 /** Starts a single-replica controller (no leader election) and waits until it synced. */
 export async function startTestController(
-  server: ApiServer,
+  api: TestApi,
   over: Partial<ControllerOptions> = {},
 ): Promise<ControllerHandle> {
   const options: ControllerOptions = {
@@ -116,7 +148,7 @@ export async function startTestController(
     retryDelayMs: 50,
     ...over,
   };
-  const handle = await startController(options, kubeConfigForServer(server.url), {
+  const handle = await startController(options, api.kubeConfig, {
     log: createLogger({ component: 'history-test', level: 'silent' }),
   });
   await handle.synced;
@@ -124,8 +156,8 @@ export async function startTestController(
 }
 
 /**
- * Resolves once `predicate` (sync or async) holds; rejects after `timeoutMs`
- * naming `what`.
+ * Resolves once `predicate` (sync or async) on in-process state holds;
+ * rejects after `timeoutMs` naming `what`.
  */
 export async function eventually(
   predicate: () => boolean | Promise<boolean>,
