@@ -28,21 +28,9 @@
  * is dropped without an observation. Only the leader tracks.
  */
 import { createHash } from 'node:crypto';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Histogram } from 'prom-client';
-import type { Clock } from '../telemetry/clock.js';
-import type { ModelSink } from './informers.js';
-
-/** What the tracker keeps of one NodeFirewall. */
-export interface NodeEnforcement {
-  readonly scriptHash: string;
-  /** `spec.summary.policyNames`. */
-  readonly policyNames: readonly string[];
-  /** `status.appliedHash`, or null. */
-  readonly appliedHash: string | null;
-  /** The `Applied` condition is True. */
-  readonly applied: boolean;
-}
+import { unrefTimer, type Clock } from '../telemetry/clock.js';
+import type { ModelSink, NodeFirewallObservation } from './informers.js';
 
 /** What the tracker needs from the rest of the controller. */
 export interface EnforceTrackerDeps {
@@ -69,57 +57,15 @@ type Json = Record<string, unknown>;
  */
 const RECHECK_MS = 50;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null;
-
-/**
- * The fields of a NodeFirewall the tracker reads, to be kept by the
- * informer's strip (which otherwise keeps only the hash): policy names,
- * applied hash and the Applied condition's status.
- */
-export function enforcementFieldsOf(obj: unknown): {
-  readonly policyNames: readonly string[];
-  readonly status: { readonly appliedHash?: string; readonly applied: boolean };
-} {
-  const spec = isObject(obj) && isObject(obj['spec']) ? obj['spec'] : {};
-  const summary = isObject(spec['summary']) ? spec['summary'] : {};
-  const names = Array.isArray(summary['policyNames'])
-    ? summary['policyNames'].filter((n): n is string => typeof n === 'string')
-    : [];
-  const status = isObject(obj) && isObject(obj['status']) ? obj['status'] : {};
-  const conditions = Array.isArray(status['conditions']) ? status['conditions'] : [];
-  const applied = conditions.some(
-    (c) => isObject(c) && c['type'] === 'Applied' && c['status'] === 'True',
-  );
-  const hash = status['appliedHash'];
-  return {
-    policyNames: names,
-    status: typeof hash === 'string' ? { appliedHash: hash, applied } : { applied },
-  };
-}
-
-/** Reads back what {@link enforcementFieldsOf} kept on a stripped object. */
-export function enforcementOf(stripped: KubernetesObject): NodeEnforcement {
-  const o = stripped as unknown as Json;
-  const spec = isObject(o['spec']) ? o['spec'] : {};
-  const status = isObject(o['status']) ? o['status'] : {};
-  const names = spec['policyNames'];
-  return {
-    scriptHash: typeof spec['scriptHash'] === 'string' ? spec['scriptHash'] : '',
-    policyNames: Array.isArray(names) ? (names as string[]) : [],
-    appliedHash: typeof status['appliedHash'] === 'string' ? status['appliedHash'] : null,
-    applied: status['applied'] === true,
-  };
-}
-
 /** Tracks pending policy changes until every node enforcing them has applied them. */
 export class EnforceTracker {
   private readonly deps: EnforceTrackerDeps;
-  private readonly nodes = new Map<string, NodeEnforcement>();
+  private readonly nodes = new Map<string, NodeFirewallObservation>();
   /** policy → controller time (ms) of its first change not yet enforced. */
   private readonly pending = new Map<string, number>();
   /** policy → fingerprint of its model, to tell a change from a relist. */
   private readonly seen = new Map<string, string>();
-  private scheduled: ReturnType<typeof setTimeout> | null = null;
+  private scheduled: unknown = null;
 
   constructor(deps: EnforceTrackerDeps) {
     this.deps = deps;
@@ -132,8 +78,7 @@ export class EnforceTracker {
 
   /**
    * A sink that passes everything to `inner` and also feeds the tracker:
-   * policy changes, and NodeFirewalls (read from the stripped object the
-   * informer hands over through `nodeFirewall`'s `object` argument).
+   * policy changes, and what the informer observed of each NodeFirewall.
    */
   wrap(inner: ModelSink): ModelSink {
     return {
@@ -147,10 +92,10 @@ export class EnforceTracker {
         else this.seen.set(key, print);
         if ((before ?? null) !== print) this.policyChanged(key);
       },
-      nodeFirewall: (ref, fingerprintOrNull, object) => {
-        inner.nodeFirewall(ref, fingerprintOrNull, object);
-        if (fingerprintOrNull === null || object === undefined) this.nodes.delete(ref.name);
-        else this.nodes.set(ref.name, enforcementOf(object));
+      nodeFirewall: (ref, observed) => {
+        inner.nodeFirewall(ref, observed);
+        if (observed === null) this.nodes.delete(ref.name);
+        else this.nodes.set(ref.name, observed);
         this.schedule();
       },
     };
@@ -171,9 +116,9 @@ export class EnforceTracker {
       return [];
     }
     if (!this.deps.isIdle()) return this.retry();
-    const carriers = new Map<string, NodeEnforcement[]>();
+    const carriers = new Map<string, NodeFirewallObservation[]>();
     for (const [name, node] of this.nodes) {
-      if (this.deps.desiredHash(name) !== node.scriptHash) return this.retry(); // informer behind
+      if (this.deps.desiredHash(name) !== node.fingerprint) return this.retry(); // informer behind
       for (const p of node.policyNames) {
         if (!this.pending.has(p)) continue;
         const list = carriers.get(p) ?? [];
@@ -189,7 +134,7 @@ export class EnforceTracker {
         this.pending.delete(policy); // on no node: nothing to enforce
         continue;
       }
-      if (nodes.every((n) => n.applied && n.appliedHash === n.scriptHash)) {
+      if (nodes.every((n) => n.applied && n.appliedHash === n.fingerprint)) {
         const seconds = Math.max(0, now - since) / 1000;
         this.deps.histogram.observe(seconds);
         this.deps.onEnforced?.(policy, seconds);
@@ -202,7 +147,7 @@ export class EnforceTracker {
 
   /** Cancels the scheduled check. */
   stop(): void {
-    if (this.scheduled !== null) clearTimeout(this.scheduled);
+    if (this.scheduled !== null) this.deps.clock.clearTimer(this.scheduled);
     this.scheduled = null;
   }
 
@@ -212,7 +157,7 @@ export class EnforceTracker {
    */
   private schedule(delayMs = 0): void {
     if (this.scheduled !== null || this.pending.size === 0) return;
-    this.scheduled = setTimeout(() => {
+    this.scheduled = this.deps.clock.setTimer(() => {
       this.scheduled = null;
       try {
         this.check();
@@ -224,7 +169,7 @@ export class EnforceTracker {
         }
       }
     }, delayMs);
-    this.scheduled.unref();
+    unrefTimer(this.scheduled);
   }
 
   /** Not decidable yet (busy, or the informer behind the writes): look again shortly. */

@@ -21,7 +21,6 @@ import {
 } from '../policy/from-k8s.js';
 import type { Namespace, Node, Pod, Policy } from '../policy/model.js';
 import type { WatchedKind } from '../telemetry/metrics.js';
-import { enforcementFieldsOf } from './enforce-tracker.js';
 import { TAMPERED } from './publisher.js';
 
 /** Identity of a namespaced or cluster-scoped object. */
@@ -38,10 +37,22 @@ export interface ModelSink {
   /** `problems` holds why a policy is null although it exists (failed validation). */
   policy(ref: ObjectRef, policy: Policy | null, problems: readonly Problem[]): void;
   node(ref: ObjectRef, node: Node | null): void;
-  /** `fingerprint`: spec.scriptHash, or `tampered` when the script does not hash to it. */
-  nodeFirewall(ref: ObjectRef, fingerprint: string | null, object?: KubernetesObject): void;
+  /** What the informer observed of a NodeFirewall; `null` when it was deleted. */
+  nodeFirewall(ref: ObjectRef, observed: NodeFirewallObservation | null): void;
   /** Every informer event, for the events metric. */
   event?(kind: WatchedKind): void;
+}
+
+/** What the controller keeps of a NodeFirewall: its hash and what its executor reported. */
+export interface NodeFirewallObservation {
+  /** `spec.scriptHash`, or `tampered` when the script does not hash to it. */
+  readonly fingerprint: string;
+  /** `spec.summary.policyNames` (absent means none). */
+  readonly policyNames: readonly string[];
+  /** `status.appliedHash`, or null. */
+  readonly appliedHash: string | null;
+  /** The `Applied` condition is True. */
+  readonly applied: boolean;
 }
 
 /** The running informers. */
@@ -147,7 +158,7 @@ export function startControllerInformers(
     },
     (obj) => sink.policy(refOf(obj), null, []),
   );
-  watch<KubernetesObject>(
+  watch<StrippedNodeFirewall>(
     'NodeFirewall',
     {
       path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
@@ -161,7 +172,7 @@ export function startControllerInformers(
         },
       strip: stripNodeFirewall,
     },
-    (obj) => sink.nodeFirewall(refOf(obj), fingerprintOf(obj), obj),
+    (obj) => sink.nodeFirewall(refOf(obj), obj.observed),
     (obj) => sink.nodeFirewall(refOf(obj), null),
   );
 
@@ -178,11 +189,6 @@ function refOf(obj: KubernetesObject | null | undefined): ObjectRef {
   const m = obj?.metadata;
   const text = (v: unknown): string => (typeof v === 'string' ? v : '');
   return { namespace: text(m?.namespace), name: text(m?.name), uid: text(m?.uid) };
-}
-
-function fingerprintOf(obj: KubernetesObject): string {
-  const spec = (obj as { spec?: { scriptHash?: unknown } }).spec;
-  return typeof spec?.scriptHash === 'string' ? spec.scriptHash : TAMPERED;
 }
 
 /** A plain-JSON copy (client-node list items are class instances with Dates). */
@@ -273,21 +279,40 @@ export function stripPolicy(obj: unknown): KubernetesObject {
   return { metadata: meta(obj), spec: plain(get(obj, 'spec')) } as KubernetesObject;
 }
 
+/** A NodeFirewall as the informer caches it: its name and what was observed. */
+export interface StrippedNodeFirewall extends KubernetesObject {
+  readonly observed: NodeFirewallObservation;
+}
+
 /**
- * Keeps the name and the hash, replaced by `tampered` when the script
- * (`spec.script`, or `spec.scriptGzip` decompressed) does not hash to it.
+ * Keeps the name and {@link observeNodeFirewall}: the hash, replaced by
+ * `tampered` when the script (`spec.script`, or `spec.scriptGzip`
+ * decompressed) does not hash to it, and what the executor reported.
  */
-export function stripNodeFirewall(obj: unknown): KubernetesObject {
+export function stripNodeFirewall(obj: unknown): StrippedNodeFirewall {
+  return { metadata: meta(obj), observed: observeNodeFirewall(obj) };
+}
+
+/** What the controller needs of a NodeFirewall object (see {@link NodeFirewallObservation}). */
+export function observeNodeFirewall(obj: unknown): NodeFirewallObservation {
   const spec = get(obj, 'spec');
   const decoded = decodeSpecScript(spec);
   const hash = spec['scriptHash'];
   const intact =
     decoded.kind === 'decoded' && typeof hash === 'string' && hashScript(decoded.script) === hash;
-  // Policy names and apply status feed the time-to-enforce metric (enforce-tracker.ts).
-  const { policyNames, status } = enforcementFieldsOf(obj);
+  const names = get(spec, 'summary')['policyNames'];
+  const status = get(obj, 'status');
+  const conditions = Array.isArray(status['conditions']) ? (status['conditions'] as unknown[]) : [];
+  const appliedHash = status['appliedHash'];
   return {
-    metadata: meta(obj),
-    spec: { scriptHash: intact ? hash : TAMPERED, policyNames },
-    status,
-  } as KubernetesObject;
+    fingerprint: intact ? hash : TAMPERED,
+    policyNames: Array.isArray(names)
+      ? names.filter((n): n is string => typeof n === 'string')
+      : [],
+    appliedHash: typeof appliedHash === 'string' ? appliedHash : null,
+    applied: conditions.some((c) => {
+      const condition = c as Json | null;
+      return condition?.['type'] === 'Applied' && condition['status'] === 'True';
+    }),
+  };
 }

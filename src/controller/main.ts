@@ -236,7 +236,8 @@ export async function startController(
       mark(snapshot.setPolicy(policy), cause);
       checkNamedPorts(key);
     },
-    nodeFirewall: (ref, fingerprint) => {
+    nodeFirewall: (ref, observed) => {
+      const fingerprint = observed?.fingerprint ?? null;
       publisher.observe(ref.name, fingerprint);
       if (!active()) return;
       const exists = snapshot.hasNode(ref.name);

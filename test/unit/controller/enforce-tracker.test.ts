@@ -5,37 +5,31 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { Histogram, Registry } from 'prom-client';
-import { EnforceTracker, enforcementFieldsOf } from '../../../src/controller/enforce-tracker.js';
+import { EnforceTracker } from '../../../src/controller/enforce-tracker.js';
 import type { Clock } from '../../../src/controller/engine.js';
-import type { ModelSink, ObjectRef } from '../../../src/controller/informers.js';
+import type {
+  ModelSink,
+  NodeFirewallObservation,
+  ObjectRef,
+} from '../../../src/controller/informers.js';
 import { policy } from '../../support/builders.js';
 
 const H1 = 'sha256:1';
 const H2 = 'sha256:2';
 
-/** A NodeFirewall as the informer's strip leaves it. */
-function stripped(
+/** What the informer observes of a NodeFirewall. */
+function observed(
   scriptHash: string,
   policyNames: string[],
   applied: { hash: string; ok: boolean } | null,
-): KubernetesObject {
-  const fields = enforcementFieldsOf({
-    spec: { summary: { policyNames } },
-    status:
-      applied === null
-        ? {}
-        : {
-            appliedHash: applied.hash,
-            conditions: [{ type: 'Applied', status: applied.ok ? 'True' : 'False' }],
-          },
-  });
+): NodeFirewallObservation {
   return {
-    metadata: { name: 'x' },
-    spec: { scriptHash, policyNames: fields.policyNames },
-    status: fields.status,
-  } as KubernetesObject;
+    fingerprint: scriptHash,
+    policyNames,
+    appliedHash: applied?.hash ?? null,
+    applied: applied?.ok ?? false,
+  };
 }
 
 const ref = (name: string, namespace = ''): ObjectRef => ({ name, namespace, uid: name });
@@ -79,23 +73,23 @@ describe('EnforceTracker', () => {
   it('observes the time from a policy change to every carrying node applying the new script', () => {
     const t = setup();
     t.desired.set('n1', H1).set('n2', H1);
-    t.sink.nodeFirewall(ref('n1'), H1, stripped(H1, [], { hash: H1, ok: true }));
-    t.sink.nodeFirewall(ref('n2'), H1, stripped(H1, [], { hash: H1, ok: true }));
+    t.sink.nodeFirewall(ref('n1'), observed(H1, [], { hash: H1, ok: true }));
+    t.sink.nodeFirewall(ref('n2'), observed(H1, [], { hash: H1, ok: true }));
     t.sink.policy(ref('web', 'shop'), policy('shop/web'), []);
     assert.deepEqual(t.tracker.pendingPolicies, ['shop/web']);
 
     // The controller renders and writes H2 for both nodes; the informer sees n1 first.
     t.desired.set('n1', H2).set('n2', H2);
     t.advance(400);
-    t.sink.nodeFirewall(ref('n1'), H2, stripped(H2, ['shop/web'], { hash: H1, ok: true }));
+    t.sink.nodeFirewall(ref('n1'), observed(H2, ['shop/web'], { hash: H1, ok: true }));
     assert.deepEqual(t.tracker.check(), [], 'n2 not yet seen with the new hash');
-    t.sink.nodeFirewall(ref('n2'), H2, stripped(H2, ['shop/web'], { hash: H1, ok: true }));
+    t.sink.nodeFirewall(ref('n2'), observed(H2, ['shop/web'], { hash: H1, ok: true }));
     assert.deepEqual(t.tracker.check(), [], 'neither node applied H2 yet');
     t.advance(600);
-    t.sink.nodeFirewall(ref('n1'), H2, stripped(H2, ['shop/web'], { hash: H2, ok: true }));
+    t.sink.nodeFirewall(ref('n1'), observed(H2, ['shop/web'], { hash: H2, ok: true }));
     assert.deepEqual(t.tracker.check(), [], 'n2 still applies H1');
     t.advance(500);
-    t.sink.nodeFirewall(ref('n2'), H2, stripped(H2, ['shop/web'], { hash: H2, ok: true }));
+    t.sink.nodeFirewall(ref('n2'), observed(H2, ['shop/web'], { hash: H2, ok: true }));
     assert.deepEqual(t.tracker.check(), ['shop/web']);
     assert.deepEqual(t.observed, [['shop/web', 1.5]]);
     assert.deepEqual(t.tracker.pendingPolicies, []);
@@ -106,10 +100,10 @@ describe('EnforceTracker', () => {
     const t = setup();
     t.desired.set('n1', H2);
     t.sink.policy(ref('web', 'shop'), policy('shop/web'), []);
-    t.sink.nodeFirewall(ref('n1'), H2, stripped(H2, ['shop/web'], { hash: H2, ok: false }));
+    t.sink.nodeFirewall(ref('n1'), observed(H2, ['shop/web'], { hash: H2, ok: false }));
     assert.deepEqual(t.tracker.check(), []);
     t.setIdle(false);
-    t.sink.nodeFirewall(ref('n1'), H2, stripped(H2, ['shop/web'], { hash: H2, ok: true }));
+    t.sink.nodeFirewall(ref('n1'), observed(H2, ['shop/web'], { hash: H2, ok: true }));
     assert.deepEqual(t.tracker.check(), [], 'busy engine: not decidable');
     t.setIdle(true);
     assert.deepEqual(t.tracker.check(), ['shop/web']);
@@ -119,7 +113,7 @@ describe('EnforceTracker', () => {
   it('starts nothing for a relisted unchanged policy, and drops a change that no node carries', () => {
     const t = setup();
     t.desired.set('n1', H1);
-    t.sink.nodeFirewall(ref('n1'), H1, stripped(H1, [], { hash: H1, ok: true }));
+    t.sink.nodeFirewall(ref('n1'), observed(H1, [], { hash: H1, ok: true }));
     t.sink.policy(ref('web', 'shop'), policy('shop/web'), []);
     assert.deepEqual(t.tracker.check(), [], 'on no node: nothing to observe');
     assert.deepEqual(t.tracker.pendingPolicies, []);

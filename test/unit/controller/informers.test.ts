@@ -1,11 +1,14 @@
 /**
- * What the controller's informers keep of a Pod: every field the model reads,
- * including the timestamps that decide which of two pods claiming one IP is
- * enforced (client-node hands them over as Dates).
+ * What the controller's informers keep: of a Pod every field the model
+ * reads, including the timestamps that decide which of two pods claiming one
+ * IP is enforced (client-node hands them over as Dates); of a NodeFirewall a
+ * typed observation (hash or `tampered`, policy names, what was applied).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { stripPod } from '../../../src/controller/informers.js';
+import { observeNodeFirewall, stripPod } from '../../../src/controller/informers.js';
+import { compressScript } from '../../../src/k8s/script-encoding.js';
+import { hashScript } from '../../../src/nft/render.js';
 import { clusterFromObjects } from '../../../src/policy/from-k8s.js';
 
 const pod = (name: string, metadata: Record<string, unknown>) => ({
@@ -54,4 +57,40 @@ describe('stripPod', () => {
       problems.map((p) => p.message).join('\n'),
     );
   });
+});
+
+describe('observeNodeFirewall', () => {
+  const script = 'table inet nftpol {\n}\n';
+  const hash = hashScript(script);
+  const applied = { type: 'Applied', status: 'True' };
+  const rows: [string, unknown, ReturnType<typeof observeNodeFirewall>][] = [
+    [
+      'an intact script, applied, with its policies',
+      {
+        spec: { script, scriptHash: hash, summary: { policyNames: ['a/p', 'b/q'] } },
+        status: { appliedHash: hash, conditions: [applied] },
+      },
+      { fingerprint: hash, policyNames: ['a/p', 'b/q'], appliedHash: hash, applied: true },
+    ],
+    [
+      'a compressed script is decompressed to check its hash',
+      { spec: { scriptGzip: compressScript(script), scriptHash: hash, summary: {} } },
+      { fingerprint: hash, policyNames: [], appliedHash: null, applied: false },
+    ],
+    [
+      'a script edited by hand is tampered',
+      { spec: { script: 'flush ruleset\n', scriptHash: hash, summary: { policyNames: [] } } },
+      { fingerprint: 'tampered', policyNames: [], appliedHash: null, applied: false },
+    ],
+    [
+      'absent policyNames (server-side apply drops an empty list) is none; Applied=False is not applied',
+      {
+        spec: { script, scriptHash: hash, summary: { policies: 0 } },
+        status: { appliedHash: hash, conditions: [{ type: 'Applied', status: 'False' }] },
+      },
+      { fingerprint: hash, policyNames: [], appliedHash: hash, applied: false },
+    ],
+  ];
+  for (const [name, object, want] of rows)
+    it(name, () => assert.deepEqual(observeNodeFirewall(object), want));
 });
