@@ -48,8 +48,6 @@ export interface EnforceTrackerDeps {
   readonly onError?: (err: unknown) => void;
 }
 
-type Json = Record<string, unknown>;
-
 /**
  * Delay of a re-check while the engine is busy or the informer lags: a
  * change that alters no script produces no NodeFirewall event to wake the
