@@ -6,39 +6,27 @@
  * the script and reports `InSync=False/Drifted` then `True/Repaired`.
  *
  * Only our table is read; other tables are never listed, compared or
- * touched, so a foreign table added next to ours is not drift.
+ * touched, so a foreign table added next to ours is not drift. The same read
+ * also yields the counters (live-counters.ts), so one nft call per interval
+ * serves both.
  *
- * The same read also yields the deny-path counters for /metrics, so one nft
- * call per interval serves both.
+ * This file holds the comparison ({@link driftSummaryOf}, pure) and the
+ * periodic trigger ({@link startTicker}, on the injected clock); the
+ * reconciler runs the read and the repair.
  */
-import { listTable, type NftOptions } from '../nft/apply.js';
-import {
-  diffTables,
-  parseRuleset,
-  summarizeDiff,
-  type NormalizedTable,
-  type ParsedRuleset,
-  type TableDiff,
-} from '../nft/ruleset.js';
-
-/** The result of one check. */
-export interface DriftCheck {
-  /** The live table as read (null table: absent). */
-  readonly live: ParsedRuleset;
-  /** What differs from the reference, or null when in sync. */
-  readonly diff: TableDiff | null;
-  /** One line for logs and conditions; empty when in sync. */
-  readonly summary: string;
-}
+import { unrefTimer, type Clock } from '../telemetry/clock.js';
+import { diffTables, summarizeDiff, type NormalizedTable } from '../nft/ruleset.js';
 
 /**
- * Reads the live table and compares it with `reference`.
- * @throws NftError when nft cannot list the table (other than "absent").
+ * What drifted, in one line for logs and conditions, or null when the live
+ * table (null: absent) equals `reference`. Pure.
  */
-export async function checkDrift(reference: NormalizedTable, nft: NftOptions): Promise<DriftCheck> {
-  const live = parseRuleset(await listTable(nft));
-  const diff = diffTables(reference, live.table);
-  return { live, diff, summary: diff === null ? '' : summarizeDiff(diff) };
+export function driftSummaryOf(
+  reference: NormalizedTable,
+  live: NormalizedTable | null,
+): string | null {
+  const diff = diffTables(reference, live);
+  return diff === null ? null : summarizeDiff(diff);
 }
 
 /** A periodic trigger; `stop()` ends it. Timers are unref'd: they never keep the process alive. */
@@ -47,22 +35,22 @@ export interface Ticker {
 }
 
 /** Calls `tick` every `intervalMs` (not overlapping: the next interval starts after `tick` settles). */
-export function startTicker(intervalMs: number, tick: () => Promise<void>): Ticker {
+export function startTicker(clock: Clock, intervalMs: number, tick: () => Promise<void>): Ticker {
   let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  let timer: unknown = null;
   const schedule = (): void => {
     if (stopped) return;
-    timer = setTimeout(() => {
+    timer = clock.setTimer(() => {
       timer = null;
       tick().then(schedule, schedule);
     }, intervalMs);
-    timer.unref();
+    unrefTimer(timer);
   };
   schedule();
   return {
     stop: () => {
       stopped = true;
-      if (timer !== null) clearTimeout(timer);
+      if (timer !== null) clock.clearTimer(timer);
     },
   };
 }

@@ -19,6 +19,9 @@
  */
 import { setCondition, type Condition, type ConditionStatus } from '../k8s/conditions.js';
 import type { NodeFirewallStatus } from '../k8s/nodefirewall.js';
+import type { DecodedScript } from '../k8s/script-encoding.js';
+import { hashScript } from '../nft/render.js';
+import type { Action } from './reconcile.js';
 
 /** The host probe's verdict. */
 export type HostState =
@@ -188,4 +191,36 @@ export function statusFor(outcome: Outcome, facts: StatusFacts): NodeFirewallSta
     ...(facts.nftVersion === null ? {} : { nftVersion: facts.nftVersion }),
     conditions: conditionsFor(outcome, facts.generation, facts.now, facts.previous),
   };
+}
+
+/** A refusal {@link applyStateOf} reports as it was decided. */
+export type Refusal = Extract<Action, { kind: 'refuse' }>;
+
+/**
+ * Whether the spec's script (hash `scriptHash`, decoded as `decoded`) is in
+ * force, from what the executor knows: the script it last loaded, the one nft
+ * last rejected, and the refusal decided in this pass (which wins: a
+ * mismatched script is reported as such even when its declared hash is the
+ * one in force).
+ */
+export function applyStateOf(
+  scriptHash: string,
+  decoded: DecodedScript,
+  known: {
+    readonly appliedHash: string | null;
+    readonly failed: { readonly hash: string; readonly error: string } | null;
+  },
+  refused: Refusal | null,
+): ApplyState {
+  if (refused !== null)
+    return refused.reason === 'DecodeFailed'
+      ? { kind: 'decodeFailed', message: refused.message }
+      : { kind: 'hashMismatch', declared: refused.declared, actual: refused.actual };
+  if (decoded.kind === 'failed') return { kind: 'decodeFailed', message: decoded.message };
+  if (known.appliedHash === scriptHash) return { kind: 'applied', hash: scriptHash };
+  const actual = hashScript(decoded.script);
+  if (actual !== scriptHash) return { kind: 'hashMismatch', declared: scriptHash, actual };
+  if (known.failed !== null && known.failed.hash === scriptHash)
+    return { kind: 'failed', hash: scriptHash, error: known.failed.error };
+  return { kind: 'notAttempted', why: 'the script has not been applied yet' };
 }

@@ -125,7 +125,8 @@ export function createControllerMetrics(registry: Registry = new Registry()): Co
 }
 
 // ------------------------------------------------------------ executor
-// Appended by the executor (src/executor/main.ts); one registry per executor.
+// Appended by the executor (created in src/executor/start.ts, fed by reconciler.ts and
+// live-counters.ts); one registry per executor.
 
 /** The executor's metrics. */
 export interface ExecutorMetrics {
