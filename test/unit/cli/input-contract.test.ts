@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { readClusterYaml } from '../../../src/cli/load-yaml.js';
 import type { Cluster } from '../../../src/policy/model.js';
+import { runNftpol } from './run-cli.js';
 
 /** A file's content, or a symbolic link to `target`. */
 type Entry = string | Buffer | { readonly symlink: string };
@@ -309,3 +310,36 @@ describe('the CLI loader never accepts silently what it did not use (#11)', () =
     });
   }
 });
+
+describe(
+  'what the loader rejects fails the command (exit 1), as CI needs',
+  { concurrency: true },
+  () => {
+    let dir = '';
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'nftpol-input-exit-'));
+      await mkdir(join(dir, 'empty'));
+      await writeFile(join(dir, 'typo.yaml'), policyYaml('p', 'a', 'Networkpolicy'));
+    });
+    after(() => rm(dir, { recursive: true, force: true }));
+
+    it('a directory with nothing to read: exit 1, and stderr says so', async () => {
+      const r = await runNftpol(['render', '-f', join(dir, 'empty')]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /^no Kubernetes object in the input: no \.yaml, \.yml or \.json file in /,
+      );
+    });
+
+    it('a policy of kind Networkpolicy: exit 1, naming the file, document and object', async () => {
+      const file = join(dir, 'typo.yaml');
+      const r = await runNftpol(['matrix', '-f', 'examples', '-f', file]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        new RegExp(`^${file}#1: Networkpolicy a/p: kind: kind "Networkpolicy" is not a kind`, 'm'),
+      );
+    });
+  },
+);
