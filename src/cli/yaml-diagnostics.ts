@@ -10,8 +10,18 @@
  * was noticed is kept in the message. Slow parsing is fine here: it runs on
  * failing documents only.
  */
-import { CST, Parser, parseDocument } from 'yaml';
-import type { YAMLError } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+
+type Token = Yaml.CST.Token;
+
+let loaded: typeof Yaml | undefined;
+
+/** The yaml package, loaded on first use: ~50 ms that reading valid input never needs. */
+function yaml(): typeof Yaml {
+  loaded ??= createRequire(import.meta.url)('yaml') as typeof Yaml;
+  return loaded;
+}
 
 /** A document's text and its first line (0-based) in the file. */
 export interface DocumentAt {
@@ -45,9 +55,9 @@ export function describeYamlError(doc: DocumentAt, error: unknown, maxDepth: num
 
 /** The first error the `yaml` package finds, moved to where it starts; null if it finds none. */
 function diagnose(doc: DocumentAt): string | null {
-  let first: YAMLError | undefined;
+  let first: Yaml.YAMLError | undefined;
   try {
-    first = parseDocument(doc.text, { prettyErrors: true }).errors[0];
+    first = yaml().parseDocument(doc.text, { prettyErrors: true }).errors[0];
   } catch {
     return null;
   }
@@ -80,11 +90,12 @@ function openingOf(text: string, message: string, errorOffset: number): number |
           : null;
   if (wanted === null) return null;
   let best: number | null = null;
-  const consider = (token: CST.Token | undefined): void => {
+  const consider = (token: Token | undefined): void => {
     if (token === undefined || token.offset >= errorOffset) return;
     if (best !== null && token.offset <= best) return;
     if (isUnclosed(token, wanted)) best = token.offset;
   };
+  const { CST, Parser } = yaml();
   for (const token of new Parser().parse(text)) {
     if (token.type !== 'document') continue;
     consider(token.value);
@@ -96,7 +107,7 @@ function openingOf(text: string, message: string, errorOffset: number): number |
   return best;
 }
 
-function isUnclosed(token: CST.Token, opener: string): boolean {
+function isUnclosed(token: Token, opener: string): boolean {
   if (token.type === 'flow-collection') {
     const closer = opener === '[' ? ']' : '}';
     return token.start.source === opener && !token.end.some((t) => t.source === closer);
