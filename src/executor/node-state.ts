@@ -59,20 +59,26 @@ export const INITIAL_STATE: NodeState = {
   applyCount: 0,
 };
 
+/** Which script a load was: the spec's, or the last good one restored in its place. */
+export type LoadKind = 'spec' | 'restore';
+
 /**
- * `script` loaded; it is now the last good one and any rejection is
- * forgotten. Loaded on a drifted table (`drift` its summary), it repaired it.
+ * `script` loaded; it is now the last good one. The spec's script loaded
+ * forgets any rejection; a restore keeps it (the spec's script is still
+ * rejected and waits for its retry). Loaded on a drifted table (`drift` its
+ * summary), it repaired it.
  */
 export function afterLoaded(
   s: NodeState,
   loaded: Omit<Applied, 'at'>,
   at: Date,
   drift: string | null,
+  kind: LoadKind,
 ): NodeState {
   return {
     ...s,
     applied: { ...loaded, at },
-    failed: null,
+    failed: kind === 'restore' && s.failed?.hash !== loaded.hash ? s.failed : null,
     sync: drift === null ? { kind: 'inSync' } : { kind: 'repaired', summary: drift },
   };
 }

@@ -36,6 +36,7 @@ import {
   INITIAL_STATE,
   kernelStateOf,
   withReference,
+  type LoadKind,
   type NodeState,
 } from './node-state.js';
 import type { NodeTable } from './node-table.js';
@@ -248,16 +249,18 @@ export class NodeReconciler {
     const action = decideAction(spec, kernelStateOf(this.s, drift, this.deps.clock.now()), decoded);
     switch (action.kind) {
       case 'apply':
-        if (!(await this.load(action, action.cause, drift))) {
+        if (!(await this.load(action, action.cause, drift, 'spec'))) {
           await this.afterRejection(spec, decoded, drift);
         }
         return null;
       case 'restore':
-        await this.load(action, 'repair', drift);
+        await this.load(action, 'repair', drift, 'restore');
         return null;
       case 'refuse':
         this.reportRefusal(action);
-        if (action.restore !== undefined) await this.load(action.restore, 'repair', drift);
+        if (action.restore !== undefined) {
+          await this.load(action.restore, 'repair', drift, 'restore');
+        }
         return action;
       case 'none':
         if (action.why !== 'NoNodeFirewall') {
@@ -281,7 +284,9 @@ export class NodeReconciler {
       { ...kernelStateOf(this.s, drift, this.deps.clock.now()), retryDue: false },
       decoded,
     );
-    if (next.kind === 'restore' || next.kind === 'apply') await this.load(next, 'repair', drift);
+    if (next.kind === 'restore' || next.kind === 'apply') {
+      await this.load(next, 'repair', drift, next.kind === 'apply' ? 'spec' : 'restore');
+    }
   }
 
   private reportRefusal(action: Refusal): void {
@@ -298,11 +303,16 @@ export class NodeReconciler {
     }
   }
 
-  /** Loads a script, records the outcome. @returns whether nft accepted it. */
+  /**
+   * Loads a script (the spec's, or the last good one restored), records the
+   * outcome. A restore leaves the spec's rejection and its back-off as they
+   * were. @returns whether nft accepted it.
+   */
   private async load(
     target: Pick<ApplyAction, 'script' | 'hash'>,
     cause: ApplyCause,
     drift: string | null,
+    kind: LoadKind,
   ): Promise<boolean> {
     const { log, emit, metrics, clock } = this.deps;
     const { script, hash } = target;
@@ -316,8 +326,9 @@ export class NodeReconciler {
         { hash, script, reference: result.reference },
         this.deps.now(),
         drift,
+        kind,
       );
-      this.retryBackoff.reset();
+      if (kind === 'spec') this.retryBackoff.reset();
       log.info({ hash, cause, durationMs: Math.round(result.durationMs) }, 'applied script');
       emit({ kind: 'applied', hash, cause });
       return true;

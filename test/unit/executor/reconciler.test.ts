@@ -265,6 +265,16 @@ describe('NodeReconciler', () => {
     assert.deepEqual(h.table.loads, [A, B, A]);
     assert.deepEqual(h.table.rules, A.split('\n'), 'the table is A again');
     assert.equal(h.condition('InSync'), 'True/Repaired');
+    assert.equal(h.condition('Applied'), 'False/ApplyFailed', 'B is still rejected');
+    await h.r.requestPass();
+    assert.deepEqual(h.take(), [], 'B waits for its back-off after the restore');
+    await h.advance(50);
+    assert.deepEqual(h.take(), ['applyFailed'], 'B retried at 50 ms');
+    await h.advance(99);
+    assert.deepEqual(h.take(), [], 'the back-off doubled: the restore did not reset it');
+    await h.advance(1);
+    assert.deepEqual(h.take(), ['applyFailed']);
+    assert.deepEqual(h.table.loads, [A, B, A, B, B]);
   });
 
   it('restores the last good script when the spec is refused on a drifted table, and reports the refusal', async () => {
