@@ -8,6 +8,7 @@
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { Cluster, Family, Protocol } from '../policy/model.js';
+import { isPortName } from '../policy/ports.js';
 import { UsageError } from './errors.js';
 
 /** parseArgs option definitions. */
@@ -134,15 +135,12 @@ function parseProtocol(text: string, flag: string): Protocol {
   throw new UsageError(`${flag}: expected TCP, UDP or SCTP, got "${text}"`);
 }
 
-// An IANA service name, as Kubernetes validates container port names.
-const PORT_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
-
 function parsePort(text: string): PortArg {
   if (/^[0-9]+$/.test(text)) {
     const n = Number(text);
     if (n >= 1 && n <= 65535) return n;
     throw new UsageError(`--port: ${text} is outside 1-65535`);
   }
-  if (PORT_NAME.test(text) && !text.includes('--')) return text;
+  if (isPortName(text)) return text;
   throw new UsageError(`--port: expected a number 1-65535 or a port name, got "${text}"`);
 }

@@ -23,6 +23,7 @@ import { indexByIp } from './index-by-ip.js';
 import type { AddressIndex } from './index-by-ip.js';
 import { qualifiedName } from './model.js';
 import type { Cluster, Direction, Peer, Pod, Policy, PortSpec, Rule } from './model.js';
+import { compareText } from './order.js';
 import { resolvePortSpec } from './ports.js';
 import { matchesSelector } from './selector.js';
 import type { Connection, RuleRef, SideVerdict, Verdict } from './verdict.js';
@@ -271,8 +272,4 @@ function parseAddress(text: string, what: string): Address {
     }
     throw err;
   }
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -13,7 +13,7 @@
  * returns them) and returns data plus problems; never throws on bad input.
  */
 import type { Cluster, ContainerPort, Namespace, Node, Pod, Policy } from './model.js';
-import { qualifiedName } from './model.js';
+import { NAMESPACE_NAME_LABEL, qualifiedName } from './model.js';
 import { canonicalIp } from './cidr.js';
 import { claimReason, sharedPodIps } from './shared-ips.js';
 import {
@@ -23,7 +23,6 @@ import {
   type JsonObject,
   type Report,
   PHASES,
-  NAMESPACE_NAME_LABEL,
   DNS_LABEL,
   DNS_SUBDOMAIN,
   readMetadata,
@@ -44,8 +43,8 @@ import {
   readBoolean,
   show,
   errorMessage,
-  compareText,
 } from './k8s-read.js';
+import { compareText } from './order.js';
 import {
   policyFromK8s,
   readProtocol,

@@ -7,7 +7,7 @@
  */
 import { parseIp } from './cidr.js';
 import type { Address } from './cidr.js';
-import { isEnforceable } from './model.js';
+import { isEnforceable, NAMESPACE_NAME_LABEL } from './model.js';
 import type { Cluster, Labels, Pod } from './model.js';
 import { compareIpClaims } from './shared-ips.js';
 
@@ -63,7 +63,7 @@ export function indexByIp(cluster: Cluster): AddressIndex {
     podAt: (addr) => pods.get(keyOf(addr))?.[0] ?? null,
     claimantsAt: (addr) => pods.get(keyOf(addr)) ?? [],
     isNodeAddress: (nodeName, addr) => nodes.get(nodeName)?.has(keyOf(addr)) ?? false,
-    namespaceLabels: (name) => namespaces.get(name) ?? { 'kubernetes.io/metadata.name': name },
+    namespaceLabels: (name) => namespaces.get(name) ?? { [NAMESPACE_NAME_LABEL]: name },
   };
 }
 

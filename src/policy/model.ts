@@ -31,9 +31,12 @@ export interface LabelSelector {
   readonly matchExpressions: readonly SelectorRequirement[];
 }
 
+/** The label the API server puts on every Namespace: its own name. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
 export interface Namespace {
   readonly name: string;
-  /** Always carries `kubernetes.io/metadata.name` (added when loading). */
+  /** Always carries {@link NAMESPACE_NAME_LABEL} (added when loading). */
   readonly labels: Labels;
 }
 

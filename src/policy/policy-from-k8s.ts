@@ -5,6 +5,7 @@
  *
  * Pure: no I/O.
  */
+import { isPortName } from './ports.js';
 import type { Direction, Peer, Policy, PortSpec, Protocol, Rule } from './model.js';
 import { formatIp, hasHostBits, isIp, parseCidr, rangeCovers, strictCidrSpelling } from './cidr.js';
 import type { Range } from './cidr.js';
@@ -15,7 +16,6 @@ import {
   type Report,
   PROTOCOLS,
   DNS_SUBDOMAIN,
-  PORT_NAME,
   readSelector,
   readMetadata,
   describeObject,
@@ -280,7 +280,7 @@ export function checkPortName(r: Report, name: string, path: string): boolean {
     fail(r, path, `port "${name}" is a string; write a numeric port as a number (port: ${name})`);
     return false;
   }
-  if (name.length > 15 || !PORT_NAME.test(name) || name.includes('--') || !/[a-z]/.test(name)) {
+  if (!isPortName(name)) {
     fail(
       r,
       path,

@@ -7,6 +7,20 @@
 import type { Pod, PortSpec } from './model.js';
 import type { PortRange } from './plan.js';
 
+/**
+ * An IANA service name, as the API server checks a container port's or a
+ * NetworkPolicy port's name: 1–15 lower-case letters, digits and '-', at
+ * least one letter, not starting or ending with '-', no '--'.
+ */
+export function isPortName(name: string): boolean {
+  return (
+    name.length <= 15 &&
+    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name) &&
+    /[a-z]/.test(name) &&
+    !name.includes('--')
+  );
+}
+
 /** Every port of a protocol. */
 export const ALL_PORTS: PortRange = { first: 0, last: 65535 };
 

@@ -14,6 +14,7 @@
  * a large cluster has thousands of policies but few distinct rules, and
  * render can reuse a set's text across nodes by that object's identity.
  */
+import { compareText } from './order.js';
 import {
   formatIp,
   mergeRanges,
@@ -32,6 +33,7 @@ import {
 } from './intervals.js';
 import {
   isEnforceable,
+  NAMESPACE_NAME_LABEL,
   qualifiedName,
   type Cluster,
   type Direction,
@@ -181,7 +183,7 @@ export class ClusterIndex {
     const namespaces = new Set<string>();
     for (const ns of this.targetsByNamespace.keys()) {
       // A namespace missing from the snapshot still has the label the API server sets.
-      const labels = this.namespaceLabels.get(ns) ?? { 'kubernetes.io/metadata.name': ns };
+      const labels = this.namespaceLabels.get(ns) ?? { [NAMESPACE_NAME_LABEL]: ns };
       if (matchesSelector(namespaceSelector, labels)) namespaces.add(ns);
     }
     return this.targets.filter(
@@ -446,6 +448,3 @@ export function compareAddresses(a: Address, b: Address): number {
 }
 
 /** Code-unit order: locale-independent, so output is the same on every host. */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

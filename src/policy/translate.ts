@@ -28,7 +28,8 @@ import {
   type Rule,
 } from './model.js';
 import type { Allow, FailClosed, FirewallPlan, NamedSet, PodChain } from './plan.js';
-import { ClusterIndex, compareAddresses, compareText, RuleCompiler } from './rule-sets.js';
+import { compareText } from './order.js';
+import { ClusterIndex, compareAddresses, RuleCompiler } from './rule-sets.js';
 import { matchesSelector } from './selector.js';
 import { shortenName } from './set-name.js';
 
