@@ -7,15 +7,8 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ApiClients } from './client.js';
 import { statusCode } from './errors.js';
-import type {
-  API_VERSION,
-  KIND} from './nodefirewall.js';
-import {
-  GROUP,
-  PLURAL,
-  VERSION,
-  type NodeFirewallSpec,
-} from './nodefirewall.js';
+import type { API_VERSION, KIND } from './nodefirewall.js';
+import { GROUP, PLURAL, VERSION, type NodeFirewallSpec } from './nodefirewall.js';
 
 /** Field manager of every controller write (NodeFirewalls, the Lease, Events). */
 export const CONTROLLER_FIELD_MANAGER = 'nftpol-controller';
