@@ -43,25 +43,6 @@ export function getAt(root: unknown, path: FieldPath): unknown {
   return cur;
 }
 
-/** Sets the value at `path`, creating maps on the way (mutates `root`). */
-export function setAt(root: JsonMap, path: FieldPath, value: unknown): void {
-  let cur = root;
-  path.forEach((key, i) => {
-    if (i === path.length - 1) {
-      cur[key] = value;
-      return;
-    }
-    const next = cur[key];
-    if (isJsonMap(next)) {
-      cur = next;
-    } else {
-      const created: JsonMap = {};
-      cur[key] = created;
-      cur = created;
-    }
-  });
-}
-
 /** Deletes the value at `path` and any maps it leaves empty (mutates `root`). */
 export function deleteAt(root: JsonMap, path: FieldPath): void {
   const [head, ...rest] = path;

@@ -59,8 +59,6 @@ export interface NodeFirewallObservation {
 export interface ControllerInformers {
   /** Resolves once every informer delivered its first list. */
   readonly synced: Promise<void>;
-  hasSynced(): boolean;
-  /** True once the Node and NodeFirewall informers synced (orphan deletion is safe). */
   stop(): Promise<void>;
 }
 
@@ -178,7 +176,6 @@ export function startControllerInformers(
 
   return {
     synced: Promise.all(running.map((r) => r.synced)).then(() => undefined),
-    hasSynced: () => running.every((r) => r.hasSynced()),
     stop: async () => {
       await Promise.all(running.map((r) => r.stop()));
     },

@@ -23,11 +23,6 @@ export class CidrError extends Error {
 
 const BITS: Record<Family, number> = { ip: 32, ip6: 128 };
 
-/** The highest address of a family. */
-export function maxAddress(family: Family): bigint {
-  return (1n << BigInt(BITS[family])) - 1n;
-}
-
 /** Parses an IPv4 or IPv6 address. @throws CidrError */
 export function parseIp(text: string): Address {
   if (text.includes(':')) return { family: 'ip6', value: parseIp6(text) };
