@@ -1,16 +1,70 @@
 // Lint is where the architecture is enforced: the pure core may not reach for
-// I/O, clocks, the environment or the API client, only nft.ts runs processes,
-// and the three edges (controller, executor, cli) never import each other.
+// I/O, clocks, the environment or the API client; only k8s/ speaks
+// @kubernetes/client-node; only nft.ts runs processes; only telemetry/clock.ts
+// reads the time or sets timers; the three edges (controller, executor, cli)
+// never import each other; and nothing in src/ imports test code (the
+// embedded API server lives in test/support/).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const NO_CHILD_PROCESS = {
+  group: ['node:child_process'],
+  message: 'Only src/nft/nft.ts runs processes.',
+};
+const NO_CLIENT_NODE = {
+  group: ['@kubernetes/client-node'],
+  message: 'Only src/k8s/ speaks @kubernetes/client-node; add what you need there.',
+};
+const NO_TEST_CODE = {
+  group: ['**/test/**'],
+  message: 'Product code never imports test code (the embedded API server is a test tool).',
+};
+const NO_TIMERS = {
+  group: ['node:timers', 'node:timers/*'],
+  message: 'Timers go through the injected Clock (src/telemetry/clock.ts).',
+};
+/** Restricted imports: what every file of src/ obeys, plus `extra`. */
+const restrictedImports = (...extra) => [
+  'error',
+  { patterns: [NO_TEST_CODE, NO_TIMERS, ...extra] },
+];
+const PURE_FILES = [
+  'src/policy/**/*.ts',
+  'src/nft/render.ts',
+  'src/nft/syntax.ts',
+  'src/nft/ruleset.ts',
+];
+/** One clock: no file of src/ but telemetry/clock.ts reads the time or sets a timer. */
+const oneClock = {
+  files: ['src/**/*.ts'],
+  ignores: [...PURE_FILES, 'src/telemetry/clock.ts'],
+  rules: {
+    'no-restricted-properties': [
+      'error',
+      { object: 'Date', property: 'now', message: 'Read the time from the injected Clock.' },
+    ],
+    'no-restricted-syntax': [
+      'error',
+      {
+        selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+        message: 'Read the time from the injected Clock.',
+      },
+    ],
+    'no-restricted-globals': [
+      'error',
+      { name: 'setTimeout', message: 'Set timers through the injected Clock.' },
+      { name: 'setInterval', message: 'Set timers through the injected Clock.' },
+    ],
+  },
+};
 const pureCore = {
-  files: ['src/policy/**/*.ts', 'src/nft/render.ts', 'src/nft/syntax.ts', 'src/nft/ruleset.ts'],
+  files: PURE_FILES,
   rules: {
     'no-restricted-imports': [
       'error',
       {
         patterns: [
+          NO_TEST_CODE,
           {
             group: [
               'node:fs',
@@ -60,18 +114,14 @@ const pureCore = {
 const edge = (part, others) => ({
   files: [`src/${part}/**/*.ts`],
   rules: {
-    'no-restricted-imports': [
-      'error',
+    'no-restricted-imports': restrictedImports(
       {
-        patterns: [
-          {
-            group: others.map((o) => `**/${o}/**`),
-            message: 'controller, executor and cli never import each other: move shared code down.',
-          },
-          { group: ['node:child_process'], message: 'Only src/nft/nft.ts runs processes.' },
-        ],
+        group: others.map((o) => `**/${o}/**`),
+        message: 'controller, executor and cli never import each other: move shared code down.',
       },
-    ],
+      NO_CHILD_PROCESS,
+      NO_CLIENT_NODE,
+    ),
   },
 });
 
@@ -94,18 +144,28 @@ export default tseslint.config(
   edge('executor', ['controller', 'cli']),
   edge('cli', ['controller', 'executor']),
   {
-    files: ['src/k8s/**/*.ts', 'src/telemetry/**/*.ts', 'src/history/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['node:child_process'], message: 'Only src/nft/nft.ts runs processes.' },
-          ],
-        },
-      ],
-    },
+    files: ['src/k8s/**/*.ts'],
+    rules: { 'no-restricted-imports': restrictedImports(NO_CHILD_PROCESS) },
   },
+  {
+    files: [
+      'src/telemetry/**/*.ts',
+      'src/history/**/*.ts',
+      'src/options/**/*.ts',
+      'src/nft/**/*.ts',
+    ],
+    ignores: [...PURE_FILES, 'src/nft/nft.ts', 'src/telemetry/clock.ts'],
+    rules: { 'no-restricted-imports': restrictedImports(NO_CHILD_PROCESS, NO_CLIENT_NODE) },
+  },
+  {
+    files: ['src/nft/nft.ts'],
+    rules: { 'no-restricted-imports': restrictedImports(NO_CLIENT_NODE) },
+  },
+  {
+    files: ['src/*.ts'],
+    rules: { 'no-restricted-imports': restrictedImports(NO_CHILD_PROCESS, NO_CLIENT_NODE) },
+  },
+  oneClock,
   {
     // node:test's describe/it return promises that the runner awaits itself.
     files: ['test/**/*.ts', 'bench/**/*.ts'],

@@ -13,7 +13,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Engine, type Clock } from '../src/controller/engine.js';
+import { Engine } from '../src/controller/engine.js';
+import type { Clock } from '../src/telemetry/clock.js';
 import { Publisher } from '../src/controller/publisher.js';
 import type { NodeFirewallApply } from '../src/k8s/nodefirewall-api.js';
 import { ClusterSnapshot } from '../src/controller/snapshot.js';

@@ -56,9 +56,6 @@ export interface Batch {
   readonly removed: readonly string[];
 }
 
-/** The clock moved to telemetry/clock.ts (shared with the executor); re-exported for existing importers. */
-export { SYSTEM_CLOCK, type Clock } from '../telemetry/clock.js';
-
 /** Translates and renders one node of `cluster`. */
 export type RenderNode = (cluster: Cluster, node: string) => RenderedNode;
 

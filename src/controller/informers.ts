@@ -6,9 +6,13 @@
  * less than the API objects would; a NodeFirewall keeps only its hash, or
  * `tampered` when its script does not hash to it.
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ApiClients } from '../k8s/client.js';
-import { startInformer, type InformerSpec, type RunningInformer } from '../k8s/informer.js';
+import {
+  startInformer,
+  type InformerSpec,
+  type KubernetesObject,
+  type RunningInformer,
+} from '../k8s/informer.js';
 import { GROUP, PLURAL, VERSION } from '../k8s/nodefirewall.js';
 import { decodeSpecScript } from '../k8s/script-encoding.js';
 import { hashScript } from '../nft/render.js';

@@ -22,7 +22,8 @@ import { usageText } from '../options/flags.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { createControllerMetrics, type ControllerMetrics } from '../telemetry/metrics.js';
 import { startHealthServer, type HealthServer } from '../telemetry/health.js';
-import { Engine, renderNodeWith, SYSTEM_CLOCK, type Clock, type RenderNode } from './engine.js';
+import { SYSTEM_CLOCK, type Clock } from '../telemetry/clock.js';
+import { Engine, renderNodeWith, type RenderNode } from './engine.js';
 import { EnforceTracker } from './enforce-tracker.js';
 import { policyObject, WarningEvents } from '../k8s/events.js';
 import { renderFailureHandler } from './render-failures.js';
@@ -101,7 +102,7 @@ export async function startController(
     log,
     clock,
   });
-  const history = await openHistory(options, metrics, log);
+  const history = await openHistory(options, metrics, log, clock);
 
   let leader = false;
   let synced = false;
@@ -349,6 +350,7 @@ async function openHistory(
   options: ControllerOptions,
   metrics: ControllerMetrics,
   log: Logger,
+  clock: Clock,
 ): Promise<HistoryStore> {
   if (options.redisUrl === '') {
     return new MemoryHistoryStore({ entriesPerNode: options.historyEntries });
@@ -370,14 +372,14 @@ async function openHistory(
       else log.debug({ err: detail }, 'redis connection error');
     },
   });
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: unknown = null;
   const waited = await Promise.race([
     store.whenReady().then(() => true),
     new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), REDIS_CONNECT_WAIT_MS);
+      timer = clock.setTimer(() => resolve(false), REDIS_CONNECT_WAIT_MS);
     }),
   ]);
-  clearTimeout(timer);
+  clock.clearTimer(timer);
   if (!waited) log.warn('redis not reachable yet; publishing without history until it is');
   return store;
 }

@@ -35,7 +35,8 @@ import {
 } from '../k8s/script-encoding.js';
 import type { Logger } from '../telemetry/log.js';
 import type { ControllerMetrics } from '../telemetry/metrics.js';
-import type { Batch, Clock, RenderedNode } from './engine.js';
+import type { Clock } from '../telemetry/clock.js';
+import type { Batch, RenderedNode } from './engine.js';
 
 /** Options of {@link Publisher}. */
 export interface PublisherOptions {

@@ -9,7 +9,7 @@
  * `--cleanup-on-exit`; `--uninstall` deletes `table inet nftpol` and nothing
  * else, then exits.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../k8s/client.js';
 import { pathToFileURL } from 'node:url';
 import { chooseKubeConfigSource, loadKubeConfig } from '../k8s/client.js';
 import { errorText } from '../k8s/errors.js';

@@ -7,7 +7,7 @@
  *
  * Fail-static: stopping leaves the ruleset in force unless `cleanupOnExit`.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../k8s/client.js';
 import { readFile } from 'node:fs/promises';
 import { makeApiClients } from '../k8s/client.js';
 import { errorText } from '../k8s/errors.js';

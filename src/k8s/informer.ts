@@ -21,7 +21,10 @@
  * cannot be read) is retried like any other error.
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { setTimeout as sleep } from 'node:timers/promises';
+
+/** An API object as informers hand it over (for code outside k8s/, which may not import client-node). */
+export type { KubernetesObject };
+import { SYSTEM_CLOCK, type Clock } from '../telemetry/clock.js';
 
 /** A list response: items and the collection's resourceVersion. */
 export interface ListResult {
@@ -53,6 +56,8 @@ export interface InformerOptions {
   readonly backoffMs?: number;
   /** Longest restart delay. @default 30000 */
   readonly maxBackoffMs?: number;
+  /** Timers for the back-off. @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
   /** Every error, before the restart is scheduled. */
   readonly onError?: (err: unknown, retryInMs: number) => void;
   /**
@@ -127,11 +132,12 @@ export function startInformer<T extends KubernetesObject>(
 ): RunningInformer {
   const backoffMs = options.backoffMs ?? 500;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  const clock = options.clock ?? SYSTEM_CLOCK;
   let stopped = false;
   let synced = false;
   let listed = false;
   let delay = backoffMs;
-  let restart: ReturnType<typeof setTimeout> | null = null;
+  let restart: unknown = null;
   let markSynced: () => void = () => undefined;
   const syncedPromise = new Promise<void>((resolve) => (markSynced = resolve));
   const handlerFailed = (err: unknown, object: unknown): void => {
@@ -179,7 +185,8 @@ export function startInformer<T extends KubernetesObject>(
     {
       // ListWatch's own reconnect delay (1 s doubling to 30 s) scaled to ours.
       delayFn: async (ms: number) => {
-        await sleep(Math.min(maxBackoffMs, (ms / 1000) * backoffMs));
+        const wait = Math.min(maxBackoffMs, (ms / 1000) * backoffMs);
+        await new Promise<void>((resolve) => clock.setTimer(resolve, wait));
         if (stopped) await new Promise<never>(() => undefined); // never reconnect after stop
       },
     },
@@ -201,7 +208,7 @@ export function startInformer<T extends KubernetesObject>(
     } catch {
       // A failing reporter must not stop the restart.
     }
-    restart = setTimeout(() => {
+    restart = clock.setTimer(() => {
       restart = null;
       start();
     }, wait);
@@ -228,7 +235,7 @@ export function startInformer<T extends KubernetesObject>(
     hasSynced: () => synced,
     stop: async () => {
       stopped = true;
-      if (restart !== null) clearTimeout(restart);
+      if (restart !== null) clock.clearTimer(restart);
       await informer.stop();
     },
   };

@@ -5,6 +5,7 @@
  * that keeps nft's stderr, so callers classify failures (missing table,
  * existing object, nft not installed) without parsing text themselves.
  */
+import { SYSTEM_CLOCK } from '../telemetry/clock.js';
 import { spawn } from 'node:child_process';
 
 /** How to reach nft. */
@@ -99,7 +100,7 @@ export async function runNft(
     const child = spawn(program, [...prefixArgs, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     // Our own timer rather than spawn's `timeout`, so that it is cleared when
     // the spawn itself fails (a missing binary must not hold the process open).
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    const timer = SYSTEM_CLOCK.setTimer(() => child.kill('SIGKILL'), timeout);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -110,7 +111,7 @@ export async function runNft(
 
     let settled = false;
     child.on('error', (cause: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      SYSTEM_CLOCK.clearTimer(timer);
       if (settled) return;
       settled = true;
       const notInstalled = cause.code === 'ENOENT' || cause.code === 'EACCES';
@@ -130,7 +131,7 @@ export async function runNft(
       );
     });
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
+      SYSTEM_CLOCK.clearTimer(timer);
       if (settled) return;
       settled = true;
       const stdout = Buffer.concat(out).toString('utf8');

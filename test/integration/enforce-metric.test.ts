@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Clock } from '../../src/controller/engine.js';
+import type { Clock } from '../../src/telemetry/clock.js';
 import { startController, type ControllerHandle } from '../../src/controller/main.js';
 import { DEFAULTS, type ControllerOptions } from '../../src/controller/options.js';
 import { createLogger } from '../../src/telemetry/log.js';

@@ -16,7 +16,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { startApiServer, type ApiServer } from '../../src/apiserver/server.js';
+import { startApiServer, type ApiServer } from '../support/apiserver/server.js';
 import { startExecutor, type ExecutorEvent, type ExecutorHandle } from '../../src/executor/main.js';
 import { type ExecutorOptions } from '../../src/executor/options.js';
 import { kubeConfigForServer } from '../../src/k8s/client.js';

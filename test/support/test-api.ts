@@ -21,7 +21,7 @@ import {
   startApiServer,
   type ApiServer,
   type ApiServerOptions,
-} from '../../src/apiserver/server.js';
+} from './apiserver/server.js';
 import {
   controlPlaneAssets,
   startRealControlPlane,

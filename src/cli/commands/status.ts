@@ -12,6 +12,7 @@ import { GROUP, PLURAL, VERSION } from '../../k8s/nodefirewall.js';
 import type { Command, FlagConfig, FlagValues, Invocation, OutputFormat } from '../command.js';
 import { OUTPUT_FLAG, readOutput, readString } from '../command.js';
 import { errorText } from '../../k8s/errors.js';
+import { SYSTEM_CLOCK } from '../../telemetry/clock.js';
 import { InputError, UsageError } from '../errors.js';
 import {
   formatNodeStatusText,
@@ -219,6 +220,6 @@ export const statusCommand: Command = {
   positionals: true,
   prepare(values: FlagValues, positionals: readonly string[]): Invocation {
     const options = parseStatusArgs(values, positionals);
-    return { files: [], run: () => runStatus(options, () => new Date()) };
+    return { files: [], run: () => runStatus(options, () => new Date(SYSTEM_CLOCK.now())) };
   },
 };

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../../src/apiserver/errors.js';
+import { ApiError } from '../../support/apiserver/errors.js';
 import {
   applyConfiguration,
   jsonPatch,
   mergePatch,
   patchTypeOf,
   type ApplyRequest,
-} from '../../../src/apiserver/patch.js';
+} from '../../support/apiserver/patch.js';
 
 const request = (manager: string, force = false): ApplyRequest => ({
   manager,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { apiVersionOf, resourceByPlural } from '../../../src/apiserver/resources.js';
+import { apiVersionOf, resourceByPlural } from '../../support/apiserver/resources.js';
 import * as nfw from '../../../src/k8s/nodefirewall.js';
 
 interface Crd {

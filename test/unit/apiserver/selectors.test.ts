@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../../src/apiserver/errors.js';
-import { resourceByPlural } from '../../../src/apiserver/resources.js';
+import { ApiError } from '../../support/apiserver/errors.js';
+import { resourceByPlural } from '../../support/apiserver/resources.js';
 import {
   matchesFilter,
   parseFieldSelector,
   parseLabelSelector,
-} from '../../../src/apiserver/selectors.js';
-import type { StoredObject } from '../../../src/apiserver/store.js';
+} from '../../support/apiserver/selectors.js';
+import type { StoredObject } from '../../support/apiserver/store.js';
 
 const pods = resourceByPlural('pods');
 

@@ -13,7 +13,7 @@ import {
   setHeaderOptions,
   type V1Lease,
 } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../../../src/apiserver/server.js';
+import { startApiServer, type ApiServer } from '../../support/apiserver/server.js';
 import { kubeConfigForServer } from '../../../src/k8s/client.js';
 import type { NodeFirewall } from '../../../src/k8s/nodefirewall.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../../src/apiserver/errors.js';
-import { ApiStore } from '../../../src/apiserver/store.js';
+import { ApiError } from '../../support/apiserver/errors.js';
+import { ApiStore } from '../../support/apiserver/store.js';
 
 const NOW = new Date('2024-05-01T10:00:00.123Z');
 

@@ -14,7 +14,7 @@ import {
   type KubernetesObject,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../../../src/apiserver/server.js';
+import { startApiServer, type ApiServer } from '../../support/apiserver/server.js';
 import { kubeConfigForServer } from '../../../src/k8s/client.js';
 import type { NodeFirewall } from '../../../src/k8s/nodefirewall.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Histogram, Registry } from 'prom-client';
 import { EnforceTracker } from '../../../src/controller/enforce-tracker.js';
-import type { Clock } from '../../../src/controller/engine.js';
+import type { Clock } from '../../../src/telemetry/clock.js';
 import type {
   ModelSink,
   NodeFirewallObservation,

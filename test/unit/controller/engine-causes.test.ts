@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Engine, type Batch, type Clock, type RenderNode } from '../../../src/controller/engine.js';
+import { Engine, type Batch, type RenderNode } from '../../../src/controller/engine.js';
+import type { Clock } from '../../../src/telemetry/clock.js';
 import { ClusterSnapshot } from '../../../src/controller/snapshot.js';
 import { MAX_CAUSES } from '../../../src/history/store.js';
 import { node } from '../../support/builders.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApiException, CoreV1Api } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../../../src/apiserver/server.js';
+import { startApiServer, type ApiServer } from '../../support/apiserver/server.js';
 import { kubeConfigForServer, makeApiClients } from '../../../src/k8s/client.js';
 import { errorText, statusCode } from '../../../src/k8s/errors.js';
 import { apiLeaseStore, microTime } from '../../../src/k8s/lease.js';

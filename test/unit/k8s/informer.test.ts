@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../../../src/apiserver/server.js';
+import { startApiServer, type ApiServer } from '../../support/apiserver/server.js';
 import { kubeConfigForServer } from '../../../src/k8s/client.js';
 import { startInformer, type RunningInformer } from '../../../src/k8s/informer.js';
 

@@ -10,8 +10,8 @@
  * resource's own fields (e.g. `spec.nodeName` for pods); any other field is a
  * 400, as on a real cluster.
  */
-import type { LabelSelector, SelectorRequirement } from '../policy/model.js';
-import { matchesSelector } from '../policy/selector.js';
+import type { LabelSelector, SelectorRequirement } from '../../../src/policy/model.js';
+import { matchesSelector } from '../../../src/policy/selector.js';
 import { ApiError } from './errors.js';
 import type { ResourceDef } from './resources.js';
 import type { StoredObject } from './store.js';

@@ -14,7 +14,7 @@ import {
   SHORT_NAMES as NFW_SHORT_NAMES,
   SINGULAR as NFW_SINGULAR,
   VERSION as NFW_VERSION,
-} from '../k8s/nodefirewall.js';
+} from '../../../src/k8s/nodefirewall.js';
 
 /** How one resource behaves. */
 export interface ResourceDef {

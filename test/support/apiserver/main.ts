@@ -1,5 +1,5 @@
 /**
- * `node --import tsx src/apiserver/main.ts [--port N] [--bookmark-interval-ms M]`
+ * `node --import tsx test/support/apiserver/main.ts [--port N] [--bookmark-interval-ms M]`
  * runs the embedded API server on its own (for `make demo` and for poking at
  * it with kubectl: `kubectl --server <url> --insecure-skip-tls-verify get nfw`)
  * and prints its URL on stdout. Stops on SIGINT or SIGTERM.
