@@ -15,7 +15,7 @@ import {
 } from '../k8s/informer.js';
 import { GROUP, PLURAL, VERSION } from '../k8s/nodefirewall.js';
 import { decodeSpecScript } from '../k8s/script-encoding.js';
-import { hashScript } from '../nft/render.js';
+import { hashScript } from '../nft/hash.js';
 import {
   namespaceFromK8s,
   nodeFromK8s,

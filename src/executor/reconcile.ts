@@ -24,7 +24,7 @@
  * reference the drift check compares against.
  */
 import { NftError } from '../nft/apply.js';
-import { hashScript } from '../nft/render.js';
+import { hashScript } from '../nft/hash.js';
 import { parseRuleset, type NormalizedTable } from '../nft/ruleset.js';
 import type { NodeFirewallSpec, NodeFirewallStatus } from '../k8s/nodefirewall.js';
 import { decodeSpecScript, type DecodedScript } from '../k8s/script-encoding.js';

@@ -20,7 +20,7 @@
 import { setCondition, type Condition, type ConditionStatus } from '../k8s/conditions.js';
 import type { NodeFirewallStatus } from '../k8s/nodefirewall.js';
 import type { DecodedScript } from '../k8s/script-encoding.js';
-import { hashScript } from '../nft/render.js';
+import { hashScript } from '../nft/hash.js';
 import type { Action } from './reconcile.js';
 
 /** The host probe's verdict. */

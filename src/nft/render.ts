@@ -23,10 +23,10 @@
  * translator do) may pass a {@link RenderCache} so each set's text, most of a
  * large script, is written once; the output is the same with or without it.
  */
-import { createHash } from 'node:crypto';
 import { parseCidr, parseIp, mergeRanges, formatIp } from '../policy/cidr.js';
 import type { Direction, Family } from '../policy/model.js';
 import type { Allow, FailClosed, FirewallPlan, NamedSet, PodChain } from '../policy/plan.js';
+import { hashScript } from './hash.js';
 import {
   RenderError,
   TABLE_FAMILY,
@@ -85,11 +85,6 @@ const RESERVED_CHAIN_NAMES = new Set<string>(BASE_CHAINS);
 /** Neighbour discovery (133–137) must pass before any dispatch, or IPv6 dies quietly. */
 const ACCEPT_ND = 'meta l4proto ipv6-icmp icmpv6 type { 133-137 } accept';
 const ACCEPT_REPLIES = 'ct state established,related accept';
-
-/** `sha256:<hex>` of the script's UTF-8 bytes. */
-export function hashScript(script: string): string {
-  return `sha256:${createHash('sha256').update(script, 'utf8').digest('hex')}`;
-}
 
 /**
  * Writes the node's whole ruleset.

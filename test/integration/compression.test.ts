@@ -20,7 +20,8 @@ import { DEFAULTS, type ControllerOptions } from '../../src/controller/options.j
 import { decideAction } from '../../src/executor/reconcile.js';
 import { toNodeFirewall } from '../../src/executor/watch.js';
 import { compressScript, decodeSpecScript } from '../../src/k8s/script-encoding.js';
-import { hashScript, renderScript } from '../../src/nft/render.js';
+import { hashScript } from '../../src/nft/hash.js';
+import { renderScript } from '../../src/nft/render.js';
 import { clusterFromObjects } from '../../src/policy/from-k8s.js';
 import { translateNode } from '../../src/policy/translate.js';
 import { createLogger } from '../../src/telemetry/log.js';

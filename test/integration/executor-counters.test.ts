@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { hashScript } from '../../src/nft/render.js';
+import { hashScript } from '../../src/nft/hash.js';
 import {
   executorOptions as options,
   GOOD,

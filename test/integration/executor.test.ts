@@ -21,7 +21,7 @@ import { startExecutor, type ExecutorEvent, type ExecutorHandle } from '../../sr
 import { type ExecutorOptions } from '../../src/executor/options.js';
 import { kubeConfigForServer } from '../../src/k8s/client.js';
 import { listTable } from '../../src/nft/apply.js';
-import { hashScript } from '../../src/nft/render.js';
+import { hashScript } from '../../src/nft/hash.js';
 import { diffTables } from '../../src/nft/ruleset.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import {

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { ControllerHandle } from '../../src/controller/main.js';
 import { RedisHistoryStore } from '../../src/history/redis.js';
-import { hashScript } from '../../src/nft/render.js';
+import { hashScript } from '../../src/nft/hash.js';
 import { describeHistoryStore, entry } from '../support/history-suite.js';
 import {
   eventually,

@@ -14,7 +14,7 @@ import type { Condition } from '../../src/k8s/conditions.js';
 import type { NodeFirewallStatus } from '../../src/k8s/nodefirewall.js';
 import { applyScript, listTable } from '../../src/nft/apply.js';
 import type { NftOptions } from '../../src/nft/nft.js';
-import { hashScript } from '../../src/nft/render.js';
+import { hashScript } from '../../src/nft/hash.js';
 import { parseRuleset } from '../../src/nft/ruleset.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { withNetns } from './nft-check.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { observeNodeFirewall, stripPod } from '../../../src/controller/informers.js';
 import { compressScript } from '../../../src/k8s/script-encoding.js';
-import { hashScript } from '../../../src/nft/render.js';
+import { hashScript } from '../../../src/nft/hash.js';
 import { clusterFromObjects } from '../../../src/policy/from-k8s.js';
 
 const pod = (name: string, metadata: Record<string, unknown>) => ({

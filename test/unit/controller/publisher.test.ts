@@ -12,7 +12,7 @@ import type { RenderedNode } from '../../../src/controller/engine.js';
 import { Publisher, type PublisherOptions } from '../../../src/controller/publisher.js';
 import type { NodeFirewallApply } from '../../../src/k8s/nodefirewall-api.js';
 import { decodeSpecScript } from '../../../src/k8s/script-encoding.js';
-import { hashScript } from '../../../src/nft/render.js';
+import { hashScript } from '../../../src/nft/hash.js';
 import { createLogger } from '../../../src/telemetry/log.js';
 import { createControllerMetrics } from '../../../src/telemetry/metrics.js';
 

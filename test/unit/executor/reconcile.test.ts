@@ -13,7 +13,7 @@ import {
   type RestoreWhy,
 } from '../../../src/executor/reconcile.js';
 import { compressScript } from '../../../src/k8s/script-encoding.js';
-import { hashScript } from '../../../src/nft/render.js';
+import { hashScript } from '../../../src/nft/hash.js';
 
 const SCRIPT = 'add table inet nftpol\ndelete table inet nftpol\ntable inet nftpol {\n}\n';
 const HASH = hashScript(SCRIPT);

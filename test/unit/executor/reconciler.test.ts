@@ -18,7 +18,7 @@ import {
   type NodeFirewall,
   type NodeFirewallStatus,
 } from '../../../src/k8s/nodefirewall.js';
-import { hashScript } from '../../../src/nft/render.js';
+import { hashScript } from '../../../src/nft/hash.js';
 import { createLogger } from '../../../src/telemetry/log.js';
 import { createExecutorMetrics, type ExecutorMetrics } from '../../../src/telemetry/metrics.js';
 import { FakeClock } from '../../support/fake-clock.js';
