@@ -17,12 +17,6 @@
 import { parseArgs } from 'node:util';
 import type { LoadResult } from '../policy/from-k8s.js';
 import type { Command, FlagValues } from './command.js';
-import { diffCommand } from './commands/diff.js';
-import { explainCommand } from './commands/explain.js';
-import { historyCommand } from './commands/history.js';
-import { matrixCommand } from './commands/matrix.js';
-import { renderCommand } from './commands/render.js';
-import { statusCommand } from './commands/status.js';
 import type { ExitCode } from './errors.js';
 import { EXIT_INVALID_INPUT, EXIT_OK, EXIT_USAGE, InputError, UsageError } from './errors.js';
 import { formatProblem } from './format.js';
@@ -34,18 +28,23 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
 }
 
-const COMMANDS: readonly Command[] = [
-  renderCommand,
-  explainCommand,
-  matrixCommand,
-  statusCommand,
-  historyCommand,
-  diffCommand,
+/**
+ * The commands, each module loaded only when it runs: start-up is part of
+ * every answer, and one command needs none of the others' code.
+ */
+const COMMANDS: readonly { readonly name: string; readonly load: () => Promise<Command> }[] = [
+  { name: 'render', load: async () => (await import('./commands/render.js')).renderCommand },
+  { name: 'explain', load: async () => (await import('./commands/explain.js')).explainCommand },
+  { name: 'matrix', load: async () => (await import('./commands/matrix.js')).matrixCommand },
+  { name: 'status', load: async () => (await import('./commands/status.js')).statusCommand },
+  { name: 'history', load: async () => (await import('./commands/history.js')).historyCommand },
+  { name: 'diff', load: async () => (await import('./commands/diff.js')).diffCommand },
 ];
 
-function topHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const list = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
+async function topHelp(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map((c) => c.load()));
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const list = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
   return `Usage: nftpol COMMAND [OPTIONS]
 
 Kubernetes NetworkPolicy on nftables, offline: translate and render the
@@ -117,15 +116,15 @@ async function runCommand(command: Command, args: readonly string[], io: CliIo):
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const [name, ...rest] = argv;
   if (name === undefined) {
-    io.stderr(topHelp());
+    io.stderr(await topHelp());
     return EXIT_USAGE;
   }
   if (name === '-h' || name === '--help' || name === 'help') {
     const about = COMMANDS.find((c) => c.name === rest[0]);
-    io.stdout(about?.help ?? topHelp());
+    io.stdout(about === undefined ? await topHelp() : (await about.load()).help);
     return EXIT_OK;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  const command = await COMMANDS.find((c) => c.name === name)?.load();
   if (command === undefined) {
     const names = COMMANDS.map((c) => c.name).join(', ');
     io.stderr(`nftpol: unknown command "${name}" (commands: ${names})\n`);
