@@ -11,8 +11,8 @@ import { DEFAULT_COMPRESS_THRESHOLD_BYTES } from '../k8s/script-encoding.js';
 import {
   flagsOf,
   parseFlags,
-  type FlagKind,
   type LogLevel,
+  type OptionSpecs,
   type ParsedOptions as ParsedFlags,
 } from '../options/flags.js';
 
@@ -104,49 +104,155 @@ export const DEFAULTS: ControllerOptions = {
   historyEntries: 50,
 };
 
-type Kind = FlagKind;
-
-/** Flag name, environment variable and type of each option. */
-const SPEC: Readonly<Record<keyof ControllerOptions, { flag: string; env: string; kind: Kind }>> = {
-  kubeconfig: { flag: 'kubeconfig', env: 'KUBECONFIG', kind: 'string' },
-  debounceMs: { flag: 'debounce-ms', env: 'NFTPOL_DEBOUNCE_MS', kind: 'number' },
-  maxDelayMs: { flag: 'max-delay-ms', env: 'NFTPOL_MAX_DELAY_MS', kind: 'number' },
-  failClosed: { flag: 'fail-closed', env: 'NFTPOL_FAIL_CLOSED', kind: 'boolean' },
-  leaderElect: { flag: 'leader-elect', env: 'NFTPOL_LEADER_ELECT', kind: 'boolean' },
-  leaseName: { flag: 'lease-name', env: 'NFTPOL_LEASE_NAME', kind: 'string' },
-  leaseNamespace: { flag: 'lease-namespace', env: 'POD_NAMESPACE', kind: 'string' },
-  identity: { flag: 'identity', env: 'POD_NAME', kind: 'string' },
-  leaseDurationMs: { flag: 'lease-duration-ms', env: 'NFTPOL_LEASE_DURATION_MS', kind: 'number' },
-  renewDeadlineMs: { flag: 'renew-deadline-ms', env: 'NFTPOL_RENEW_DEADLINE_MS', kind: 'number' },
-  retryPeriodMs: { flag: 'retry-period-ms', env: 'NFTPOL_RETRY_PERIOD_MS', kind: 'number' },
-  healthPort: { flag: 'health-port', env: 'NFTPOL_HEALTH_PORT', kind: 'number' },
-  healthHost: { flag: 'health-host', env: 'NFTPOL_HEALTH_HOST', kind: 'string' },
-  logLevel: { flag: 'log-level', env: 'NFTPOL_LOG_LEVEL', kind: 'level' },
-  eventIntervalMs: { flag: 'event-interval-ms', env: 'NFTPOL_EVENT_INTERVAL_MS', kind: 'number' },
-  writeConcurrency: { flag: 'write-concurrency', env: 'NFTPOL_WRITE_CONCURRENCY', kind: 'number' },
-  retryDelayMs: { flag: 'retry-delay-ms', env: 'NFTPOL_RETRY_DELAY_MS', kind: 'number' },
+/**
+ * Flag, environment variable, kind, and meaning and constraint of each
+ * option: the one source of `--help` and of the table in docs/controller.md
+ * (test/unit/options/flags.test.ts checks that they agree).
+ */
+const SPEC: OptionSpecs<ControllerOptions> = {
+  kubeconfig: {
+    flag: 'kubeconfig',
+    env: 'KUBECONFIG',
+    kind: 'string',
+    help: 'kubeconfig path; empty: in-cluster config (when KUBERNETES_SERVICE_HOST is set), else ~/.kube/config',
+  },
+  debounceMs: {
+    flag: 'debounce-ms',
+    env: 'NFTPOL_DEBOUNCE_MS',
+    kind: 'number',
+    help: 'quiet time after the last event before dirty nodes render; ≥ 0 and ≤ max delay',
+  },
+  maxDelayMs: {
+    flag: 'max-delay-ms',
+    env: 'NFTPOL_MAX_DELAY_MS',
+    kind: 'number',
+    help: 'longest a dirty node waits under a continuous stream of events; ≥ debounce',
+  },
+  failClosed: {
+    flag: 'fail-closed',
+    env: 'NFTPOL_FAIL_CLOSED',
+    kind: 'boolean',
+    help: 'render fail-closed scripts: local pod-CIDR addresses not yet known are dropped (the new-pod startup race)',
+  },
+  leaderElect: {
+    flag: 'leader-elect',
+    env: 'NFTPOL_LEADER_ELECT',
+    kind: 'boolean',
+    help: 'take part in leader election; turn off only with a single replica',
+  },
+  leaseName: {
+    flag: 'lease-name',
+    env: 'NFTPOL_LEASE_NAME',
+    kind: 'string',
+    help: "the Lease's name",
+  },
+  leaseNamespace: {
+    flag: 'lease-namespace',
+    env: 'POD_NAMESPACE',
+    kind: 'string',
+    help: "the Lease's namespace (set from the downward API)",
+  },
+  identity: {
+    flag: 'identity',
+    env: 'POD_NAME',
+    kind: 'string',
+    help: "this replica's holder identity (set from the downward API: the pod's name)",
+    shownDefault: '<hostname>-<pid>',
+  },
+  leaseDurationMs: {
+    flag: 'lease-duration-ms',
+    env: 'NFTPOL_LEASE_DURATION_MS',
+    kind: 'number',
+    help: 'how long an unrenewed Lease is honoured; > renew deadline; whole seconds in the API (rounded up)',
+  },
+  renewDeadlineMs: {
+    flag: 'renew-deadline-ms',
+    env: 'NFTPOL_RENEW_DEADLINE_MS',
+    kind: 'number',
+    help: 'the leader steps down after failing to renew this long; > retry period',
+  },
+  retryPeriodMs: {
+    flag: 'retry-period-ms',
+    env: 'NFTPOL_RETRY_PERIOD_MS',
+    kind: 'number',
+    help: 'interval between acquire/renew attempts; > 0',
+  },
+  healthPort: {
+    flag: 'health-port',
+    env: 'NFTPOL_HEALTH_PORT',
+    kind: 'number',
+    help: 'port of /healthz, /readyz, /metrics; 0 = any free port, -1 = off',
+  },
+  healthHost: {
+    flag: 'health-host',
+    env: 'NFTPOL_HEALTH_HOST',
+    kind: 'string',
+    help: 'bind address of the health server',
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'NFTPOL_LOG_LEVEL',
+    kind: 'level',
+    help: 'fatal, error, warn, info, debug, trace, silent',
+  },
+  eventIntervalMs: {
+    flag: 'event-interval-ms',
+    env: 'NFTPOL_EVENT_INTERVAL_MS',
+    kind: 'number',
+    help: 'at most one Event per object (NetworkPolicy, Node) and reason per interval; ≥ 0',
+  },
+  writeConcurrency: {
+    flag: 'write-concurrency',
+    env: 'NFTPOL_WRITE_CONCURRENCY',
+    kind: 'number',
+    help: 'NodeFirewall writes in flight; ≥ 1',
+  },
+  retryDelayMs: {
+    flag: 'retry-delay-ms',
+    env: 'NFTPOL_RETRY_DELAY_MS',
+    kind: 'number',
+    help: 'first retry of a failed write or render; doubles per failure up to 32×; > 0',
+  },
   informerBackoffMs: {
     flag: 'informer-backoff-ms',
     env: 'NFTPOL_INFORMER_BACKOFF_MS',
     kind: 'number',
+    help: 'first informer reconnect delay after an error; doubles; > 0',
   },
   informerMaxBackoffMs: {
     flag: 'informer-max-backoff-ms',
     env: 'NFTPOL_INFORMER_MAX_BACKOFF_MS',
     kind: 'number',
+    help: 'longest informer reconnect delay; ≥ the first',
   },
   compressThresholdBytes: {
     flag: 'compress-threshold-bytes',
     env: 'NFTPOL_COMPRESS_THRESHOLD_BYTES',
     kind: 'number',
+    help: 'scripts larger than this (UTF-8 bytes) are written gzip-compressed in spec.scriptGzip, see Large scripts; whole number ≥ 0, 0 = compress every script',
   },
-  redisUrl: { flag: 'redis-url', env: 'NFTPOL_REDIS_URL', kind: 'string' },
-  redisPassword: { flag: 'redis-password', env: 'NFTPOL_REDIS_PASSWORD', kind: 'string' },
-  historyEntries: { flag: 'history-entries', env: 'NFTPOL_HISTORY_ENTRIES', kind: 'number' },
+  redisUrl: {
+    flag: 'redis-url',
+    env: 'NFTPOL_REDIS_URL',
+    kind: 'string',
+    help: 'Redis for the change history (redis://, rediss://); empty: bounded in-memory history, see docs/history.md',
+  },
+  redisPassword: {
+    flag: 'redis-password',
+    env: 'NFTPOL_REDIS_PASSWORD',
+    kind: 'string',
+    help: 'Redis password, overrides one in the URL; set it from a Secret (never logged)',
+  },
+  historyEntries: {
+    flag: 'history-entries',
+    env: 'NFTPOL_HISTORY_ENTRIES',
+    kind: 'number',
+    help: 'history entries kept per node; ≥ 1 (Redis keeps at least this many)',
+  },
 };
 
-/** Flag → option key, for `--help`-style listings (docs/controller.md). */
-export const FLAGS = flagsOf<keyof ControllerOptions>(SPEC);
+/** Every option with its flag, variable and help, for `--help` and docs/controller.md. */
+export const FLAGS = flagsOf(SPEC);
 
 /** Options read from argv and env, with whatever could not be parsed. */
 export type ParsedOptions = ParsedFlags<ControllerOptions>;

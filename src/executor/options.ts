@@ -8,8 +8,8 @@
 import {
   flagsOf,
   parseFlags,
-  type FlagKind,
   type LogLevel,
+  type OptionSpecs,
   type ParsedOptions as ParsedFlags,
 } from '../options/flags.js';
 
@@ -81,51 +81,118 @@ export const DEFAULTS: ExecutorOptions = {
   logLevel: 'info',
 };
 
-type Kind = FlagKind;
-
-/** Flag name, environment variable and type of each option. */
-const SPEC: Readonly<Record<keyof ExecutorOptions, { flag: string; env: string; kind: Kind }>> = {
-  nodeName: { flag: 'node-name', env: 'NODE_NAME', kind: 'string' },
-  kubeconfig: { flag: 'kubeconfig', env: 'KUBECONFIG', kind: 'string' },
-  server: { flag: 'server', env: 'NFTPOL_SERVER', kind: 'string' },
-  nftCommand: { flag: 'nft-command', env: 'NFTPOL_NFT_COMMAND', kind: 'string' },
-  nftTimeoutMs: { flag: 'nft-timeout-ms', env: 'NFTPOL_NFT_TIMEOUT_MS', kind: 'number' },
-  driftIntervalMs: { flag: 'drift-interval-ms', env: 'NFTPOL_DRIFT_INTERVAL_MS', kind: 'number' },
+/**
+ * Flag, environment variable, kind, and meaning and constraint of each
+ * option: the one source of `--help` and of the table in docs/executor.md
+ * (test/unit/options/flags.test.ts checks that they agree).
+ */
+const SPEC: OptionSpecs<ExecutorOptions> = {
+  nodeName: {
+    flag: 'node-name',
+    env: 'NODE_NAME',
+    kind: 'string',
+    help: "this node's name, from the downward API spec.nodeName; required unless --uninstall",
+  },
+  kubeconfig: {
+    flag: 'kubeconfig',
+    env: 'KUBECONFIG',
+    kind: 'string',
+    help: 'kubeconfig path; empty: in-cluster config (when KUBERNETES_SERVICE_HOST is set), else ~/.kube/config',
+  },
+  server: {
+    flag: 'server',
+    env: 'NFTPOL_SERVER',
+    kind: 'string',
+    help: 'API server URL (plain http allowed), overrides the kubeconfig; for tests and the demo',
+  },
+  nftCommand: {
+    flag: 'nft-command',
+    env: 'NFTPOL_NFT_COMMAND',
+    kind: 'string',
+    help: 'the command that runs nft, split on spaces, e.g. ip netns exec NS nft; not empty',
+  },
+  nftTimeoutMs: {
+    flag: 'nft-timeout-ms',
+    env: 'NFTPOL_NFT_TIMEOUT_MS',
+    kind: 'number',
+    help: 'kill an nft call after this long; > 0',
+  },
+  driftIntervalMs: {
+    flag: 'drift-interval-ms',
+    env: 'NFTPOL_DRIFT_INTERVAL_MS',
+    kind: 'number',
+    help: 'interval between drift checks, one nft -j list table each; > 0',
+  },
   countersIntervalMs: {
     flag: 'counters-interval-ms',
     env: 'NFTPOL_COUNTERS_INTERVAL_MS',
     kind: 'number',
+    help: 'least time between two writes of status.counters (written only when they changed); > 0',
   },
-  retryBackoffMs: { flag: 'retry-backoff-ms', env: 'NFTPOL_RETRY_BACKOFF_MS', kind: 'number' },
+  retryBackoffMs: {
+    flag: 'retry-backoff-ms',
+    env: 'NFTPOL_RETRY_BACKOFF_MS',
+    kind: 'number',
+    help: 'first delay before retrying a failed apply, status write or host probe; doubles; > 0',
+  },
   retryMaxBackoffMs: {
     flag: 'retry-max-backoff-ms',
     env: 'NFTPOL_RETRY_MAX_BACKOFF_MS',
     kind: 'number',
+    help: 'longest retry delay; ≥ retry-backoff-ms',
   },
   informerBackoffMs: {
     flag: 'informer-backoff-ms',
     env: 'NFTPOL_INFORMER_BACKOFF_MS',
     kind: 'number',
+    help: 'first watch reconnect delay after an error; doubles; > 0',
   },
   informerMaxBackoffMs: {
     flag: 'informer-max-backoff-ms',
     env: 'NFTPOL_INFORMER_MAX_BACKOFF_MS',
     kind: 'number',
+    help: 'longest watch reconnect delay; ≥ informer-backoff-ms',
   },
-  cleanupOnExit: { flag: 'cleanup-on-exit', env: 'NFTPOL_CLEANUP_ON_EXIT', kind: 'boolean' },
-  uninstall: { flag: 'uninstall', env: 'NFTPOL_UNINSTALL', kind: 'boolean' },
+  cleanupOnExit: {
+    flag: 'cleanup-on-exit',
+    env: 'NFTPOL_CLEANUP_ON_EXIT',
+    kind: 'boolean',
+    help: 'delete the table on SIGTERM (default: fail-static, keep enforcing); not with --uninstall',
+  },
+  uninstall: {
+    flag: 'uninstall',
+    env: 'NFTPOL_UNINSTALL',
+    kind: 'boolean',
+    help: 'delete table inet nftpol and exit 0; never touches other tables',
+  },
   forwardingSysctl: {
     flag: 'forwarding-sysctl',
     env: 'NFTPOL_FORWARDING_SYSCTL',
     kind: 'string',
+    help: "file read for the forwarding check, in the executor's own network namespace; not empty",
   },
-  healthPort: { flag: 'health-port', env: 'NFTPOL_HEALTH_PORT', kind: 'number' },
-  healthHost: { flag: 'health-host', env: 'NFTPOL_HEALTH_HOST', kind: 'string' },
-  logLevel: { flag: 'log-level', env: 'NFTPOL_LOG_LEVEL', kind: 'level' },
+  healthPort: {
+    flag: 'health-port',
+    env: 'NFTPOL_HEALTH_PORT',
+    kind: 'number',
+    help: 'port of /healthz, /readyz, /metrics; 0 = any free port, -1 = off',
+  },
+  healthHost: {
+    flag: 'health-host',
+    env: 'NFTPOL_HEALTH_HOST',
+    kind: 'string',
+    help: 'bind address of the health server',
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'NFTPOL_LOG_LEVEL',
+    kind: 'level',
+    help: 'fatal, error, warn, info, debug, trace, silent',
+  },
 };
 
-/** Every option with its flag and variable, for `--help` and docs/executor.md. */
-export const FLAGS = flagsOf<keyof ExecutorOptions>(SPEC);
+/** Every option with its flag, variable and help, for `--help` and docs/executor.md. */
+export const FLAGS = flagsOf(SPEC);
 
 /** Options read from argv and env, with whatever could not be parsed. */
 export type ParsedOptions = ParsedFlags<ExecutorOptions>;
