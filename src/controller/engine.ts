@@ -22,17 +22,12 @@
  */
 import { renderScript, type RenderCache } from '../nft/render.js';
 import type { Cluster } from '../policy/model.js';
-import { summarizePlan, type PlanSummary } from '../policy/plan.js';
+import type { NodeFirewallSummary } from '../k8s/nodefirewall.js';
+import { summarizePlan } from '../policy/plan.js';
 import { translatorFor } from '../policy/translate.js';
 import { boundCauses, MAX_CAUSES } from '../history/store.js';
 import { SYSTEM_CLOCK, type Clock } from '../telemetry/clock.js';
 import type { ClusterSnapshot } from './snapshot.js';
-
-/** `spec.summary` of a NodeFirewall. */
-export interface NodeSummary extends PlanSummary {
-  /** `namespace/name` of every policy in the script, sorted. */
-  readonly policyNames: readonly string[];
-}
 
 /** One node's rendered script. */
 export interface RenderedNode {
@@ -40,7 +35,7 @@ export interface RenderedNode {
   readonly script: string;
   /** `sha256:<hex>` of the script. */
   readonly scriptHash: string;
-  readonly summary: NodeSummary;
+  readonly summary: NodeFirewallSummary;
   /**
    * What marked the node dirty since its last render (`Kind namespace/name`,
    * `resync`), bounded by history/store.ts boundCauses; set by the engine.

@@ -8,6 +8,7 @@
  * server-side apply); the executor owns `status` (written through the status
  * subresource only).
  */
+import type { PlanSummary } from '../policy/plan.js';
 import type { Condition } from './conditions.js';
 
 /** API group of the NodeFirewall CRD. */
@@ -30,20 +31,12 @@ export const SHORT_NAMES: readonly string[] = ['nfw'];
 /** Condition types the executor reports (see DESIGN.md "The NodeFirewall resource"). */
 export type NodeFirewallConditionType = 'Applied' | 'InSync' | 'Ready' | 'HostUsable';
 
-/** Counts describing a node's script; mirrors `spec.summary`. */
-export interface NodeFirewallSummary {
-  /** Pods scheduled on the node that the script covers (enforceable, with IPs). */
-  readonly localPods: number;
-  /** Local pods isolated in at least one direction. */
-  readonly isolatedPods: number;
-  /** Policies that select at least one local pod. */
-  readonly policies: number;
-  /** Allow rules rendered. */
-  readonly rules: number;
-  /** Named sets rendered (after content deduplication). */
-  readonly sets: number;
-  /** Total elements over all named sets. */
-  readonly setElements: number;
+/**
+ * `spec.summary`: the plan's counts ({@link PlanSummary}) and the policies in
+ * the script. The controller always writes `policyNames`; server-side apply
+ * drops it when empty, so readers take absent as none.
+ */
+export interface NodeFirewallSummary extends PlanSummary {
   /** `namespace/name` of every policy in the script, sorted. */
   readonly policyNames: readonly string[];
 }
