@@ -21,7 +21,8 @@ import { performance } from 'node:perf_hooks';
 import { applyScript, checkScript, listTable } from '../src/nft/apply.js';
 import type { NftOptions } from '../src/nft/nft.js';
 import { renderScript } from '../src/nft/render.js';
-import { diffTables, parseRuleset } from '../src/nft/ruleset.js';
+import { parseRuleset } from '../src/nft/ruleset.js';
+import { diffTables } from '../src/nft/table-diff.js';
 import type { Allow, FirewallPlan, NamedSet, PodChain } from '../src/policy/plan.js';
 import { formatBytes, machineNote, quantile } from './stats.js';
 

@@ -15,7 +15,8 @@
  * reconciler runs the read and the repair.
  */
 import { unrefTimer, type Clock } from '../telemetry/clock.js';
-import { diffTables, summarizeDiff, type NormalizedTable } from '../nft/ruleset.js';
+import type { NormalizedTable } from '../nft/ruleset.js';
+import { diffTables, summarizeDiff } from '../nft/table-diff.js';
 
 /**
  * What drifted, in one line for logs and conditions, or null when the live

@@ -12,11 +12,10 @@ import { errorText } from '../k8s/errors.js';
 import {
   attributeCounters,
   denyCountsOf,
-  parseRuleset,
   podCountersOf,
   policyCountersOf,
-  type ParsedRuleset,
-} from '../nft/ruleset.js';
+} from '../nft/counters.js';
+import { parseRuleset, type ParsedRuleset } from '../nft/ruleset.js';
 import type { Clock } from '../telemetry/clock.js';
 import type { Logger } from '../telemetry/log.js';
 import type { ExecutorMetrics } from '../telemetry/metrics.js';

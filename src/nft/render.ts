@@ -26,6 +26,7 @@
 import { parseCidr, parseIp, mergeRanges, formatIp } from '../policy/cidr.js';
 import type { Direction, Family } from '../policy/model.js';
 import type { Allow, FailClosed, FirewallPlan, NamedSet, PodChain } from '../policy/plan.js';
+import { formatAllowComment, formatDenyComment } from './comments.js';
 import { hashScript } from './hash.js';
 import {
   RenderError,
@@ -251,7 +252,7 @@ function renderPodChain(chain: PodChain, sets: ReadonlyMap<string, NamedSet>): s
   }
   return block(`chain ${formatName(chain.name)}`, [
     ...chain.allows.map((a) => renderAllow(chain.direction, a, sets)),
-    `counter drop comment ${quoteComment(chain.pod, ` ${chain.direction} denied`)}`,
+    `counter drop comment ${formatDenyComment(chain.pod, chain.direction)}`,
   ]);
 }
 
@@ -261,7 +262,7 @@ function renderAllow(
   sets: ReadonlyMap<string, NamedSet>,
 ): string {
   const verdict = direction === 'ingress' ? 'accept' : 'return';
-  const comment = quoteComment(allow.policy, ` ${direction} rule ${allow.rule}`);
+  const comment = formatAllowComment(allow.policy, direction, allow.rule);
   const match = allow.match.kind === 'all' ? '' : `${matchSet(direction, allow.match.set, sets)} `;
   return `${match}counter ${verdict} comment ${comment}`;
 }

@@ -15,7 +15,7 @@ import {
   policyCountersOf,
   type PodCounters,
   type PolicyCount,
-} from '../../src/nft/ruleset.js';
+} from '../../src/nft/counters.js';
 import type { Pod } from '../../src/policy/model.js';
 import { cluster, node, ns, pod, podPeer, policy, port, rule, sel } from '../support/builders.js';
 import type { ProbeSpec } from '../support/netns/agent.js';

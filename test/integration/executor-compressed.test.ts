@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { compressScript } from '../../src/k8s/script-encoding.js';
 import { hashScript } from '../../src/nft/hash.js';
-import { diffTables } from '../../src/nft/ruleset.js';
+import { diffTables } from '../../src/nft/table-diff.js';
 import {
   conditionOf,
   executorOptions as options,

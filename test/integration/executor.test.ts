@@ -22,7 +22,7 @@ import { type ExecutorOptions } from '../../src/executor/options.js';
 import { kubeConfigForServer } from '../../src/k8s/client.js';
 import { listTable } from '../../src/nft/apply.js';
 import { hashScript } from '../../src/nft/hash.js';
-import { diffTables } from '../../src/nft/ruleset.js';
+import { diffTables } from '../../src/nft/table-diff.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import {
   conditionOf,

@@ -1,6 +1,6 @@
 /**
- * countersOf, podCountersOf and policyCountersOf: from `nft -j list table`
- * to counts per pod, direction and policy. On the real listing in
+ * countersOf, podCountersOf, policyCountersOf and denyCountsOf: from
+ * `nft -j list table` to counts per pod, direction and policy. On the real listing in
  * test/fixtures/nft (three packets sent into shop/web's egress deny path)
  * and on small hand-written listings for what the fixture lacks: a hashed
  * chain name, a rule rendered once per family, base-chain counters.
@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   countersOf,
+  denyCountsOf,
   podCountersOf,
   policyCountersOf,
-  RulesetParseError,
-} from '../../../src/nft/ruleset.js';
+} from '../../../src/nft/counters.js';
+import { parseRuleset, RulesetParseError } from '../../../src/nft/ruleset.js';
 
 const fixture = (name: string): unknown =>
   JSON.parse(
@@ -150,6 +151,15 @@ describe('podCountersOf and policyCountersOf', () => {
       { policy: 'a/allow-lb', direction: 'ingress', packets: 19 },
       { policy: 'a/allow-mon', direction: 'ingress', packets: 2 },
       { policy: 'a/egress-dns', direction: 'egress', packets: 8 },
+    ]);
+  });
+});
+
+describe('denyCountsOf', () => {
+  it('sums the deny-path counters per pod and direction and ignores allow rules', () => {
+    assert.deepEqual(denyCountsOf(parseRuleset(fixture('render-both.json')).counters), [
+      { pod: 'shop/web', direction: 'egress', packets: 3, bytes: 90 },
+      { pod: 'shop/web', direction: 'ingress', packets: 0, bytes: 0 },
     ]);
   });
 });

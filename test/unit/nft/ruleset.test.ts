@@ -1,22 +1,16 @@
 /**
  * parseRuleset on real `nft -j list table` output captured from a network
  * namespace (test/fixtures/nft: render-both.nft loaded, three packets sent
- * into a deny path; then a rule deleted, an element and a chain added by
- * hand), diffTables and denyCountsOf; and, as root, that reloading the same
- * script gives a different listing (handles) but the same normalized table.
+ * into a deny path); and, as root, that reloading the same script gives a
+ * different listing (handles) but the same normalized table.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { applyScript, listTable } from '../../../src/nft/apply.js';
-import {
-  denyCountsOf,
-  diffTables,
-  parseRuleset,
-  RulesetParseError,
-  summarizeDiff,
-} from '../../../src/nft/ruleset.js';
+import { parseRuleset, RulesetParseError } from '../../../src/nft/ruleset.js';
+import { diffTables } from '../../../src/nft/table-diff.js';
 import { NFT_SKIP_REASON, withNetns } from '../../support/nft-check.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'nft');
@@ -91,59 +85,6 @@ describe('parseRuleset', () => {
   for (const [name, json] of BAD) {
     it(`rejects ${name}`, () => assert.throws(() => parseRuleset(json), RulesetParseError));
   }
-});
-
-describe('diffTables', () => {
-  const reference = parseRuleset(fixture('render-both.json')).table!;
-  const drifted = parseRuleset(fixture('render-both-drifted.json')).table!;
-
-  it('finds no drift between a table and itself', () => {
-    assert.equal(diffTables(reference, reference), null);
-  });
-
-  it('names the removed rule, the added chain and the changed set', () => {
-    const diff = diffTables(reference, drifted);
-    assert.deepEqual(diff, {
-      tableMissing: false,
-      chainsAdded: ['extra'],
-      chainsRemoved: [],
-      chainsChanged: [],
-      rules: [{ chain: 'in_shop_web', added: 0, removed: 1, reordered: false }],
-      setsAdded: [],
-      setsRemoved: [],
-      setsChanged: ['addrPort4_web'],
-    });
-    assert.equal(
-      summarizeDiff(diff),
-      'chains added: extra; rules in in_shop_web: 1 removed; sets changed: addrPort4_web',
-    );
-  });
-
-  it('reports a missing table', () => {
-    const diff = diffTables(reference, null);
-    assert.equal(diff?.tableMissing, true);
-    assert.equal(summarizeDiff(diff), 'table inet nftpol is missing');
-  });
-
-  it('sees reordered rules', () => {
-    const chain = reference.chains['postrouting']!;
-    const swapped = {
-      ...reference,
-      chains: { ...reference.chains, postrouting: { ...chain, rules: [...chain.rules].reverse() } },
-    };
-    assert.deepEqual(diffTables(reference, swapped)?.rules, [
-      { chain: 'postrouting', added: 0, removed: 0, reordered: true },
-    ]);
-  });
-});
-
-describe('denyCountsOf', () => {
-  it('sums the deny-path counters per pod and direction and ignores allow rules', () => {
-    assert.deepEqual(denyCountsOf(parseRuleset(fixture('render-both.json')).counters), [
-      { pod: 'shop/web', direction: 'egress', packets: 3, bytes: 90 },
-      { pod: 'shop/web', direction: 'ingress', packets: 0, bytes: 0 },
-    ]);
-  });
 });
 
 describe('parseRuleset on live nft', { skip: NFT_SKIP_REASON }, () => {
