@@ -13,7 +13,8 @@
  * Named ports resolve on the destination pod: for ingress the chain's own pod,
  * for egress each peer pod (an ipBlock peer contributes the enforceable pods
  * inside it). A rule that matches nothing on a family emits nothing for it.
- * Rules become set contents in rule-sets.ts; this file assembles the plan.
+ * Rules become set contents in rule-compiler.ts, over the cluster-index.ts index;
+ * this file assembles the plan.
  *
  * Pure and deterministic: inputs are indexed and sorted first, so the same
  * cluster in any array order gives a deep-equal plan.
@@ -29,7 +30,8 @@ import {
 } from './model.js';
 import type { Allow, FailClosed, FirewallPlan, NamedSet, PodChain } from './plan.js';
 import { compareText } from './order.js';
-import { ClusterIndex, compareAddresses, RuleCompiler } from './rule-sets.js';
+import { ClusterIndex, compareAddresses } from './cluster-index.js';
+import { RuleCompiler } from './rule-compiler.js';
 import { matchesSelector } from './selector.js';
 import { shortenName } from './set-name.js';
 
