@@ -16,13 +16,11 @@ import {
 import { GROUP, PLURAL, VERSION } from '../k8s/nodefirewall.js';
 import { decodeSpecScript } from '../k8s/script-encoding.js';
 import { hashScript } from '../nft/hash.js';
-import {
-  namespaceFromK8s,
-  nodeFromK8s,
-  podFromK8s,
-  policyFromK8s,
-  type Problem,
-} from '../policy/from-k8s.js';
+import type { Problem } from '../policy/from-k8s.js';
+import { namespaceFromK8s } from '../policy/namespace-from-k8s.js';
+import { nodeFromK8s } from '../policy/node-from-k8s.js';
+import { podFromK8s } from '../policy/pod-from-k8s.js';
+import { policyFromK8s } from '../policy/policy-from-k8s.js';
 import type { Namespace, Node, Pod, Policy } from '../policy/model.js';
 import type { WatchedKind } from '../telemetry/metrics.js';
 import { TAMPERED } from './publisher.js';

@@ -6,13 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import {
-  clusterFromObjects,
-  namespaceFromK8s,
-  nodeFromK8s,
-  podFromK8s,
-  policyFromK8s,
-} from '../../../src/policy/from-k8s.js';
+import { clusterFromObjects } from '../../../src/policy/from-k8s.js';
+import { namespaceFromK8s } from '../../../src/policy/namespace-from-k8s.js';
+import { nodeFromK8s } from '../../../src/policy/node-from-k8s.js';
+import { podFromK8s } from '../../../src/policy/pod-from-k8s.js';
+import { policyFromK8s } from '../../../src/policy/policy-from-k8s.js';
 import type { LoadResult, Problem } from '../../../src/policy/from-k8s.js';
 import type { Peer, Pod, Policy } from '../../../src/policy/model.js';
 import {
