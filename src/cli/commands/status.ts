@@ -18,6 +18,8 @@ import {
   formatNodeStatusText,
   formatPolicyStatusText,
   formatStatusJson,
+} from '../status-format.js';
+import {
   nodeStatusOf,
   policyStatusOf,
   type NodeFirewallObject,

@@ -1,18 +1,16 @@
 /**
  * status-report: NodeFirewalls and NetworkPolicies as the API returns them →
- * per-policy enforcement rows and per-node rows. Tables of small clusters:
+ * per-policy enforcement rows and per-node rows, and those rows printed
+ * (status-format.ts). Tables of small clusters:
  * in force everywhere, failing on one node, never applied, an older script
  * still in force, a policy that selects nothing, one deleted but still in a
  * script, and the time-to-enforce arithmetic.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { formatNodeStatusText, formatPolicyStatusText } from '../../../src/cli/status-format.js';
 import {
   changeTimeOf,
-  formatAge,
-  formatDuration,
-  formatNodeStatusText,
-  formatPolicyStatusText,
   nodeStateOf,
   nodeStatusOf,
   policyStatusOf,
@@ -281,21 +279,4 @@ describe('formatPolicyStatusText', () => {
       ].join('\n'),
     );
   });
-});
-
-describe('formatAge and formatDuration', () => {
-  const rows: [number | null, string, string][] = [
-    [null, '-', '-'],
-    [0.25, '0s', '<1s'],
-    [42.34, '42s', '42.3s'],
-    [192, '3m', '3m12s'],
-    [7300, '2h', '121m40s'],
-    [200000, '2d', '3333m20s'],
-  ];
-  for (const [seconds, age, duration] of rows) {
-    it(`prints ${String(seconds)} s as age ${age} and duration ${duration}`, () => {
-      assert.equal(formatAge(seconds), age);
-      assert.equal(formatDuration(seconds), duration);
-    });
-  }
 });
