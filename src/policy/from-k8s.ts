@@ -22,7 +22,6 @@ import {
   type Problem,
   type Conversion,
   type Report,
-  describeObject,
   problemOf,
   fail,
   warn,
@@ -31,6 +30,7 @@ import {
   stringOr,
   show,
 } from './k8s-read.js';
+import { describeObject } from './metadata-from-k8s.js';
 import type { Namespace, Node, Pod, Policy } from './model.js';
 import { namespaceFromK8s } from './namespace-from-k8s.js';
 import { nodeFromK8s } from './node-from-k8s.js';

@@ -1,19 +1,13 @@
 /**
- * Reading plain Kubernetes API JSON for from-k8s: the problem report every
- * conversion fills, metadata and names, labels and label selectors, and the
- * small typed readers (object, list, string, boolean, unknown fields) that
- * turn a wrong value into a Problem with its field path instead of a throw.
+ * Reading plain Kubernetes API JSON for the *-from-k8s conversions: the
+ * problem report every conversion fills, and the small typed readers
+ * (object, list, string, boolean, unknown fields) that turn a wrong value
+ * into a Problem with its field path instead of a throw. Metadata and labels
+ * are read in metadata-from-k8s.ts and labels-from-k8s.ts.
  *
  * Pure: no I/O.
  */
-import type {
-  Labels,
-  LabelSelector,
-  PodPhase,
-  Protocol,
-  SelectorOperator,
-  SelectorRequirement,
-} from './model.js';
+import type { PodPhase, Protocol } from './model.js';
 
 /** How bad a problem is: an `error` skips the object, a `warning` does not. */
 export type Severity = 'error' | 'warning';
@@ -46,191 +40,11 @@ export interface Report {
   readonly problems: Problem[];
 }
 
-const SELECTOR_FIELDS = ['matchLabels', 'matchExpressions'];
 export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
-const OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 export const PHASES: readonly PodPhase[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'];
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-
-// ------------------------------------------------------------ label selectors
-
-export function readSelector(r: Report, raw: unknown, path: string): LabelSelector | undefined {
-  if (!isObject(raw)) {
-    fail(
-      r,
-      path,
-      `must be a label selector (an object with matchLabels and/or matchExpressions), not ${show(raw)}`,
-    );
-    return undefined;
-  }
-  const before = r.problems.length;
-  rejectUnknownFields(r, raw, path, SELECTOR_FIELDS);
-  const labelsRaw = own(raw, 'matchLabels');
-  const matchLabels =
-    labelsRaw === undefined ? {} : readLabels(r, labelsRaw, `${path}.matchLabels`);
-  const matchExpressions = (
-    readItems(r, raw, 'matchExpressions', `${path}.matchExpressions`, {}) ?? []
-  ).map((e, i) => readRequirement(r, e, `${path}.matchExpressions[${i}]`));
-  if (!matchLabels || errorsSince(r, before)) return undefined;
-  return {
-    matchLabels,
-    matchExpressions: matchExpressions.filter((e): e is SelectorRequirement => e !== undefined),
-  };
-}
-
-function readRequirement(r: Report, raw: unknown, path: string): SelectorRequirement | undefined {
-  if (!isObject(raw)) {
-    fail(r, path, 'must be an object with key, operator and values');
-    return undefined;
-  }
-  rejectUnknownFields(r, raw, path, ['key', 'operator', 'values']);
-  const key = readString(r, raw, 'key', `${path}.key`);
-  if (key === undefined) {
-    if (own(raw, 'key') === undefined) fail(r, `${path}.key`, 'is required');
-  } else {
-    checkLabelKey(r, key, `${path}.key`);
-  }
-  const opRaw = own(raw, 'operator');
-  const operator = OPERATORS.find((o) => o === opRaw);
-  if (operator === undefined) {
-    const message =
-      opRaw === undefined
-        ? 'is required'
-        : `unknown operator ${show(opRaw)}; use In, NotIn, Exists or DoesNotExist`;
-    fail(r, `${path}.operator`, message);
-  }
-  const values: string[] = [];
-  const rawValues = readItems(r, raw, 'values', `${path}.values`, '') ?? [];
-  rawValues.forEach((v, i) => {
-    if (typeof v === 'string') {
-      values.push(v);
-      checkLabelValue(r, v, `${path}.values[${i}]`);
-    } else {
-      fail(r, `${path}.values[${i}]`, `must be a string, not ${show(v)}; quote it`);
-    }
-  });
-  if ((operator === 'In' || operator === 'NotIn') && rawValues.length === 0) {
-    fail(r, `${path}.values`, `operator ${operator} needs at least one value`);
-  }
-  if ((operator === 'Exists' || operator === 'DoesNotExist') && rawValues.length > 0) {
-    fail(r, `${path}.values`, `operator ${operator} takes no values`);
-  }
-  if (key === undefined || operator === undefined) return undefined;
-  return { key, operator, values };
-}
-
-function readLabels(r: Report, raw: unknown, path: string): Labels | undefined {
-  if (!isObject(raw)) {
-    fail(r, path, `must be a map of label names to string values, not ${show(raw)}`);
-    return undefined;
-  }
-  const entries: [string, string][] = [];
-  let ok = true;
-  for (const [key, value] of Object.entries(raw)) {
-    const keyOk = checkLabelKey(r, key, `${path}.${key}`);
-    if (typeof value !== 'string') {
-      ok =
-        fail(r, `${path}.${key}`, `label values are strings, not ${show(value)}; quote it`) ??
-        false;
-      continue;
-    }
-    ok = checkLabelValue(r, value, `${path}.${key}`) && keyOk && ok;
-    entries.push([key, value]);
-  }
-  return ok ? Object.fromEntries(entries) : undefined;
-}
-
-function checkLabelKey(r: Report, key: string, path: string): boolean {
-  const slash = key.lastIndexOf('/');
-  const prefix = slash < 0 ? '' : key.slice(0, slash);
-  const name = key.slice(slash + 1);
-  const prefixOk = slash < 0 || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
-  if (prefixOk && name.length <= 63 && LABEL_NAME.test(name)) return true;
-  fail(
-    r,
-    path,
-    `invalid label key "${key}": an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
-  );
-  return false;
-}
-
-function checkLabelValue(r: Report, value: string, path: string): boolean {
-  if (value === '' || (value.length <= 63 && LABEL_NAME.test(value))) return true;
-  fail(
-    r,
-    path,
-    `invalid label value "${value}": at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
-  );
-  return false;
-}
-
-// ------------------------------------------------------------ metadata
-
-interface Metadata {
-  readonly name: string;
-  readonly namespace: string;
-  readonly labels: Labels;
-}
-
-export function readMetadata(
-  r: Report,
-  obj: JsonObject,
-  namespaced: boolean,
-  nameFormat: RegExp,
-): Metadata | undefined {
-  const meta = readObject(r, obj, 'metadata', 'metadata');
-  if (!meta) {
-    if (own(obj, 'metadata') === undefined) fail(r, 'metadata.name', 'is required');
-    return undefined;
-  }
-  const name = readName(r, meta, 'name', nameFormat);
-  const namespace = namespaced ? readName(r, meta, 'namespace', DNS_LABEL) : '';
-  const labelsRaw = own(meta, 'labels');
-  const labels = labelsRaw === undefined ? {} : readLabels(r, labelsRaw, 'metadata.labels');
-  if (name === undefined || namespace === undefined || labels === undefined) return undefined;
-  return { name, namespace, labels };
-}
-
-function readName(
-  r: Report,
-  meta: JsonObject,
-  key: 'name' | 'namespace',
-  format: RegExp,
-): string | undefined {
-  const path = `metadata.${key}`;
-  const raw = own(meta, key);
-  if (raw === undefined || raw === '') {
-    const why = key === 'namespace' ? ' (nftpol does not assume "default")' : '';
-    fail(r, path, `is required${why}`);
-    return undefined;
-  }
-  if (typeof raw !== 'string') {
-    fail(r, path, `must be a string, not ${show(raw)}`);
-    return undefined;
-  }
-  const max = format === DNS_LABEL ? 63 : 253;
-  if (raw.length > max || !format.test(raw)) {
-    fail(
-      r,
-      path,
-      `invalid ${key} "${raw}": at most ${max} lower-case letters, digits and '-'${format === DNS_LABEL ? '' : " or '.'"}, starting and ending with a letter or digit`,
-    );
-    return undefined;
-  }
-  return raw;
-}
-
-/** `NetworkPolicy a/deny`, `Node n1`, with placeholders for what is missing. */
-export function describeObject(kind: string, object: unknown, namespaced: boolean): string {
-  const meta = isObject(object) ? own(object, 'metadata') : undefined;
-  const name = (isObject(meta) && stringOr(own(meta, 'name'))) || '<no name>';
-  if (!namespaced) return `${kind} ${name}`;
-  const namespace = (isObject(meta) && stringOr(own(meta, 'namespace'))) || '<no namespace>';
-  return `${kind} ${namespace}/${name}`;
-}
 
 // ------------------------------------------------------------ reading plain JSON
 
@@ -293,7 +107,7 @@ export function hasErrors(r: Report): boolean {
   return r.problems.some((p) => p.severity === 'error');
 }
 
-function errorsSince(r: Report, index: number): boolean {
+export function errorsSince(r: Report, index: number): boolean {
   return r.problems.slice(index).some((p) => p.severity === 'error');
 }
 

@@ -7,8 +7,6 @@
 import {
   type Conversion,
   DNS_LABEL,
-  readMetadata,
-  describeObject,
   startReport,
   finish,
   skipped,
@@ -17,6 +15,7 @@ import {
   hasErrors,
   isObject,
 } from './k8s-read.js';
+import { describeObject, readMetadata } from './metadata-from-k8s.js';
 import { NAMESPACE_NAME_LABEL, type Namespace } from './model.js';
 
 /**

@@ -8,8 +8,6 @@ import { canonicalIp } from './cidr.js';
 import {
   type Conversion,
   DNS_SUBDOMAIN,
-  readMetadata,
-  describeObject,
   startReport,
   finish,
   skipped,
@@ -22,8 +20,9 @@ import {
   show,
   errorMessage,
 } from './k8s-read.js';
+import { describeObject, readMetadata } from './metadata-from-k8s.js';
 import type { Node } from './model.js';
-import { checkCidr } from './policy-from-k8s.js';
+import { checkCidr } from './values-from-k8s.js';
 
 /**
  * Converts a v1 Node (plain JSON; `kind` and `apiVersion` not checked).

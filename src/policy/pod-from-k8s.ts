@@ -13,8 +13,6 @@ import {
   type Report,
   PHASES,
   DNS_SUBDOMAIN,
-  readMetadata,
-  describeObject,
   startReport,
   finish,
   skipped,
@@ -29,8 +27,9 @@ import {
   show,
   errorMessage,
 } from './k8s-read.js';
+import { describeObject, readMetadata } from './metadata-from-k8s.js';
 import type { ContainerPort, Pod } from './model.js';
-import { checkPortName, checkPortNumber, readProtocol } from './policy-from-k8s.js';
+import { checkPortName, checkPortNumber, readProtocol } from './values-from-k8s.js';
 
 /**
  * Converts a v1 Pod (plain JSON; `kind` and `apiVersion` are not checked).

@@ -5,25 +5,18 @@
  *
  * Pure: no I/O.
  */
-import { isPortName } from './ports.js';
-import type { Direction, Peer, Policy, PortSpec, Protocol, Rule } from './model.js';
-import { formatIp, hasHostBits, isIp, parseCidr, rangeCovers, strictCidrSpelling } from './cidr.js';
-import type { Range } from './cidr.js';
+import type { Direction, Peer, Policy, PortSpec, Rule } from './model.js';
+import { rangeCovers } from './cidr.js';
 import { EVERYTHING } from './selector.js';
 import {
   type Conversion,
   type JsonObject,
   type Report,
-  PROTOCOLS,
   DNS_SUBDOMAIN,
-  readSelector,
-  readMetadata,
-  describeObject,
   startReport,
   finish,
   skipped,
   fail,
-  warn,
   hasErrors,
   isObject,
   own,
@@ -34,6 +27,9 @@ import {
   show,
   familyName,
 } from './k8s-read.js';
+import { readSelector } from './labels-from-k8s.js';
+import { describeObject, readMetadata } from './metadata-from-k8s.js';
+import { checkCidr, checkPortName, checkPortNumber, readProtocol } from './values-from-k8s.js';
 
 // ------------------------------------------------------------ NetworkPolicy
 
@@ -250,94 +246,4 @@ function readPortSpec(r: Report, raw: unknown, path: string): PortSpec | undefin
     ...(port === undefined ? {} : { port }),
     ...(typeof endPort === 'number' ? { endPort } : {}),
   };
-}
-
-export function readProtocol(r: Report, obj: JsonObject, path: string): Protocol | undefined {
-  const raw = own(obj, 'protocol');
-  if (raw === undefined) return 'TCP';
-  const found = PROTOCOLS.find((p) => p === raw);
-  if (found) return found;
-  const hint = typeof raw === 'string' && PROTOCOLS.find((p) => p === raw.toUpperCase());
-  fail(
-    r,
-    path,
-    `unknown protocol ${show(raw)}; use ${hint ? `"${hint}" (upper case)` : 'TCP, UDP or SCTP'}`,
-  );
-  return undefined;
-}
-
-export function checkPortNumber(r: Report, n: number, path: string, what: string): boolean {
-  if (Number.isInteger(n) && n >= 1 && n <= 65535) return true;
-  // The API server decodes ports into int32: 80.5 never reaches its range check.
-  const why = Number.isInteger(n) ? 'is out of range 1–65535' : 'is not an integer';
-  fail(r, path, `${what} ${n} ${why}`);
-  return false;
-}
-
-/** IANA_SVC_NAME, as the API server checks named ports. */
-export function checkPortName(r: Report, name: string, path: string): boolean {
-  if (/^[0-9]+$/.test(name)) {
-    fail(r, path, `port "${name}" is a string; write a numeric port as a number (port: ${name})`);
-    return false;
-  }
-  if (!isPortName(name)) {
-    fail(
-      r,
-      path,
-      `invalid port name "${name}": at most 15 lower-case letters, digits and '-', with a letter, not starting or ending with '-'`,
-    );
-    return false;
-  }
-  return true;
-}
-
-/** A CIDR that passed {@link checkCidr}: its range, and its strict spelling. */
-export interface CheckedCidr extends Range {
-  /** `text` itself, or its strict spelling when it was written in a legacy form. */
-  readonly text: string;
-}
-
-/**
- * Parses a CIDR as the API server does: a prefix length is required; legacy
- * leading zeros (`010.0.0.0/08`) are accepted as decimal and rewritten, with
- * a warning; host bits set are accepted with a warning.
- */
-export function checkCidr(r: Report, given: string, path: string): CheckedCidr | undefined {
-  if (given === '') {
-    fail(r, path, 'Invalid value: "": must be a CIDR, e.g. "10.9.8.0/24" or "2001:db8::/64"');
-    return undefined;
-  }
-  const strict = strictCidrSpelling(given);
-  if (strict !== null) {
-    warn(
-      r,
-      path,
-      `"${given}" has leading zeros; they are read as decimal, as the API server reads them: "${strict}" (write it so)`,
-    );
-  }
-  const text = strict ?? given;
-  const slash = text.indexOf('/');
-  if (slash < 0) {
-    const example = `${text}/${text.includes(':') ? 128 : 32}`;
-    fail(r, path, `"${text}" is not a CIDR: add a prefix length, e.g. "${example}"`);
-    return undefined;
-  }
-  const address = text.slice(0, slash);
-  if (!isIp(address)) {
-    fail(r, path, `invalid CIDR "${text}": "${address}" is not an IP address`);
-    return undefined;
-  }
-  let range: Range;
-  try {
-    range = parseCidr(text);
-  } catch {
-    const max = address.includes(':') ? 128 : 32;
-    fail(r, path, `invalid CIDR "${text}": the prefix length must be a number from 0 to ${max}`);
-    return undefined;
-  }
-  if (hasHostBits(text)) {
-    const network = `${formatIp({ family: range.family, value: range.first })}${text.slice(slash)}`;
-    warn(r, path, `"${given}" has host bits set; it is read as "${network}"`);
-  }
-  return { ...range, text };
 }
