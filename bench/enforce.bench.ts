@@ -202,7 +202,13 @@ async function main(): Promise<void> {
     const kubeConfig = api.kubeConfig;
     // Production debounce (100 ms, max 1 s): this is what a user waits.
     controller = await startController(
-      { ...CONTROLLER_DEFAULTS, identity: 'bench', healthPort: -1, logLevel: 'silent' },
+      {
+        ...CONTROLLER_DEFAULTS,
+        identity: 'bench',
+        healthPort: -1,
+        historyPort: -1,
+        logLevel: 'silent',
+      },
       kubeConfig,
       { log: createLogger({ component: 'bench-controller', level: 'silent' }) },
     );

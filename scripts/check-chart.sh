@@ -71,6 +71,8 @@ refuse "two replicas without leader election" --set controller.leaderElection.en
 refuse "debounce longer than max delay" --set controller.debounceMs=5000
 refuse "a Redis password Secret without a Redis URL" --set history.redis.existingSecret=s
 refuse "a Redis URL that is not redis:// or rediss://" --set history.redis.url=http://r:6379
+refuse "the history on the metrics port" --set history.port=8080
+refuse "a history port below -1 (off)" --set history.port=-2
 refuse "a ServiceMonitor without Services" \
   --set metrics.serviceMonitor.enabled=true --set metrics.service.enabled=false
 
@@ -78,6 +80,12 @@ echo "== Redis history values reach the controller"
 grep -q 'name: NFTPOL_REDIS_URL' "$out/variant.yaml" || fail "history.redis.url set but no NFTPOL_REDIS_URL"
 grep -q 'name: "nftpol-redis"' "$out/variant.yaml" || fail "history.redis.existingSecret set but not referenced"
 ! grep -q 'NFTPOL_REDIS' "$out/default.yaml" || fail "NFTPOL_REDIS_* rendered without history.redis values"
+echo "ok"
+
+echo "== the history on its own port, on localhost, off the metrics Service"
+grep -q -- '--history-port=8081' "$out/default.yaml" || fail "no --history-port=8081 in the controller's args"
+grep -q -- '--history-host=127.0.0.1' "$out/default.yaml" || fail "no --history-host=127.0.0.1 in the controller's args"
+! grep -q 'port: 8081' "$out/default.yaml" || fail "the history port is declared on a container or a Service"
 echo "ok"
 
 echo "== manifests"

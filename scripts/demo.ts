@@ -462,8 +462,9 @@ async function run(workDir: string): Promise<boolean> {
     step('Start the controller (bin/nftpol-controller)');
     const kubeconfig = api.kubeconfigPath;
     const common = [`--kubeconfig=${kubeconfig}`, '--health-port=-1'];
+    const controllerOnly = ['--identity=demo', '--history-port=-1'];
     children.push(
-      startChild('controller', 'nftpol-controller', [...common, '--identity=demo'], workDir),
+      startChild('controller', 'nftpol-controller', [...common, ...controllerOnly], workDir),
     );
     say(`  pid ${children[0]!.process.pid}, kubeconfig ${kubeconfig}`);
 

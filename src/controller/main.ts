@@ -31,7 +31,7 @@ import { startControllerInformers, type ModelSink } from './informers.js';
 import { LeaderElector } from './leader.js';
 import { errorText } from '../k8s/errors.js';
 import { apiLeaseStore } from '../k8s/lease.js';
-import { historyRoutes } from '../history/http.js';
+import { startHistoryServer, type HistoryServer } from '../history/http.js';
 import { MemoryHistoryStore } from '../history/memory.js';
 import { RedisHistoryStore } from '../history/redis.js';
 import type { HistoryStore } from '../history/store.js';
@@ -57,6 +57,8 @@ export interface ControllerHandle {
   isIdle(): boolean;
   /** Port of the health server, or null when disabled. */
   readonly healthPort: number | null;
+  /** Port of the history server, or null when disabled. */
+  readonly historyPort: number | null;
   readonly metrics: ControllerMetrics;
   /** The change history (Redis with `redisUrl`, else in memory). */
   readonly history: HistoryStore;
@@ -315,7 +317,15 @@ export async function startController(
       host: options.healthHost,
       registry: metrics.registry,
       isReady: () => synced,
-      routes: historyRoutes(history),
+    });
+  }
+  let historyServer: HistoryServer | null = null;
+  if (options.historyPort >= 0) {
+    historyServer = await startHistoryServer({
+      port: options.historyPort,
+      host: options.historyHost,
+      store: history,
+      refusal: () => (history.kind === 'memory' && !leader ? standbyRefusal(options) : null),
     });
   }
 
@@ -324,6 +334,7 @@ export async function startController(
     isLeader: () => leader,
     isIdle: () => engine.queueDepth === 0 && publisher.pending === 0,
     healthPort: health?.port ?? null,
+    historyPort: historyServer?.port ?? null,
     metrics,
     history,
     stop: async (stopOptions = {}) => {
@@ -333,9 +344,23 @@ export async function startController(
       publisher.stop();
       await informers.stop();
       await health?.close();
+      await historyServer?.close();
       await history.close();
     },
   };
+}
+
+/**
+ * Why a standby with the in-memory history does not answer: only the leader
+ * records, so its answer would be empty or stale. Names the Lease whose
+ * holder (a pod name, from the downward API) to port-forward to instead.
+ */
+function standbyRefusal(options: ControllerOptions): string {
+  const lease = `kubectl -n ${options.leaseNamespace} get lease ${options.leaseName} -o jsonpath='{.spec.holderIdentity}'`;
+  return (
+    `this replica (${options.identity}) is not the leader, and with the in-memory history only the leader records: ` +
+    `port-forward to the leader's pod (${lease}), or configure --redis-url so that every replica answers`
+  );
 }
 
 /** How long start waits for Redis before publishing without it (entries meanwhile are lost). */

@@ -46,6 +46,19 @@ export interface ControllerOptions {
   readonly healthPort: number;
   /** Address the health server binds. @default "0.0.0.0" */
   readonly healthHost: string;
+  /**
+   * Port of the change-history server (`/history/…`, read by `nftpol history`
+   * and `nftpol diff`), separate from the health port so that whole scripts
+   * are never served where metrics are scraped. 0 picks a free port, -1
+   * disables it; must differ from healthPort. @default 8081
+   */
+  readonly historyPort: number;
+  /**
+   * Address the history server binds. The default, localhost, makes it
+   * reachable only through `kubectl port-forward` (authorized by the API
+   * server); the history itself has no authentication. @default "127.0.0.1"
+   */
+  readonly historyHost: string;
   /** pino level. @default "info" */
   readonly logLevel: LogLevel;
   /** Minimum interval between two Events of the same reason on the same object (NetworkPolicy, Node). @default 600000 */
@@ -92,6 +105,8 @@ export const DEFAULTS: ControllerOptions = {
   retryPeriodMs: 2_000,
   healthPort: 8080,
   healthHost: '0.0.0.0',
+  historyPort: 8081,
+  historyHost: '127.0.0.1',
   logLevel: 'info',
   eventIntervalMs: 600_000,
   writeConcurrency: 8,
@@ -189,6 +204,18 @@ const SPEC: OptionSpecs<ControllerOptions> = {
     kind: 'string',
     help: 'bind address of the health server',
   },
+  historyPort: {
+    flag: 'history-port',
+    env: 'NFTPOL_HISTORY_PORT',
+    kind: 'number',
+    help: 'port of the change history that nftpol history and nftpol diff read (/history/...); 0 = any free port, -1 = off; not the health port',
+  },
+  historyHost: {
+    flag: 'history-host',
+    env: 'NFTPOL_HISTORY_HOST',
+    kind: 'string',
+    help: 'bind address of the history server; 127.0.0.1: reachable only through kubectl port-forward (the history has no authentication of its own)',
+  },
   logLevel: {
     flag: 'log-level',
     env: 'NFTPOL_LOG_LEVEL',
@@ -235,7 +262,7 @@ const SPEC: OptionSpecs<ControllerOptions> = {
     flag: 'redis-url',
     env: 'NFTPOL_REDIS_URL',
     kind: 'string',
-    help: 'Redis for the change history (redis://, rediss://); empty: bounded in-memory history, see docs/history.md',
+    help: 'Redis for the change history (redis://, rediss://), which then every replica serves; empty: bounded in-memory history, recorded and served by the leader only, see docs/history.md',
   },
   redisPassword: {
     flag: 'redis-password',
@@ -297,6 +324,15 @@ export function validate(o: ControllerOptions): string[] {
     o.healthPort >= -1 && o.healthPort <= 65535,
     `healthPort must be -1 (off), 0 (any) or a port (got ${o.healthPort})`,
   );
+  need(
+    o.historyPort >= -1 && o.historyPort <= 65535,
+    `historyPort must be -1 (off), 0 (any) or a port (got ${o.historyPort})`,
+  );
+  need(
+    o.historyPort <= 0 || o.historyPort !== o.healthPort,
+    `historyPort must differ from healthPort (both ${o.historyPort}): the history is kept off the health and metrics port`,
+  );
+  need(o.historyHost !== '', 'historyHost must not be empty');
   need(o.eventIntervalMs >= 0, `eventIntervalMs must be ≥ 0 (got ${o.eventIntervalMs})`);
   need(o.writeConcurrency >= 1, `writeConcurrency must be ≥ 1 (got ${o.writeConcurrency})`);
   need(o.retryDelayMs > 0, `retryDelayMs must be > 0 (got ${o.retryDelayMs})`);

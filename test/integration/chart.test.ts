@@ -309,8 +309,11 @@ describe('the Helm chart on the real kube-apiserver', { skip }, () => {
       'metadata.namespace': NS,
       'metadata.name': 'nftpol-controller-0',
     });
-    // The chart's flags; the health port moves off 8080 (shared machine).
-    const parsed = parseControllerOptions([...args, '--health-port=-1'], env);
+    // The chart serves the history on its own port, on localhost only.
+    const asCharted = parseControllerOptions(args, env).options;
+    assert.deepEqual([asCharted.historyPort, asCharted.historyHost], [8081, '127.0.0.1']);
+    // The chart's flags; the health and history ports move off 8080/8081 (shared machine).
+    const parsed = parseControllerOptions([...args, '--health-port=-1', '--history-port=-1'], env);
     assert.deepEqual(parsed.problems, []);
     assert.equal(parsed.options.leaderElect, true, 'the chart elects a leader');
     const kc = kubeConfigOf(api.real!.tokenKubeconfig(await tokenFor(api, sa)));

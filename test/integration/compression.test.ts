@@ -108,6 +108,7 @@ function options(identity: string): ControllerOptions {
     debounceMs: 20,
     maxDelayMs: 200,
     healthPort: -1,
+    historyPort: -1,
     logLevel: 'silent',
     informerBackoffMs: 50,
     informerMaxBackoffMs: 500,

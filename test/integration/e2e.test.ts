@@ -146,6 +146,7 @@ describe(
           renewDeadlineMs: 600,
           retryPeriodMs: 100,
           healthPort: -1,
+          historyPort: -1,
           logLevel: 'silent',
           informerBackoffMs: 50,
           informerMaxBackoffMs: 500,

@@ -36,6 +36,7 @@ const options: ControllerOptions = {
   debounceMs: 20,
   maxDelayMs: 200,
   healthPort: -1,
+  historyPort: -1,
   logLevel: 'silent',
   informerBackoffMs: 50,
   informerMaxBackoffMs: 500,

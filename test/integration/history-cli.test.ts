@@ -2,9 +2,11 @@
  * `nftpol history` and `nftpol diff` as a user runs them: the real CLI in a
  * child process against a controller started in-process (in-memory history)
  * on the real kube-apiserver, reading the history from the controller's
- * health port. Also the HTTP routes themselves and the CLI's failure classes,
- * one spawn per exit code (argument parsing in detail is in
- * test/unit/cli/history.test.ts: each spawn costs a TypeScript start).
+ * history port (its own, bound to localhost; not the health port). Also the
+ * HTTP routes themselves, a standby replica refusing to answer from its
+ * in-memory history, and the CLI's failure classes, one spawn per exit code
+ * (argument parsing in detail is in test/unit/cli/history.test.ts: each
+ * spawn costs a TypeScript start).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +15,7 @@ import type { HistoryEntry } from '../../src/history/store.js';
 import { runNftpol } from '../unit/cli/run-cli.js';
 import {
   eventually,
+  holdLease,
   seedCluster,
   startTestController,
   waitConverged,
@@ -31,15 +34,22 @@ describe(
     let view: ApiView | undefined;
     let controller: ControllerHandle | undefined;
     let url: string;
+    let healthUrl: string;
 
     before(async () => {
       api = await startTestApi('history cli');
       await seedCluster(api);
       view = await watchCluster(api);
       const v = view;
-      controller = await startTestController(api, { healthPort: 0, healthHost: '127.0.0.1' });
+      controller = await startTestController(api, {
+        healthPort: 0,
+        healthHost: '127.0.0.1',
+        historyPort: 0,
+        historyHost: '127.0.0.1',
+      });
       const c = controller;
-      url = `http://127.0.0.1:${c.healthPort}`;
+      url = `http://127.0.0.1:${c.historyPort}`;
+      healthUrl = `http://127.0.0.1:${c.healthPort}`;
       await waitConverged(v, () => true, 'first convergence');
       await eventually(async () => (await c.history.list('n1')).length === 1, 'the resync entry');
       await api.create([webPolicy('allow-client', 'client', 8080)]);
@@ -151,7 +161,7 @@ describe(
       });
     }
 
-    it('serves an entry with its script, and 404 for an unknown one, on the health port', async () => {
+    it('serves an entry with its script, and 404 for an unknown one, on the history port', async () => {
       const ok = await fetch(`${url}/history/n1/2`);
       assert.equal(ok.status, 200);
       const entry = (await ok.json()) as HistoryEntry;
@@ -159,7 +169,41 @@ describe(
       assert.match(entry.script, /^table inet nftpol \{/m);
       assert.equal((await fetch(`${url}/history/n1/99`)).status, 404);
       assert.equal((await fetch(`${url}/history/n1?limit=0`)).status, 400);
-      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    });
+
+    it('keeps the history off the health port, and the health routes off the history port', async () => {
+      assert.equal((await fetch(`${healthUrl}/healthz`)).status, 200);
+      assert.equal((await fetch(`${healthUrl}/history/n1`)).status, 404);
+      assert.equal((await fetch(`${healthUrl}/history/n1/2`)).status, 404);
+      assert.equal((await fetch(`${url}/healthz`)).status, 404);
+      assert.equal((await fetch(`${url}/metrics`)).status, 404);
+    });
+
+    it('a standby with the in-memory history refuses, naming the Lease to find the leader by', async () => {
+      const lease = 'history-standby';
+      await holdLease(api, lease);
+      const standby = await startTestController(api, {
+        identity: 'standby',
+        leaderElect: true,
+        leaseName: lease,
+        leaseNamespace: 'kube-system',
+        historyPort: 0,
+        historyHost: '127.0.0.1',
+      });
+      try {
+        assert.equal(standby.isLeader(), false);
+        const run = await runNftpol([
+          'history',
+          'n1',
+          '--controller',
+          `http://127.0.0.1:${standby.historyPort}`,
+        ]);
+        assert.equal(run.code, 1, `stdout: ${run.stdout}\nstderr: ${run.stderr}`);
+        assert.match(run.stderr, /this replica \(standby\) is not the leader/);
+        assert.match(run.stderr, /kubectl -n kube-system get lease history-standby/);
+      } finally {
+        await standby.stop();
+      }
     });
   },
 );

@@ -5,7 +5,9 @@
  * through a Redis that is stopped and restarted mid-run — NodeFirewalls keep
  * converging, every entry lost meanwhile is counted (against the applies the
  * server's audit log shows), and entries are recorded again once Redis is
- * back. The cluster is written and observed through the API (list + watch).
+ * back; and the history port answering on every replica, a standby too,
+ * since the history is shared. The cluster is written and observed through
+ * the API (list + watch).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +18,7 @@ import { hashScript } from '../../src/nft/hash.js';
 import { describeHistoryStore, entry } from '../support/history-suite.js';
 import {
   eventually,
+  holdLease,
   nodeFirewallApplies,
   seedCluster,
   startTestController,
@@ -87,7 +90,12 @@ describe('controller with the history in Redis', { skip: realServerSkip() }, () 
     api = await startTestApi('history redis');
     await seedCluster(api);
     view = await watchCluster(api);
-    controller = await startTestController(api, { redisUrl: redis.url, historyEntries: 10 });
+    controller = await startTestController(api, {
+      redisUrl: redis.url,
+      historyEntries: 10,
+      historyPort: 0,
+      historyHost: '127.0.0.1',
+    });
     assert.ok(controller.history instanceof RedisHistoryStore);
     store = controller.history;
   });
@@ -144,6 +152,42 @@ describe('controller with the history in Redis', { skip: realServerSkip() }, () 
       'the pod change recorded',
     );
     assert.deepEqual((await latest('n1'))?.causes, ['Pod shop/client']);
+  });
+
+  /**
+   * The history port of the leader and of a standby (leaderElect on a Lease
+   * another replica holds) answer the same listing as the store: with Redis
+   * any replica answers, where an in-memory standby refuses
+   * (test/integration/history-cli.test.ts).
+   */
+  it('serves the same history on every replica’s history port, a standby too', async () => {
+    await holdLease(api, 'history-redis-standby');
+    const standby = await startTestController(api, {
+      identity: 'standby',
+      leaderElect: true,
+      leaseName: 'history-redis-standby',
+      leaseNamespace: 'kube-system',
+      redisUrl: redis.url,
+      historyPort: 0,
+      historyHost: '127.0.0.1',
+    });
+    try {
+      assert.equal(standby.isLeader(), false);
+      const want = (await controller.history.list('n1')).map((e) => e.rev);
+      assert.ok(want.length >= 2, `entries of n1: ${want.join(', ')}`);
+      for (const port of [controller.historyPort, standby.historyPort]) {
+        const response = await fetch(`http://127.0.0.1:${port}/history/n1`);
+        assert.equal(response.status, 200, `port ${port}`);
+        const body = (await response.json()) as { entries: { rev: string }[] };
+        assert.deepEqual(
+          body.entries.map((e) => e.rev),
+          want,
+          `port ${port}`,
+        );
+      }
+    } finally {
+      await standby.stop();
+    }
   });
 
   it('keeps publishing while Redis is down, counts each lost entry, and records again once it is back', async () => {

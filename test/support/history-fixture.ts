@@ -37,6 +37,26 @@ export async function seedCluster(api: TestApi): Promise<void> {
   ]);
 }
 
+/**
+ * Creates Lease kube-system/`name` held for an hour by `another-replica`, so
+ * that a controller started with leaderElect on that Lease stays a standby.
+ */
+export async function holdLease(api: TestApi, name: string): Promise<void> {
+  await api.create([
+    {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace: 'kube-system' },
+      spec: {
+        holderIdentity: 'another-replica',
+        leaseDurationSeconds: 3600,
+        // A MicroTime: six fractional digits.
+        renewTime: new Date().toISOString().replace(/Z$/, '000Z'),
+      },
+    },
+  ]);
+}
+
 /** Watches what the history tests read: the cluster's objects and the NodeFirewalls. */
 export function watchCluster(api: TestApi): Promise<ApiView> {
   return watchResources(api, [...SOURCES, NFW]);
@@ -142,6 +162,7 @@ export async function startTestController(
     debounceMs: 10,
     maxDelayMs: 100,
     healthPort: -1,
+    historyPort: -1,
     logLevel: 'silent',
     informerBackoffMs: 50,
     informerMaxBackoffMs: 500,

@@ -40,9 +40,10 @@ the controller's change history (see "nftpol history NODE" for revisions).
 Default: the last change (the newest revision against the one before it).
 --to REV alone: REV against its predecessor. --from REV alone: REV against
 the newest. The oldest revision held is compared with an empty script.
+Read from the controller's history port, as "nftpol history" (see its --help).
 
 Options:
-      --controller URL   the controller's HTTP address, e.g. http://localhost:8080
+      --controller URL   the controller's history address, e.g. http://localhost:8081
                          (default: $${CONTROLLER_ENV})
       --from REV         the old revision
       --to REV           the new revision

@@ -2,8 +2,9 @@
  * `nftpol history NODE --controller URL`: the scripts the controller
  * published for one node, newest first — when, which hash replaced which,
  * and the objects whose change caused it. Read over HTTP from the
- * controller's health port (`/history/<node>`), so it needs neither Redis
- * nor a kubeconfig; `nftpol diff` shows what a change did to the script.
+ * controller's history port (`/history/<node>`, 8081, bound to localhost in
+ * the pod: reached through `kubectl port-forward`), so it needs neither
+ * Redis nor a kubeconfig; `nftpol diff` shows what a change did to the script.
  * Also holds the small HTTP client both commands share.
  */
 import type { HistoryEntry, HistorySummary } from '../../history/store.js';
@@ -30,11 +31,16 @@ const HELP = `Usage: nftpol history NODE --controller URL [--limit N] [-o text|j
 List the scripts the controller published for NODE, newest first: revision,
 time, the hash replaced and the hash written, and the objects whose change
 caused the new script (Kind namespace/name; "resync" for a full render at
-start or on a new leader). Read from the controller's HTTP port (the health
-port, 8080 by default): kubectl port-forward deploy/nftpol-controller 8080.
+start or on a new leader). Read from the controller's history port (8081 by
+default, bound to localhost in the pod), through a port-forward to the
+leader's pod (the in-memory history is kept and served by the leader only;
+with Redis any replica answers):
+
+  kubectl -n NS port-forward pod/$(kubectl -n NS get lease nftpol-controller \
+      -o jsonpath='{.spec.holderIdentity}') 8081
 
 Options:
-      --controller URL   the controller's HTTP address, e.g. http://localhost:8080
+      --controller URL   the controller's history address, e.g. http://localhost:8081
                          (default: $${CONTROLLER_ENV})
       --limit N          most entries shown (default 20, at most 1000)
   -o, --output FORMAT    text (default) or json ({"node":…,"entries":[…]})
@@ -80,7 +86,7 @@ export async function fetchHistory<T>(controller: string, path: string): Promise
     body = JSON.parse(text);
   } catch {
     throw new InputError(
-      `${controller}${path} answered ${response.status} without JSON (is this the controller's health port?)`,
+      `${controller}${path} answered ${response.status} without JSON (is this the controller's history port, 8081 by default?)`,
     );
   }
   if (!response.ok) {

@@ -113,6 +113,35 @@ describe('helm chart', { skip }, () => {
     assert.equal(at(c, 'env', 0, 'valueFrom', 'fieldRef', 'fieldPath'), 'metadata.namespace');
   });
 
+  it('serves the change history on its own localhost port, declared on no container port and no Service', async () => {
+    const all = await render();
+    const c = at(
+      find(all, 'Deployment', 'nftpol-controller'),
+      'spec',
+      'template',
+      'spec',
+      'containers',
+      0,
+    );
+    const args = at(c, 'args') as string[];
+    assert.ok(args.includes('--history-port=8081'), args.join(' '));
+    assert.ok(args.includes('--history-host=127.0.0.1'), args.join(' '));
+    assert.deepEqual(at(c, 'ports'), [{ name: 'metrics', containerPort: 8080, protocol: 'TCP' }]);
+    assert.deepEqual(at(find(all, 'Service', 'nftpol-controller-metrics'), 'spec', 'ports'), [
+      { name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' },
+    ]);
+    const off = at(
+      find(await render('history.port=-1'), 'Deployment', 'nftpol-controller'),
+      'spec',
+      'template',
+      'spec',
+      'containers',
+      0,
+      'args',
+    ) as string[];
+    assert.ok(off.includes('--history-port=-1'));
+  });
+
   it('runs the executor on every node in the host network with NET_ADMIN only', async () => {
     const ds = find(await render(), 'DaemonSet', 'nftpol-executor');
     const pod = at(ds, 'spec', 'template', 'spec');

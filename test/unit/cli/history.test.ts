@@ -15,7 +15,7 @@ import {
 import { InputError, UsageError } from '../../../src/cli/errors.js';
 import type { HistorySummary } from '../../../src/history/store.js';
 
-const URL_FLAG = { controller: 'http://localhost:8080/' };
+const URL_FLAG = { controller: 'http://localhost:8081/' };
 
 describe('history and diff arguments', () => {
   const rows: ReadonlyArray<{
@@ -40,7 +40,7 @@ describe('history and diff arguments', () => {
     },
     {
       name: 'a controller that is not an http URL is a usage error',
-      parse: () => parseHistoryArgs({ controller: 'localhost:8080' }, ['n1']),
+      parse: () => parseHistoryArgs({ controller: 'localhost:8081' }, ['n1']),
       error: /http:\/\/ or https:\/\//,
     },
     {
@@ -71,7 +71,7 @@ describe('history and diff arguments', () => {
   }
 
   it('keeps the URL without its trailing slash', () => {
-    assert.equal(parseHistoryArgs(URL_FLAG, ['n1']).controller, 'http://localhost:8080');
+    assert.equal(parseHistoryArgs(URL_FLAG, ['n1']).controller, 'http://localhost:8081');
   });
 });
 

@@ -37,6 +37,24 @@ describe('parseOptions', () => {
       want: { healthPort: -1 },
     },
     {
+      name: 'the history is served on its own port, on localhost, by default',
+      argv: [],
+      env: {},
+      want: { historyPort: 8081, historyHost: '127.0.0.1' },
+    },
+    {
+      name: '--history-port -1 turns the history server off',
+      argv: ['--history-port', '-1'],
+      env: {},
+      want: { historyPort: -1 },
+    },
+    {
+      name: 'the history port and address come from the environment too',
+      argv: ['--history-host=0.0.0.0'],
+      env: { NFTPOL_HISTORY_PORT: '9091', NFTPOL_HISTORY_HOST: '::1' },
+      want: { historyPort: 9091, historyHost: '0.0.0.0' },
+    },
+    {
       name: '--flag=value works too',
       argv: ['--max-delay-ms=2000'],
       env: {},
@@ -84,4 +102,42 @@ describe('validate', () => {
       /compressThresholdBytes/,
     );
   });
+
+  const historyRows: ReadonlyArray<{
+    readonly name: string;
+    readonly over: Partial<typeof DEFAULTS>;
+    readonly problem: RegExp | null;
+  }> = [
+    { name: 'the history off (-1) is valid', over: { historyPort: -1 }, problem: null },
+    {
+      name: 'both on any free port (0) is valid',
+      over: { historyPort: 0, healthPort: 0 },
+      problem: null,
+    },
+    {
+      name: 'the history on the health port is refused: it stays off the metrics port',
+      over: { historyPort: 8080, healthPort: 8080 },
+      problem: /historyPort must differ from healthPort/,
+    },
+    {
+      name: 'a history port out of range is refused',
+      over: { historyPort: 70000 },
+      problem: /historyPort must be -1 \(off\), 0 \(any\) or a port/,
+    },
+    {
+      name: 'an empty history address is refused',
+      over: { historyHost: '' },
+      problem: /historyHost must not be empty/,
+    },
+  ];
+  for (const row of historyRows) {
+    it(row.name, () => {
+      const problems = validate({ ...DEFAULTS, ...row.over });
+      if (row.problem === null) assert.deepEqual(problems, []);
+      else {
+        assert.equal(problems.length, 1, problems.join('\n'));
+        assert.match(problems[0]!, row.problem);
+      }
+    });
+  }
 });

@@ -1,43 +1,47 @@
 /**
- * The health server must not let one request stop the binary: an exception
- * thrown by a route answers 500 (from an HTTP request listener it would be
- * uncaught and exit the process), and the history route answers a malformed
- * percent-encoding with 400 (decodeURIComponent throws on it).
+ * The health server answers /healthz, /readyz and /metrics and nothing
+ * else: in particular not the change history, which has its own server
+ * (test/unit/history/http.test.ts) so that whatever reaches the metrics port
+ * (Prometheus, the metrics Service) cannot read whole scripts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Registry } from 'prom-client';
-import { historyRoutes } from '../../../src/history/http.js';
-import { MemoryHistoryStore } from '../../../src/history/memory.js';
+import { Counter, Registry } from 'prom-client';
 import { startHealthServer, type HealthServer } from '../../../src/telemetry/health.js';
 
-describe('health server with routes that throw', { timeout: 10_000 }, () => {
+describe('health server', { timeout: 10_000 }, () => {
   let server: HealthServer;
-  const get = async (path: string): Promise<number> =>
-    (await fetch(`http://127.0.0.1:${server.port}${path}`)).status;
+  let ready = false;
+  const get = (path: string): Promise<Response> => fetch(`http://127.0.0.1:${server.port}${path}`);
 
   before(async () => {
-    const history = historyRoutes(new MemoryHistoryStore({}));
+    const registry = new Registry();
+    new Counter({ name: 'nftpol_test_total', help: 'a test counter', registers: [registry] });
     server = await startHealthServer({
       port: 0,
       host: '127.0.0.1',
-      registry: new Registry(),
-      isReady: () => true,
-      routes: (req, res) => {
-        if (req.url === '/boom') throw new Error('route broke');
-        return history(req, res);
-      },
+      registry,
+      isReady: () => ready,
     });
   });
   after(() => server.close());
 
-  it('answers 500 for a throwing route and keeps serving', async () => {
-    assert.equal(await get('/boom'), 500);
-    assert.equal(await get('/healthz'), 200);
+  it('answers /healthz at once and /readyz once the predicate holds', async () => {
+    assert.equal((await get('/healthz')).status, 200);
+    assert.equal((await get('/readyz')).status, 503);
+    ready = true;
+    assert.equal((await get('/readyz')).status, 200);
   });
 
-  it('answers 400 for a malformed history path and keeps serving', async () => {
-    assert.equal(await get('/history/%E0%A4%A'), 400);
-    assert.equal(await get('/history/n1'), 200);
+  it('serves the registry on /metrics', async () => {
+    const response = await get('/metrics');
+    assert.equal(response.status, 200);
+    assert.match(await response.text(), /^nftpol_test_total 0$/m);
+  });
+
+  it('does not serve the change history: every other path is 404', async () => {
+    for (const path of ['/history/n1', '/history/n1/1', '/']) {
+      assert.equal((await get(path)).status, 404, path);
+    }
   });
 });
