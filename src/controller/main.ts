@@ -25,9 +25,10 @@ import { startHealthServer, type HealthServer } from '../telemetry/health.js';
 import { SYSTEM_CLOCK, type Clock } from '../telemetry/clock.js';
 import { Engine, renderNodeWith, type RenderNode } from './engine.js';
 import { EnforceTracker } from './enforce-tracker.js';
-import { policyObject, WarningEvents } from '../k8s/events.js';
+import { WarningEvents } from '../k8s/events.js';
 import { renderFailureHandler } from './render-failures.js';
-import { startControllerInformers, type ModelSink } from './informers.js';
+import { startControllerInformers } from './informers.js';
+import { controllerModelSink } from './model-sink.js';
 import { LeaderElector } from './leader.js';
 import { errorText } from '../k8s/errors.js';
 import { apiLeaseStore } from '../k8s/lease.js';
@@ -45,7 +46,7 @@ import {
 } from './options.js';
 import { Publisher } from './publisher.js';
 import { apiNodeFirewallWriter, CONTROLLER_FIELD_MANAGER } from '../k8s/nodefirewall-api.js';
-import { ClusterSnapshot, findUnresolvedNamedPorts } from './snapshot.js';
+import { ClusterSnapshot } from './snapshot.js';
 
 /** A running controller. */
 export interface ControllerHandle {
@@ -96,7 +97,6 @@ export async function startController(
   const clients = makeApiClients(kubeConfig);
   const snapshot = new ClusterSnapshot();
   const nodeUids = new Map<string, string>();
-  const policyUids = new Map<string, string>();
   const events = new WarningEvents({
     api: clients.core,
     identity: options.identity,
@@ -168,90 +168,23 @@ export async function startController(
   );
 
   const active = (): boolean => leader && synced;
+  const model = controllerModelSink({
+    snapshot,
+    engine,
+    publisher,
+    events,
+    log,
+    metrics,
+    nodeUids,
+    active,
+    onMarked: updateQueueGauge,
+  });
   const refreshActive = (): void => {
     const on = active();
     engine.setActive(on, publisher.observedNames());
-    if (on) {
-      for (const key of policyUids.keys()) checkNamedPorts(key);
-    }
+    if (on) model.checkAllNamedPorts();
     updateQueueGauge();
   };
-  const mark = (nodes: Iterable<string>, cause: string): void => {
-    engine.markDirty(nodes, [cause]);
-    updateQueueGauge();
-  };
-  const checkNamedPorts = (key: string): void => {
-    const policy = snapshot.policy(key);
-    if (policy === undefined || !active()) return;
-    const misses = findUnresolvedNamedPorts(snapshot, policy);
-    if (misses.length > 0) {
-      events.warn(
-        policyObject(policy, policyUids.get(key) ?? ''),
-        'NamedPortUnresolved',
-        misses.join('; '),
-      );
-    }
-  };
-
-  const sink: ModelSink = {
-    event: (kind) => metrics.events.inc({ kind }),
-    namespace: (ref, ns) =>
-      mark(
-        ns === null ? snapshot.deleteNamespace(ref.name) : snapshot.setNamespace(ns),
-        `Namespace ${ref.name}`,
-      ),
-    pod: (ref, pod) =>
-      mark(
-        pod === null ? snapshot.deletePod(ref.namespace, ref.name) : snapshot.setPod(pod),
-        `Pod ${ref.namespace}/${ref.name}`,
-      ),
-    node: (ref, node) => {
-      if (node === null) nodeUids.delete(ref.name);
-      else nodeUids.set(ref.name, ref.uid);
-      mark(
-        node === null ? snapshot.deleteNode(ref.name) : snapshot.setNode(node),
-        `Node ${ref.name}`,
-      );
-    },
-    policy: (ref, policy, problems) => {
-      const key = `${ref.namespace}/${ref.name}`;
-      const cause = `NetworkPolicy ${key}`;
-      if (policy === null) {
-        policyUids.delete(key);
-        mark(snapshot.deletePolicy(ref.namespace, ref.name), cause);
-        const errors = problems.filter((p) => p.severity === 'error');
-        if (errors.length > 0) {
-          log.warn(
-            { policy: key, problems: errors.map((p) => p.message) },
-            'skipped invalid policy',
-          );
-          if (active()) {
-            events.warn(
-              policyObject(ref, ref.uid),
-              'InvalidPolicy',
-              `not enforced: ${errors.map((p) => `${p.field} ${p.message}`.trim()).join('; ')}`,
-            );
-          }
-        }
-        return;
-      }
-      policyUids.set(key, ref.uid);
-      mark(snapshot.setPolicy(policy), cause);
-      checkNamedPorts(key);
-    },
-    nodeFirewall: (ref, observed) => {
-      const fingerprint = observed?.fingerprint ?? null;
-      publisher.observe(ref.name, fingerprint);
-      if (!active()) return;
-      const exists = snapshot.hasNode(ref.name);
-      if (fingerprint === null) {
-        if (exists) mark([ref.name], `NodeFirewall ${ref.name}`); // deleted by hand: recreate
-      } else if (!exists || engine.lastHash(ref.name) !== fingerprint) {
-        mark([ref.name], `NodeFirewall ${ref.name}`); // orphan, or edited by hand: restore
-      }
-    },
-  };
-
   const tracker = new EnforceTracker({
     clock,
     histogram: metrics.policyEnforceDuration,
@@ -261,7 +194,7 @@ export async function startController(
     onEnforced: (policy, seconds) => log.info({ policy, seconds }, 'enforced policy on every node'),
     onError: (err) => log.error({ err: errorText(err) }, 'failed to check policy enforcement'),
   });
-  const informers = startControllerInformers(clients, tracker.wrap(sink), {
+  const informers = startControllerInformers(clients, tracker.wrap(model.sink), {
     backoffMs: options.informerBackoffMs,
     maxBackoffMs: options.informerMaxBackoffMs,
     onError: (kind, err, retryInMs) =>

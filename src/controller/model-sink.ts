@@ -1,0 +1,123 @@
+/**
+ * Where informer events meet the controller's model: each Pod, Namespace,
+ * Node, NetworkPolicy or NodeFirewall change updates the cluster snapshot and
+ * marks the nodes it touches dirty (level-based: the engine re-reads current
+ * state), records the uids Events and owner references need, and warns on a
+ * policy that is skipped as invalid or names a port no pod declares. A
+ * NodeFirewall deleted or edited by hand marks its node so the engine writes
+ * it again. Kept apart from main.ts so the composition root only wires.
+ */
+import { policyObject, type WarningEvents } from '../k8s/events.js';
+import type { Logger } from '../telemetry/log.js';
+import type { ControllerMetrics } from '../telemetry/metrics.js';
+import type { Engine } from './engine.js';
+import type { ModelSink } from './informers.js';
+import type { Publisher } from './publisher.js';
+import { findUnresolvedNamedPorts, type ClusterSnapshot } from './snapshot.js';
+
+/** What the sink updates and reports to. */
+export interface ModelSinkDeps {
+  readonly snapshot: ClusterSnapshot;
+  readonly engine: Engine;
+  readonly publisher: Publisher;
+  readonly events: WarningEvents;
+  readonly log: Logger;
+  readonly metrics: ControllerMetrics;
+  /** Node name → uid, for owner references and Node Events (kept up to date here). */
+  readonly nodeUids: Map<string, string>;
+  /** True while this replica renders and writes (leader, informers synced). */
+  readonly active: () => boolean;
+  /** After nodes were marked dirty (e.g. to update the queue gauge). */
+  readonly onMarked: () => void;
+}
+
+/** The controller's model sink, and a re-check of every policy's named ports (on activation). */
+export function controllerModelSink(deps: ModelSinkDeps): {
+  readonly sink: ModelSink;
+  checkAllNamedPorts(): void;
+} {
+  const { snapshot, engine, publisher, events, log, metrics, nodeUids, active } = deps;
+  /** `namespace/name` → uid of every valid policy, for its Events. */
+  const policyUids = new Map<string, string>();
+  const mark = (nodes: Iterable<string>, cause: string): void => {
+    engine.markDirty(nodes, [cause]);
+    deps.onMarked();
+  };
+  const checkNamedPorts = (key: string): void => {
+    const policy = snapshot.policy(key);
+    if (policy === undefined || !active()) return;
+    const misses = findUnresolvedNamedPorts(snapshot, policy);
+    if (misses.length > 0) {
+      events.warn(
+        policyObject(policy, policyUids.get(key) ?? ''),
+        'NamedPortUnresolved',
+        misses.join('; '),
+      );
+    }
+  };
+
+  const sink: ModelSink = {
+    event: (kind) => metrics.events.inc({ kind }),
+    namespace: (ref, ns) =>
+      mark(
+        ns === null ? snapshot.deleteNamespace(ref.name) : snapshot.setNamespace(ns),
+        `Namespace ${ref.name}`,
+      ),
+    pod: (ref, pod) =>
+      mark(
+        pod === null ? snapshot.deletePod(ref.namespace, ref.name) : snapshot.setPod(pod),
+        `Pod ${ref.namespace}/${ref.name}`,
+      ),
+    node: (ref, node) => {
+      if (node === null) nodeUids.delete(ref.name);
+      else nodeUids.set(ref.name, ref.uid);
+      mark(
+        node === null ? snapshot.deleteNode(ref.name) : snapshot.setNode(node),
+        `Node ${ref.name}`,
+      );
+    },
+    policy: (ref, policy, problems) => {
+      const key = `${ref.namespace}/${ref.name}`;
+      const cause = `NetworkPolicy ${key}`;
+      if (policy === null) {
+        policyUids.delete(key);
+        mark(snapshot.deletePolicy(ref.namespace, ref.name), cause);
+        const errors = problems.filter((p) => p.severity === 'error');
+        if (errors.length > 0) {
+          log.warn(
+            { policy: key, problems: errors.map((p) => p.message) },
+            'skipped invalid policy',
+          );
+          if (active()) {
+            events.warn(
+              policyObject(ref, ref.uid),
+              'InvalidPolicy',
+              `not enforced: ${errors.map((p) => `${p.field} ${p.message}`.trim()).join('; ')}`,
+            );
+          }
+        }
+        return;
+      }
+      policyUids.set(key, ref.uid);
+      mark(snapshot.setPolicy(policy), cause);
+      checkNamedPorts(key);
+    },
+    nodeFirewall: (ref, observed) => {
+      const fingerprint = observed?.fingerprint ?? null;
+      publisher.observe(ref.name, fingerprint);
+      if (!active()) return;
+      const exists = snapshot.hasNode(ref.name);
+      if (fingerprint === null) {
+        if (exists) mark([ref.name], `NodeFirewall ${ref.name}`); // deleted by hand: recreate
+      } else if (!exists || engine.lastHash(ref.name) !== fingerprint) {
+        mark([ref.name], `NodeFirewall ${ref.name}`); // orphan, or edited by hand: restore
+      }
+    },
+  };
+  return {
+    sink,
+    checkAllNamedPorts: () => {
+      for (const key of policyUids.keys()) checkNamedPorts(key);
+    },
+  };
+}
