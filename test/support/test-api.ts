@@ -17,11 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import {
-  startApiServer,
-  type ApiServer,
-  type ApiServerOptions,
-} from './apiserver/server.js';
+import { startApiServer, type ApiServer, type ApiServerOptions } from './apiserver/server.js';
 import {
   controlPlaneAssets,
   startRealControlPlane,
