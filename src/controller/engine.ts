@@ -342,9 +342,18 @@ export class Engine {
     this.dirty = new Set();
     this.causes = new Map();
     this.inFlight = nodes.length;
-    this.running = this.renderAndSink(nodes, causes);
+    const batch = this.renderAndSink(nodes, causes);
+    this.running = batch.then(() => undefined);
     try {
-      await this.running;
+      const done = await batch;
+      // After the batch is off the queue, so that an observer sees the
+      // queue depth without it (a settled engine reports idle here).
+      this.inFlight = 0;
+      try {
+        this.options.onBatchDone?.(done);
+      } catch (err) {
+        this.report(err);
+      }
     } finally {
       this.running = null;
       this.inFlight = 0;
@@ -359,7 +368,7 @@ export class Engine {
   private async renderAndSink(
     nodes: readonly string[],
     causes: ReadonlyMap<string, { readonly set: Set<string>; readonly more: number }>,
-  ): Promise<void> {
+  ): Promise<{ readonly durationMs: number; readonly nodes: number }> {
     const started = this.clock.now();
     const rendered: RenderedNode[] = [];
     const removed: string[] = [];
@@ -398,10 +407,6 @@ export class Engine {
     } catch (err) {
       this.report(err);
     }
-    try {
-      this.options.onBatchDone?.({ durationMs: this.clock.now() - started, nodes: nodes.length });
-    } catch (err) {
-      this.report(err);
-    }
+    return { durationMs: this.clock.now() - started, nodes: nodes.length };
   }
 }

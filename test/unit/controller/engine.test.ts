@@ -114,6 +114,27 @@ describe('Engine coalescing', () => {
     assert.deepEqual(renderedNodes(batches[1]), ['n2']);
   });
 
+  it('onBatchDone sees the finished batch off the queue (an observer of idleness is told)', async () => {
+    const clock = new FakeClock();
+    const snapshot = new ClusterSnapshot();
+    snapshot.setNode(node('n1'));
+    const depths: number[] = [];
+    const engine: Engine = new Engine(
+      snapshot,
+      {
+        debounceMs: 10,
+        maxDelayMs: 10,
+        clock,
+        render: fakeRender,
+        onBatchDone: () => depths.push(engine.queueDepth),
+      },
+      () => Promise.resolve(),
+    );
+    engine.setActive(true);
+    await clock.advance(10);
+    assert.deepEqual(depths, [0]);
+  });
+
   it('an inactive engine (a follower) ignores marks', async () => {
     const { clock, engine, batches } = setup();
     engine.setActive(false);
