@@ -38,15 +38,17 @@ const PURE_FILES = [
   'src/nft/table-diff.ts',
   'src/nft/counters.ts',
 ];
+const NO_DATE_NOW = {
+  object: 'Date',
+  property: 'now',
+  message: 'Read the time from the injected Clock.',
+};
 /** One clock: no file of src/ but telemetry/clock.ts reads the time or sets a timer. */
 const oneClock = {
   files: ['src/**/*.ts'],
   ignores: [...PURE_FILES, 'src/telemetry/clock.ts'],
   rules: {
-    'no-restricted-properties': [
-      'error',
-      { object: 'Date', property: 'now', message: 'Read the time from the injected Clock.' },
-    ],
+    'no-restricted-properties': ['error', NO_DATE_NOW],
     'no-restricted-syntax': [
       'error',
       {
@@ -58,6 +60,28 @@ const oneClock = {
       'error',
       { name: 'setTimeout', message: 'Set timers through the injected Clock.' },
       { name: 'setInterval', message: 'Set timers through the injected Clock.' },
+    ],
+  },
+};
+/**
+ * The CLI runs in-process under test: only its shim (cli/main.ts) touches the
+ * process; everything else gets streams, cwd, env and clock from runCli's io.
+ * (Repeats NO_DATE_NOW: a later block's options replace oneClock's.)
+ */
+const cliWithoutProcess = {
+  files: ['src/cli/**/*.ts'],
+  ignores: ['src/cli/main.ts'],
+  rules: {
+    'no-restricted-properties': [
+      'error',
+      NO_DATE_NOW,
+      ...['env', 'cwd', 'chdir', 'argv', 'exit', 'exitCode', 'stdout', 'stderr', 'stdin'].map(
+        (property) => ({
+          object: 'process',
+          property,
+          message: "Only src/cli/main.ts touches the process; take it from runCli's io.",
+        }),
+      ),
     ],
   },
 };
@@ -170,6 +194,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': restrictedImports(NO_CHILD_PROCESS, NO_CLIENT_NODE) },
   },
   oneClock,
+  cliWithoutProcess,
   {
     // node:test's describe/it return promises that the runner awaits itself.
     files: ['test/**/*.ts', 'bench/**/*.ts'],

@@ -1,7 +1,7 @@
 /**
- * What every subcommand is to main.ts: its flags (a node:util parseArgs
+ * What every subcommand is to run.ts: its flags (a node:util parseArgs
  * config), its help text, and `prepare`, which turns parsed flag values into
- * the files to load and a function of the loaded Cluster. main.ts owns
+ * the files to load and a function of the loaded Cluster. run.ts owns
  * parsing, loading, printing and exit codes; a command only validates its
  * flags and computes its output, so that reading, computing and writing stay
  * three steps in one place. The flag readers here are shared by the commands.
@@ -9,12 +9,13 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { Cluster, Family, Protocol } from '../policy/model.js';
 import { isPortName } from '../policy/ports.js';
+import type { Clock } from '../telemetry/clock.js';
 import { UsageError } from './errors.js';
 
 /** parseArgs option definitions. */
 export type FlagConfig = NonNullable<ParseArgsConfig['options']>;
 
-/** What parseArgs returns in `values`, loosely typed so one main can serve every command. */
+/** What parseArgs returns in `values`, loosely typed so one runner can serve every command. */
 export type FlagValues = Readonly<
   Record<string, string | boolean | readonly (string | boolean)[] | undefined>
 >;
@@ -22,12 +23,28 @@ export type FlagValues = Readonly<
 /** `-o text|json`. */
 export type OutputFormat = 'text' | 'json';
 
+/**
+ * What a command may know of the process it runs in, passed in rather than
+ * read from `process`, so that the whole CLI runs in-process under test.
+ */
+export interface CommandContext {
+  /** The directory relative paths (`-f`, `--out`) are read and written from; printed paths stay as typed. */
+  readonly cwd: string;
+  /** The environment: `KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, `NFTPOL_CONTROLLER_URL`. */
+  readonly env: CliEnv;
+  /** The time (`status` ages). */
+  readonly clock: Clock;
+}
+
+/** Environment variables, as `process.env` holds them. */
+export type CliEnv = Readonly<Record<string, string | undefined>>;
+
 /** A validated command line, ready to run once its files are loaded. */
 export interface Invocation {
   /**
    * Files and directories to load (`-f`), in the order given; empty for a
-   * command that reads the API instead (main.ts then loads nothing and runs
-   * it on an empty cluster).
+   * command that reads the API instead (run.ts then loads nothing and runs
+   * it on an empty cluster). Relative paths are relative to the context's `cwd`.
    */
   readonly files: readonly string[];
   /**
@@ -46,12 +63,16 @@ export interface Command {
   readonly summary: string;
   /** The full `--help` text, ending in a newline. */
   readonly help: string;
-  /** Flags besides `-h/--help`, which main.ts adds. */
+  /** Flags besides `-h/--help`, which run.ts adds. */
   readonly flags: FlagConfig;
   /** Whether the command takes positional arguments (`nftpol status nodes`). @default false */
   readonly positionals?: boolean;
   /** @throws UsageError when a flag or positional argument is missing or malformed. */
-  readonly prepare: (values: FlagValues, positionals: readonly string[]) => Invocation;
+  readonly prepare: (
+    values: FlagValues,
+    positionals: readonly string[],
+    context: CommandContext,
+  ) => Invocation;
 }
 
 /** `-f/--file PATH`, repeatable. */

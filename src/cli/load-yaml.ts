@@ -40,21 +40,27 @@ export const MANIFEST_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json']
  *   `clusterFromObjects` for the rest. When `paths` is not empty but no
  *   Kubernetes object (a mapping with a `kind`) was found and no other error
  *   says why, that is an error problem too, listed last.
+ * - Relative paths are read from `options.cwd` (default: the process's working
+ *   directory); sources name them as given.
  */
-export async function readClusterYaml(paths: readonly string[]): Promise<LoadResult> {
+export async function readClusterYaml(
+  paths: readonly string[],
+  options: { readonly cwd?: string } = {},
+): Promise<LoadResult> {
+  const at = fromDirectory(options.cwd);
   const problems: Problem[] = [];
   const files: string[] = [];
-  for (const path of paths) files.push(...(await findManifests(path, problems)));
+  for (const path of paths) files.push(...(await findManifests(path, at, problems)));
 
   const seen = new Set<string>();
   const objects: SourcedObject[] = [];
   for (const file of files) {
-    const key = resolve(file);
+    const key = resolve(at(file));
     if (seen.has(key)) continue;
     seen.add(key);
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readFile(at(file));
     } catch (e) {
       problems.push(ioProblem(file, e));
       continue;
@@ -96,10 +102,21 @@ export function parseManifests(
   return { objects, problems };
 }
 
-/** The manifest files under `path` (or `path` itself), sorted. */
-async function findManifests(path: string, problems: Problem[]): Promise<string[]> {
+/** A path as typed → the path to open: relative ones from `cwd`, when given. */
+type PathResolver = (path: string) => string;
+
+function fromDirectory(cwd: string | undefined): PathResolver {
+  return (path) => (cwd === undefined ? path : resolve(cwd, path));
+}
+
+/** The manifest files under `path` (or `path` itself), sorted; paths as typed. */
+async function findManifests(
+  path: string,
+  at: PathResolver,
+  problems: Problem[],
+): Promise<string[]> {
   try {
-    const info = await stat(path);
+    const info = await stat(at(path));
     if (!info.isDirectory()) return [path];
   } catch (e) {
     problems.push(ioProblem(path, e));
@@ -109,7 +126,7 @@ async function findManifests(path: string, problems: Problem[]): Promise<string[
   const walk = async (dir: string): Promise<void> => {
     let entries;
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = await readdir(at(dir), { withFileTypes: true });
     } catch (e) {
       problems.push(ioProblem(dir, e));
       return;
@@ -121,7 +138,7 @@ async function findManifests(path: string, problems: Problem[]): Promise<string[
       else if (!isManifestName(entry.name)) continue;
       else if (entry.isFile()) found.push(full);
       else if (entry.isSymbolicLink()) {
-        const target = await linkedFile(full, problems);
+        const target = await linkedFile(full, at, problems);
         if (target) found.push(full);
       }
     }
@@ -139,15 +156,15 @@ function isManifestName(name: string): boolean {
  * problem (a manifest that was meant to be read), a link to a directory is
  * not followed.
  */
-async function linkedFile(path: string, problems: Problem[]): Promise<boolean> {
+async function linkedFile(path: string, at: PathResolver, problems: Problem[]): Promise<boolean> {
   try {
-    return (await stat(path)).isFile();
+    return (await stat(at(path))).isFile();
   } catch (e) {
     if (errorCode(e) !== 'ENOENT') {
       problems.push(ioProblem(path, e));
       return false;
     }
-    const target = await readlink(path).catch(() => '?');
+    const target = await readlink(at(path)).catch(() => '?');
     problems.push({
       ...blank(path),
       severity: 'error',

@@ -9,7 +9,7 @@
  */
 import { unifiedDiff } from '../../history/diff.js';
 import type { HistoryEntry, HistorySummary } from '../../history/store.js';
-import type { Command, FlagValues, Invocation } from '../command.js';
+import type { CliEnv, Command, FlagValues, Invocation } from '../command.js';
 import { readString } from '../command.js';
 import { InputError } from '../errors.js';
 import {
@@ -54,10 +54,14 @@ revision, or the controller cannot answer; 2 usage error.
 `;
 
 /** Parses `diff` flags and its NODE. @throws UsageError */
-export function parseDiffArgs(values: FlagValues, positionals: readonly string[]): DiffOptions {
+export function parseDiffArgs(
+  values: FlagValues,
+  positionals: readonly string[],
+  env: CliEnv = {},
+): DiffOptions {
   return {
     node: readNode(positionals),
-    controller: readController(values),
+    controller: readController(values, env),
     from: readString(values, 'from') ?? null,
     to: readString(values, 'to') ?? null,
   };
@@ -100,8 +104,8 @@ export const diffCommand: Command = {
   help: HELP,
   flags: { ...CONTROLLER_FLAG, from: { type: 'string' }, to: { type: 'string' } },
   positionals: true,
-  prepare: (values, positionals): Invocation => {
-    const options = parseDiffArgs(values, positionals);
+  prepare: (values, positionals, context): Invocation => {
+    const options = parseDiffArgs(values, positionals, context.env);
     return {
       files: [],
       run: async () => {

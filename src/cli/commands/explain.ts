@@ -13,7 +13,7 @@ import { isEnforceable, qualifiedName } from '../../policy/model.js';
 import { compareIpClaims } from '../../policy/shared-ips.js';
 import { resolvePortSpec } from '../../policy/ports.js';
 import type { Connection, Verdict } from '../../policy/verdict.js';
-import type { Command, FlagValues, Invocation, OutputFormat, PortArg } from '../command.js';
+import type { CliEnv, Command, FlagValues, Invocation, OutputFormat, PortArg } from '../command.js';
 import {
   FILE_FLAG,
   OUTPUT_FLAG,
@@ -354,13 +354,21 @@ export function formatLiveCounts(counts: readonly LiveCount[]): string {
   return `live counts (NodeFirewall status.counters, since each script was loaded):\n${lines.join('\n')}\n`;
 }
 
-/** Runs `explain` on a loaded cluster; returns stdout. @throws InputError */
-export async function runExplain(cluster: Cluster, options: ExplainOptions): Promise<string> {
+/**
+ * Runs `explain` on a loaded cluster; returns stdout. `env` serves the live
+ * counters' API connection (`$KUBECONFIG`…; no environment by default).
+ * @throws InputError
+ */
+export async function runExplain(
+  cluster: Cluster,
+  options: ExplainOptions,
+  env: CliEnv = {},
+): Promise<string> {
   const explanation = explainQuery(cluster, options);
   const live =
     options.live === undefined || options.live === null
       ? null
-      : liveCountsFor(cluster, explanation, await readNodeFirewalls(options.live));
+      : liveCountsFor(cluster, explanation, await readNodeFirewalls(options.live, env));
   if (options.output === 'json') {
     const text = formatExplanationJson(explanation);
     if (live === null) return text;
@@ -386,8 +394,8 @@ export const explainCommand: Command = {
     port: { type: 'string' },
     family: { type: 'string' },
   },
-  prepare(values: FlagValues): Invocation {
+  prepare(values: FlagValues, _positionals, context): Invocation {
     const options = parseExplainArgs(values);
-    return { files: options.files, run: (cluster) => runExplain(cluster, options) };
+    return { files: options.files, run: (cluster) => runExplain(cluster, options, context.env) };
   },
 };

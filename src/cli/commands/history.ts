@@ -8,7 +8,7 @@
  * Also holds the small HTTP client both commands share.
  */
 import type { HistoryEntry, HistorySummary } from '../../history/store.js';
-import type { Command, FlagValues, Invocation, OutputFormat } from '../command.js';
+import type { CliEnv, Command, FlagValues, Invocation, OutputFormat } from '../command.js';
 import { OUTPUT_FLAG, readOutput, readString } from '../command.js';
 import { InputError, UsageError } from '../errors.js';
 
@@ -49,9 +49,12 @@ Options:
 Exit status: 0 success; 1 the controller or its history cannot answer; 2 usage error.
 `;
 
-/** The `--controller` URL without a trailing slash. @throws UsageError */
-export function readController(values: FlagValues): string {
-  const url = readString(values, 'controller') ?? process.env[CONTROLLER_ENV] ?? '';
+/**
+ * The `--controller` URL (else `env`'s $NFTPOL_CONTROLLER_URL; no environment
+ * by default) without a trailing slash. @throws UsageError
+ */
+export function readController(values: FlagValues, env: CliEnv = {}): string {
+  const url = readString(values, 'controller') ?? env[CONTROLLER_ENV] ?? '';
   if (url === '') throw new UsageError(`--controller URL is required (or $${CONTROLLER_ENV})`);
   if (!/^https?:\/\/[^/]/.test(url)) {
     throw new UsageError(`--controller: expected an http:// or https:// URL, got "${url}"`);
@@ -149,6 +152,7 @@ export function formatHistoryText(listing: HistoryListing): string {
 export function parseHistoryArgs(
   values: FlagValues,
   positionals: readonly string[],
+  env: CliEnv = {},
 ): HistoryOptions {
   const limitText = readString(values, 'limit') ?? '20';
   const limit = Number(limitText);
@@ -157,7 +161,7 @@ export function parseHistoryArgs(
   }
   return {
     node: readNode(positionals),
-    controller: readController(values),
+    controller: readController(values, env),
     limit,
     output: readOutput(values),
   };
@@ -170,8 +174,8 @@ export const historyCommand: Command = {
   help: HELP,
   flags: { ...CONTROLLER_FLAG, limit: { type: 'string' }, ...OUTPUT_FLAG },
   positionals: true,
-  prepare: (values, positionals): Invocation => {
-    const options = parseHistoryArgs(values, positionals);
+  prepare: (values, positionals, context): Invocation => {
+    const options = parseHistoryArgs(values, positionals, context.env);
     return {
       files: [],
       run: async () => {

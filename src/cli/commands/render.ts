@@ -97,15 +97,19 @@ export function renderNodes(cluster: Cluster, options: RenderOptions): NodeScrip
 }
 
 /**
- * Writes each script to `dir/<node>.nft`, creating `dir`.
+ * Writes each script to `dir/<node>.nft`, creating `dir`; a relative `dir` is
+ * taken from `cwd` (default: the process's working directory), and the
+ * returned paths start with `dir` as given.
  * @throws InputError when a node name is no safe file name or a write fails.
  */
 export async function writeNodeScripts(
   dir: string,
   scripts: readonly NodeScript[],
+  cwd?: string,
 ): Promise<WrittenScript[]> {
+  const at = (path: string): string => (cwd === undefined ? path : resolve(cwd, path));
   try {
-    await makeDirectory(dir);
+    await makeDirectory(at(dir));
   } catch (err) {
     throw new InputError(`cannot create directory ${dir}: ${messageOf(err)}`);
   }
@@ -117,7 +121,7 @@ export async function writeNodeScripts(
     }
     const path = join(dir, `${s.node}.nft`);
     try {
-      await writeFile(path, s.script);
+      await writeFile(at(path), s.script);
     } catch (err) {
       throw new InputError(`cannot write ${path}: ${messageOf(err)}`);
     }
@@ -158,11 +162,15 @@ function codeOf(err: unknown): string {
   return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
 }
 
-/** Runs `render` on a loaded cluster; returns stdout. */
-export async function runRender(cluster: Cluster, options: RenderOptions): Promise<string> {
+/** Runs `render` on a loaded cluster (`--out` relative to `cwd`); returns stdout. */
+export async function runRender(
+  cluster: Cluster,
+  options: RenderOptions,
+  cwd?: string,
+): Promise<string> {
   const scripts = renderNodes(cluster, options);
   if (options.out === null) return formatNodeScripts(scripts);
-  return formatWrittenFiles(await writeNodeScripts(options.out, scripts));
+  return formatWrittenFiles(await writeNodeScripts(options.out, scripts, cwd));
 }
 
 function messageOf(err: unknown): string {
@@ -180,8 +188,8 @@ export const renderCommand: Command = {
     out: { type: 'string' },
     'fail-closed': { type: 'boolean' },
   },
-  prepare(values: FlagValues): Invocation {
+  prepare(values: FlagValues, _positionals, context): Invocation {
     const options = parseRenderArgs(values);
-    return { files: options.files, run: (cluster) => runRender(cluster, options) };
+    return { files: options.files, run: (cluster) => runRender(cluster, options, context.cwd) };
   },
 };

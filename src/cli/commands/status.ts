@@ -9,10 +9,16 @@
  */
 import type { makeApiClients } from '../../k8s/client.js';
 import { GROUP, PLURAL, VERSION } from '../../k8s/nodefirewall.js';
-import type { Command, FlagConfig, FlagValues, Invocation, OutputFormat } from '../command.js';
+import type {
+  CliEnv,
+  Command,
+  FlagConfig,
+  FlagValues,
+  Invocation,
+  OutputFormat,
+} from '../command.js';
 import { OUTPUT_FLAG, readOutput, readString } from '../command.js';
 import { errorText } from '../../k8s/errors.js';
-import { SYSTEM_CLOCK } from '../../telemetry/clock.js';
 import { InputError, UsageError } from '../errors.js';
 import {
   formatNodeStatusText,
@@ -61,6 +67,7 @@ export interface LiveState {
 
 async function apiFor(
   connection: ApiConnection | null,
+  env: CliEnv,
 ): Promise<ReturnType<typeof makeApiClients>> {
   // Loaded on first use: @kubernetes/client-node costs ~1 s of CPU and ~90 MB
   // to load, which the offline commands (render, explain, matrix) never need.
@@ -68,8 +75,8 @@ async function apiFor(
     await import('../../k8s/client.js');
   try {
     const source = chooseKubeConfigSource(connection ?? {}, {
-      KUBECONFIG: process.env['KUBECONFIG'],
-      KUBERNETES_SERVICE_HOST: process.env['KUBERNETES_SERVICE_HOST'],
+      KUBECONFIG: env['KUBECONFIG'],
+      KUBERNETES_SERVICE_HOST: env['KUBERNETES_SERVICE_HOST'],
     });
     return makeApiClients(loadKubeConfig(source));
   } catch (err) {
@@ -83,13 +90,15 @@ function plain<T>(value: unknown): T {
 }
 
 /**
- * Lists every NodeFirewall. @throws InputError when the API cannot be reached
- * or refuses (the message says which call).
+ * Lists every NodeFirewall; `env` supplies `$KUBECONFIG` and in-cluster
+ * detection when no flag names the server. @throws InputError when the API
+ * cannot be reached or refuses (the message says which call).
  */
 export async function readNodeFirewalls(
   connection: ApiConnection | null,
+  env: CliEnv,
 ): Promise<readonly NodeFirewallObject[]> {
-  const api = await apiFor(connection);
+  const api = await apiFor(connection, env);
   try {
     const list: unknown = await api.custom.listClusterCustomObject({
       group: GROUP,
@@ -106,9 +115,10 @@ export async function readNodeFirewalls(
 export async function readLiveState(
   connection: ApiConnection | null,
   namespace: string | undefined,
+  env: CliEnv,
 ): Promise<LiveState> {
-  const api = await apiFor(connection);
-  const nodeFirewalls = await readNodeFirewalls(connection);
+  const api = await apiFor(connection, env);
+  const nodeFirewalls = await readNodeFirewalls(connection, env);
   try {
     const list =
       namespace === undefined
@@ -186,15 +196,22 @@ export function parseStatusArgs(values: FlagValues, positionals: readonly string
   };
 }
 
-/** Reads the cluster and prints the report; `now` for node ages. @throws InputError */
-export async function runStatus(options: StatusOptions, now: () => Date): Promise<string> {
+/**
+ * Reads the cluster and prints the report; `env` as for readNodeFirewalls,
+ * `now` for node ages. @throws InputError
+ */
+export async function runStatus(
+  options: StatusOptions,
+  env: CliEnv,
+  now: () => Date,
+): Promise<string> {
   if (options.what === 'nodes') {
-    const rows = nodeStatusOf(await readNodeFirewalls(options.connection), now());
+    const rows = nodeStatusOf(await readNodeFirewalls(options.connection, env), now());
     return options.output === 'json'
       ? formatStatusJson({ nodes: rows })
       : formatNodeStatusText(rows);
   }
-  const state = await readLiveState(options.connection, options.namespace);
+  const state = await readLiveState(options.connection, options.namespace, env);
   const rows = policyStatusOf(state.nodeFirewalls, state.policies, {
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
@@ -220,8 +237,9 @@ export const statusCommand: Command = {
     namespace: { type: 'string', short: 'n' },
   },
   positionals: true,
-  prepare(values: FlagValues, positionals: readonly string[]): Invocation {
+  prepare(values: FlagValues, positionals: readonly string[], context): Invocation {
     const options = parseStatusArgs(values, positionals);
-    return { files: [], run: () => runStatus(options, () => new Date(SYSTEM_CLOCK.now())) };
+    const now = (): Date => new Date(context.clock.now());
+    return { files: [], run: () => runStatus(options, context.env, now) };
   },
 };

@@ -12,7 +12,7 @@ import { runExplain } from '../../../src/cli/commands/explain.js';
 import type { Cluster } from '../../../src/policy/model.js';
 import { cluster, ns, pod, podPeer, policy, port, rule, sel } from '../../support/builders.js';
 import { assertGolden } from '../../support/golden.js';
-import { runNftpol } from './run-cli.js';
+import { runNftpolInProcess } from './run-cli.js';
 
 const explain = (...args: string[]): string[] => ['explain', '-f', 'examples', ...args];
 
@@ -129,7 +129,7 @@ describe('nftpol explain answers', { concurrency: true }, () => {
   ];
   for (const c of cases) {
     it(c.name, async () => {
-      const r = await runNftpol(c.args);
+      const r = await runNftpolInProcess(c.args);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, '');
       assert.match(r.stdout, c.verdict);
@@ -138,7 +138,7 @@ describe('nftpol explain answers', { concurrency: true }, () => {
   }
 
   it('the JSON answer carries the allowing rule and the resolved port', async () => {
-    const r = await runNftpol(
+    const r = await runNftpolInProcess(
       explain('--from', 'shop/frontend-1', '--to', 'shop/cart-0', '--port', 'http', '-o', 'json'),
     );
     assert.equal(r.code, 0, r.stderr);
@@ -223,7 +223,7 @@ describe(
     ];
     for (const c of cases) {
       it(c.name, async () => {
-        const r = await runNftpol(c.args);
+        const r = await runNftpolInProcess(c.args);
         assert.equal(r.code, 1);
         assert.equal(r.stdout, '');
         assert.equal(r.stderr, c.stderr);

@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { readClusterYaml } from '../../../src/cli/load-yaml.js';
 import type { Cluster } from '../../../src/policy/model.js';
-import { runNftpol } from './run-cli.js';
+import { runNftpolInProcess } from './run-cli.js';
 
 /** A file's content, or a symbolic link to `target`. */
 type Entry = string | Buffer | { readonly symlink: string };
@@ -324,7 +324,7 @@ describe(
     after(() => rm(dir, { recursive: true, force: true }));
 
     it('a directory with nothing to read: exit 1, and stderr says so', async () => {
-      const r = await runNftpol(['render', '-f', join(dir, 'empty')]);
+      const r = await runNftpolInProcess(['render', '-f', join(dir, 'empty')]);
       assert.equal(r.code, 1);
       assert.match(
         r.stderr,
@@ -334,7 +334,7 @@ describe(
 
     it('a policy of kind Networkpolicy: exit 1, naming the file, document and object', async () => {
       const file = join(dir, 'typo.yaml');
-      const r = await runNftpol(['matrix', '-f', 'examples', '-f', file]);
+      const r = await runNftpolInProcess(['matrix', '-f', 'examples', '-f', file]);
       assert.equal(r.code, 1);
       assert.match(
         r.stderr,

@@ -1,7 +1,9 @@
 /**
  * The command line as a contract: help on every command, and the exit codes
  * scripts rely on — 0 success, 1 invalid input (results still printed), 2
- * usage error — each with what it prints where.
+ * usage error — each with what it prints where. Run in-process through
+ * runCli; the last block spawns the real binary once per exit code, so that
+ * the shim (main.ts) is held to the same contract.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertGolden } from '../../support/golden.js';
-import { runNftpol } from './run-cli.js';
+import { runNftpol, runNftpolInProcess } from './run-cli.js';
 
 describe('nftpol --help', { concurrency: true }, () => {
   const cases: { name: string; args: string[]; golden: string }[] = [
@@ -34,7 +36,7 @@ describe('nftpol --help', { concurrency: true }, () => {
   ];
   for (const c of cases) {
     it(`${c.name}: prints it on stdout and exits 0`, async () => {
-      const r = await runNftpol(c.args);
+      const r = await runNftpolInProcess(c.args);
       assert.equal(r.code, 0);
       assert.equal(r.stderr, '');
       await assertGolden(`cli/${c.golden}`, r.stdout);
@@ -115,7 +117,7 @@ describe('usage errors exit 2 with a pointer to --help', { concurrency: true }, 
   ];
   for (const c of cases) {
     it(`${c.name}`, async () => {
-      const r = await runNftpol(c.args);
+      const r = await runNftpolInProcess(c.args);
       assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stdout, '');
       assert.match(r.stderr, c.stderr);
@@ -123,6 +125,11 @@ describe('usage errors exit 2 with a pointer to --help', { concurrency: true }, 
     });
   }
 });
+
+const explainGhost = [
+  ...['explain', '-f', 'examples'],
+  ...['--from', 'shop/ghost', '--to', 'shop/cart-0', '--port', '80'],
+];
 
 describe('invalid input exits 1', () => {
   let dir = '';
@@ -158,8 +165,8 @@ describe('invalid input exits 1', () => {
   it('a skipped policy is reported as source: object: field: message, the rest still printed', async () => {
     const broken = join(dir, 'broken.yaml');
     const [withBroken, without] = await Promise.all([
-      runNftpol(['matrix', '-f', 'examples', '-f', broken]),
-      runNftpol(['matrix', '-f', 'examples']),
+      runNftpolInProcess(['matrix', '-f', 'examples', '-f', broken]),
+      runNftpolInProcess(['matrix', '-f', 'examples']),
     ]);
     assert.equal(withBroken.code, 1);
     assert.equal(without.code, 0);
@@ -178,33 +185,62 @@ describe('invalid input exits 1', () => {
   });
 
   it('a warning alone is printed on stderr and keeps exit 0', async () => {
-    const r = await runNftpol(['render', '-f', join(dir, 'orphan.yaml'), '--node', 'node-z']);
+    const r = await runNftpolInProcess([
+      'render',
+      '-f',
+      join(dir, 'orphan.yaml'),
+      '--node',
+      'node-z',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /: warning: /);
     assert.match(r.stdout, /^# node: node-z\n/);
   });
 
   it('a path that does not exist is an error problem, exit 1', async () => {
-    const r = await runNftpol(['render', '-f', 'examples', '-f', 'no/such/file.yaml']);
+    const r = await runNftpolInProcess(['render', '-f', 'examples', '-f', 'no/such/file.yaml']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^no\/such\/file\.yaml: .*no such file or directory/m);
     assert.match(r.stdout, /^# node: node-a$/m, 'what did load is still rendered');
   });
 
   it('a question the input cannot answer names the reason, exit 1, nothing on stdout', async () => {
-    const r = await runNftpol([
-      'explain',
-      '-f',
-      'examples',
-      '--from',
-      'shop/ghost',
-      '--to',
-      'shop/cart-0',
-      '--port',
-      '80',
-    ]);
+    const r = await runNftpolInProcess(explainGhost);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     assert.equal(r.stderr, 'nftpol explain: no pod shop/ghost in the input\n');
+  });
+});
+
+describe('the nftpol binary: process exit codes and streams', { concurrency: true }, () => {
+  it('--help: the help on stdout, nothing on stderr, exit 0', async () => {
+    const r = await runNftpol(['--help']);
+    assert.equal(r.code, 0);
+    assert.equal(r.stderr, '');
+    await assertGolden('cli/help.txt', r.stdout);
+  });
+
+  it('a successful render: the scripts on stdout, nothing on stderr, exit 0', async () => {
+    const r = await runNftpol(['render', '-f', 'examples']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    await assertGolden('cli/render-examples.txt', r.stdout);
+  });
+
+  it('a question the input cannot answer: the reason on stderr, exit 1', async () => {
+    const r = await runNftpol(explainGhost);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, 'nftpol explain: no pod shop/ghost in the input\n');
+  });
+
+  it('an unknown command: usage on stderr, exit 2', async () => {
+    const r = await runNftpol(['apply']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(
+      r.stderr,
+      'nftpol: unknown command "apply" (commands: render, explain, matrix, status, history, diff)\nRun "nftpol --help" for usage.\n',
+    );
   });
 });

@@ -10,7 +10,7 @@ import { computeMatrix } from '../../../src/cli/commands/matrix.js';
 import { readClusterYaml } from '../../../src/cli/load-yaml.js';
 import type { Cluster } from '../../../src/policy/model.js';
 import { assertGolden } from '../../support/golden.js';
-import { REPO, runNftpol } from './run-cli.js';
+import { REPO, runNftpolInProcess } from './run-cli.js';
 
 describe('nftpol matrix output', { concurrency: true }, () => {
   const cases: { name: string; args: string[]; golden: string }[] = [
@@ -30,7 +30,7 @@ describe('nftpol matrix output', { concurrency: true }, () => {
   ];
   for (const c of cases) {
     it(c.name, async () => {
-      const r = await runNftpol(['matrix', '-f', 'examples', ...c.args]);
+      const r = await runNftpolInProcess(['matrix', '-f', 'examples', ...c.args]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, '');
       await assertGolden(`cli/${c.golden}`, r.stdout);
@@ -38,7 +38,15 @@ describe('nftpol matrix output', { concurrency: true }, () => {
   }
 
   it('JSON has exactly port, protocol, pods and allowed, with every ordered pair', async () => {
-    const r = await runNftpol(['matrix', '-f', 'examples', '--port', 'http', '-o', 'json']);
+    const r = await runNftpolInProcess([
+      'matrix',
+      '-f',
+      'examples',
+      '--port',
+      'http',
+      '-o',
+      'json',
+    ]);
     const json = JSON.parse(r.stdout) as {
       port: unknown;
       protocol: unknown;
@@ -67,7 +75,7 @@ describe('nftpol matrix output', { concurrency: true }, () => {
   });
 
   it('an input without pods says so instead of printing an empty grid', async () => {
-    const r = await runNftpol(['matrix', '-f', 'examples/cluster.yaml']);
+    const r = await runNftpolInProcess(['matrix', '-f', 'examples/cluster.yaml']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'TCP/80: no pods with IPs in the input\n');
   });
@@ -137,7 +145,7 @@ describe('nftpol matrix with a port name that resolves nowhere exits 1, like exp
   ];
   for (const c of cases) {
     it(`${c.name}: nothing on stdout, the reason on stderr`, async () => {
-      const r = await runNftpol(['matrix', '-f', 'examples', ...c.args]);
+      const r = await runNftpolInProcess(['matrix', '-f', 'examples', ...c.args]);
       assert.equal(r.code, 1);
       assert.equal(r.stdout, '');
       assert.equal(r.stderr, c.stderr);
@@ -146,8 +154,8 @@ describe('nftpol matrix with a port name that resolves nowhere exits 1, like exp
 
   it('--help says a destination without the name is "-", as the grid shows it, not denied', async () => {
     const [help, grid] = await Promise.all([
-      runNftpol(['matrix', '--help']),
-      runNftpol(['matrix', '-f', 'examples', '--port', 'http']),
+      runNftpolInProcess(['matrix', '--help']),
+      runNftpolInProcess(['matrix', '-f', 'examples', '--port', 'http']),
     ]);
     assert.match(grid.stdout, /^\s*0 {2}- /m, 'a destination without "http" shows "-"');
     assert.match(help.stdout, /has no such port the pair is not\s+evaluated \(-\)/);

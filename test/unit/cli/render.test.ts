@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertGolden } from '../../support/golden.js';
 import { checkInNetns, NFT_SKIP_REASON } from '../../support/nft-check.js';
-import { runNftpol } from './run-cli.js';
+import { REPO, runNftpol, runNftpolInProcess } from './run-cli.js';
 
 describe('nftpol render prints scripts', { concurrency: true }, () => {
   const cases: { name: string; args: string[]; golden: string }[] = [
@@ -35,7 +35,7 @@ describe('nftpol render prints scripts', { concurrency: true }, () => {
   ];
   for (const c of cases) {
     it(c.name, async () => {
-      const r = await runNftpol(['render', ...c.args]);
+      const r = await runNftpolInProcess(['render', ...c.args]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, '');
       await assertGolden(`cli/${c.golden}`, r.stdout);
@@ -44,8 +44,8 @@ describe('nftpol render prints scripts', { concurrency: true }, () => {
 
   it('files given one by one in any order give the same output as the directory', async () => {
     const [dir, files] = await Promise.all([
-      runNftpol(['render', '-f', 'examples']),
-      runNftpol([
+      runNftpolInProcess(['render', '-f', 'examples']),
+      runNftpolInProcess([
         'render',
         '-f',
         'examples/policies.yaml',
@@ -60,7 +60,7 @@ describe('nftpol render prints scripts', { concurrency: true }, () => {
   });
 
   it('an unknown --node exits 1 and lists the nodes', async () => {
-    const r = await runNftpol(['render', '-f', 'examples', '--node', 'node-x']);
+    const r = await runNftpolInProcess(['render', '-f', 'examples', '--node', 'node-x']);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     assert.equal(
@@ -80,8 +80,8 @@ describe('nftpol render --out', () => {
   it('writes DIR/NAME.nft per node (creating DIR) and prints "PATH sha256:HEX" for each', async () => {
     const out = join(dir, 'scripts');
     const [written, printed] = await Promise.all([
-      runNftpol(['render', '-f', 'examples', '--out', out]),
-      runNftpol(['render', '-f', 'examples']),
+      runNftpolInProcess(['render', '-f', 'examples', '--out', out]),
+      runNftpolInProcess(['render', '-f', 'examples']),
     ]);
     assert.equal(written.code, 0, written.stderr);
     assert.deepEqual((await readdir(out)).sort(), ['node-a.nft', 'node-b.nft', 'node-c.nft']);
@@ -101,7 +101,7 @@ describe('nftpol render --out', () => {
 
   it('every written file is accepted by nft -c as it is', { skip: NFT_SKIP_REASON }, async () => {
     const out = join(dir, 'checked');
-    const r = await runNftpol(['render', '-f', 'examples', '--out', out, '--fail-closed']);
+    const r = await runNftpolInProcess(['render', '-f', 'examples', '--out', out, '--fail-closed']);
     assert.equal(r.code, 0, r.stderr);
     for (const file of await readdir(out)) {
       await checkInNetns(await readFile(join(out, file), 'utf8'));
@@ -110,10 +110,18 @@ describe('nftpol render --out', () => {
 
   it('overwrites an existing file and leaves other files alone', async () => {
     const out = join(dir, 'again');
-    await runNftpol(['render', '-f', 'examples', '--out', out, '--node', 'node-b']);
+    await runNftpolInProcess(['render', '-f', 'examples', '--out', out, '--node', 'node-b']);
     await writeFile(join(out, 'node-b.nft'), 'stale');
     await writeFile(join(out, 'notes.txt'), 'mine');
-    const r = await runNftpol(['render', '-f', 'examples', '--out', out, '--node', 'node-b']);
+    const r = await runNftpolInProcess([
+      'render',
+      '-f',
+      'examples',
+      '--out',
+      out,
+      '--node',
+      'node-b',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       await readFile(join(out, 'node-b.nft'), 'utf8'),
@@ -127,7 +135,8 @@ describe('nftpol render --out', () => {
     { skip: existsSync('/proc/self') ? false : 'no /proc on this system' },
     async () => {
       // Node's mkdir({ recursive: true }) looped at 100% CPU on /proc; the
-      // guard kills a child still spinning after a minute (code null).
+      // guard kills a child still spinning after a minute (code null). A
+      // child process, because a spin in-process would hang the test runner.
       const out = '/proc/nftpol-test-out/scripts';
       const r = await runNftpol(['render', '-f', 'examples', '--out', out], {
         killAfterMs: 60_000,
@@ -141,10 +150,26 @@ describe('nftpol render --out', () => {
     },
   );
 
+  it("relative -f and --out paths are the caller's working directory's, and printed as typed", async () => {
+    const cwd = join(dir, 'elsewhere');
+    await mkdir(join(cwd, 'input'), { recursive: true });
+    await copyFile(join(REPO, 'examples', 'cluster.yaml'), join(cwd, 'input', 'cluster.yaml'));
+    await copyFile(join(REPO, 'examples', 'pods.yaml'), join(cwd, 'input', 'pods.yaml'));
+    const r = await runNftpolInProcess(
+      ['render', '-f', 'input', '--out', 'out', '--node', 'node-a'],
+      {
+        cwd,
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^out\/node-a\.nft sha256:[0-9a-f]{64}\n$/);
+    assert.match(await readFile(join(cwd, 'out', 'node-a.nft'), 'utf8'), /^# nftpol ruleset/);
+  });
+
   it('a directory that cannot be created exits 1 with the reason', async () => {
     const blocker = join(dir, 'a-file');
     await writeFile(blocker, '');
-    const r = await runNftpol(['render', '-f', 'examples', '--out', join(blocker, 'sub')]);
+    const r = await runNftpolInProcess(['render', '-f', 'examples', '--out', join(blocker, 'sub')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^nftpol render: cannot create directory .*a-file\/sub: /);
   });
@@ -173,7 +198,7 @@ describe('nftpol render node list', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it("includes a node known only from a pod's nodeName", async () => {
-    const r = await runNftpol(['render', '-f', join(dir, 'pod.yaml')]);
+    const r = await runNftpolInProcess(['render', '-f', join(dir, 'pod.yaml')]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.match(/^# node: .*$/gm), ['# node: worker-7']);
   });
