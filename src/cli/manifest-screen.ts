@@ -15,17 +15,12 @@
  *
  * Pure: plain values in, problems out.
  */
+import { READ_KINDS, TYPED_LISTS } from '../policy/from-k8s.js';
 import type { Problem, SourcedObject } from '../policy/from-k8s.js';
+import { editDistance } from '../policy/k8s-read.js';
 
-/** The kinds the loader reads, and the list kinds whose items it reads. */
-const READ_KINDS: readonly string[] = ['Namespace', 'Pod', 'Node', 'NetworkPolicy'];
-const LIST_KINDS: readonly string[] = [
-  'List',
-  'NamespaceList',
-  'PodList',
-  'NodeList',
-  'NetworkPolicyList',
-];
+/** The list kinds whose items the loader reads. */
+const LIST_KINDS: readonly string[] = ['List', ...TYPED_LISTS.keys()];
 /** Kinds long enough that a near-miss is a typo, not another real kind. */
 const TYPO_PRONE: readonly string[] = ['NetworkPolicy', 'NetworkPolicyList'];
 
@@ -75,7 +70,7 @@ function screen(source: string, value: unknown, kindGiven: boolean, out: Problem
     items.forEach((item, i) => screen(`${source}/items[${i}]`, item, typed, out));
     return;
   }
-  if (READ_KINDS.includes(kind)) return;
+  if (READ_KINDS.has(kind)) return;
   const meant = meantKind(kind);
   if (meant === undefined) return;
   out.push({
@@ -95,7 +90,7 @@ function meantKind(kind: string): string | undefined {
     : lower.endsWith('s')
       ? lower.slice(0, -1)
       : lower;
-  const all = [...READ_KINDS, ...LIST_KINDS];
+  const all = [...READ_KINDS.keys(), ...LIST_KINDS];
   const exact = all.find((k) => k.toLowerCase() === lower || k.toLowerCase() === singular);
   if (exact !== undefined) return exact;
   return TYPO_PRONE.find((k) => editDistance(k.toLowerCase(), lower) <= 2);
@@ -118,17 +113,4 @@ function describe(kind: string, value: Readonly<Record<string, unknown>>): strin
 
 function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
 }

@@ -47,21 +47,27 @@ export interface SourcedObject {
   readonly object: unknown;
 }
 
-/** Kinds read by the loader, with the apiVersion each must carry. */
-const KINDS: Readonly<Record<string, string>> = {
-  Namespace: 'v1',
-  Pod: 'v1',
-  Node: 'v1',
-  NetworkPolicy: 'networking.k8s.io/v1',
-};
+/**
+ * Kinds read by the loader, with the apiVersion each must carry. (A Map, not
+ * an object literal: a kind such as `constructor` must not find Object's.)
+ */
+export const READ_KINDS: ReadonlyMap<string, string> = new Map([
+  ['Namespace', 'v1'],
+  ['Pod', 'v1'],
+  ['Node', 'v1'],
+  ['NetworkPolicy', 'networking.k8s.io/v1'],
+]);
 
-/** Typed lists (as the API returns them), whose items carry no kind of their own. */
-const TYPED_LISTS: Readonly<Record<string, string>> = {
-  NamespaceList: 'Namespace',
-  PodList: 'Pod',
-  NodeList: 'Node',
-  NetworkPolicyList: 'NetworkPolicy',
-};
+/**
+ * Typed lists (as the API returns them), whose items carry no kind of their
+ * own, with their items' kind. The untyped `List` is read too.
+ */
+export const TYPED_LISTS: ReadonlyMap<string, string> = new Map([
+  ['NamespaceList', 'Namespace'],
+  ['PodList', 'Pod'],
+  ['NodeList', 'Node'],
+  ['NetworkPolicyList', 'NetworkPolicy'],
+]);
 
 /**
  * Builds a Cluster from Kubernetes objects: v1 Namespace, Pod, Node,
@@ -102,7 +108,7 @@ export function clusterFromObjects(objects: readonly SourcedObject[]): LoadResul
     const namespaced = kind === 'Pod' || kind === 'NetworkPolicy' || hasNamespace(object);
     const label = describeObject(kind, object, namespaced);
     const report: Report = { source, object: label, problems };
-    const wanted = KINDS[kind];
+    const wanted = READ_KINDS.get(kind);
     if (wanted === undefined) {
       warn(
         report,
@@ -183,7 +189,7 @@ function* expandOne(
     yield problem('warning', '', 'not a Kubernetes object (no kind); ignored');
     return;
   }
-  const itemKind = kind === 'List' ? null : TYPED_LISTS[kind];
+  const itemKind = kind === 'List' ? null : TYPED_LISTS.get(kind);
   if (itemKind === undefined) {
     yield { source, object: obj, kind, apiVersion };
     return;

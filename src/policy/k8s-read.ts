@@ -230,7 +230,11 @@ function closestName(key: string, allowed: readonly string[]): string | undefine
   return best;
 }
 
-function editDistance(a: string, b: string): number {
+/**
+ * Levenshtein distance: the fewest one-character inserts, deletes and
+ * substitutions that turn `a` into `b` (case-sensitive).
+ */
+export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];

@@ -103,6 +103,18 @@ const rows: readonly Row[] = [
     policies: [],
   },
   {
+    name: 'a kind named like a property of every object (constructor, toString) is ignored with a warning, like any other',
+    files: {
+      'k.yaml':
+        'apiVersion: v1\nkind: constructor\nmetadata: {name: x}\n---\napiVersion: v1\nkind: toString\nmetadata: {name: y}\n',
+    },
+    problems: [
+      warning('{root}/k.yaml#1', /^kind constructor \(v1\) is not used by NetworkPolicy; ignored$/),
+      warning('{root}/k.yaml#2', /^kind toString \(v1\) is not used by NetworkPolicy; ignored$/),
+    ],
+    policies: [],
+  },
+  {
     name: 'a policy with no kind is an error',
     files: {
       'p.yaml': `apiVersion: ${NETPOL}\nmetadata:\n  name: p\n  namespace: a\nspec:\n  podSelector: {}\n`,
