@@ -310,8 +310,16 @@ describe('nftpol-controller against the real kube-apiserver', { skip: realServer
 
   it('restores a NodeFirewall edited by hand', async () => {
     const before = actualScripts(view).get('n1')!;
-    await api.mergePatch(NFW, 'n1', { spec: { script: 'flush ruleset\n' } });
-    await waitFor(view, () => actualScripts(view).get('n1') === before, 'restored script');
+    const edited = await api.mergePatch(NFW, 'n1', { spec: { script: 'flush ruleset\n' } });
+    // The restore is a later spec change: a generation above the edit's.
+    const editedGeneration = edited.metadata.generation ?? 0;
+    await waitFor(
+      view,
+      () =>
+        (view.get(NFW, 'n1')?.metadata.generation ?? 0) > editedGeneration &&
+        actualScripts(view).get('n1') === before,
+      'restored script',
+    );
   });
 
   it('a node whose render throws keeps its last script while the others follow, and catches up', async () => {
