@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_COMPRESS_THRESHOLD_BYTES } from '../k8s/script-encoding.js';
 
 import {
+  COMMON_SPECS,
   flagsOf,
   parseFlags,
   type LogLevel,
@@ -192,18 +193,8 @@ const SPEC: OptionSpecs<ControllerOptions> = {
     kind: 'number',
     help: 'interval between acquire/renew attempts; > 0',
   },
-  healthPort: {
-    flag: 'health-port',
-    env: 'NFTPOL_HEALTH_PORT',
-    kind: 'number',
-    help: 'port of /healthz, /readyz, /metrics; 0 = any free port, -1 = off',
-  },
-  healthHost: {
-    flag: 'health-host',
-    env: 'NFTPOL_HEALTH_HOST',
-    kind: 'string',
-    help: 'bind address of the health server',
-  },
+  healthPort: COMMON_SPECS.healthPort,
+  healthHost: COMMON_SPECS.healthHost,
   historyPort: {
     flag: 'history-port',
     env: 'NFTPOL_HISTORY_PORT',
@@ -216,12 +207,7 @@ const SPEC: OptionSpecs<ControllerOptions> = {
     kind: 'string',
     help: 'bind address of the history server; 127.0.0.1: reachable only through kubectl port-forward (the history has no authentication of its own)',
   },
-  logLevel: {
-    flag: 'log-level',
-    env: 'NFTPOL_LOG_LEVEL',
-    kind: 'level',
-    help: 'fatal, error, warn, info, debug, trace, silent',
-  },
+  logLevel: COMMON_SPECS.logLevel,
   eventIntervalMs: {
     flag: 'event-interval-ms',
     env: 'NFTPOL_EVENT_INTERVAL_MS',

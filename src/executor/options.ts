@@ -6,6 +6,7 @@
  */
 
 import {
+  COMMON_SPECS,
   flagsOf,
   parseFlags,
   type LogLevel,
@@ -171,24 +172,9 @@ const SPEC: OptionSpecs<ExecutorOptions> = {
     kind: 'string',
     help: "file read for the forwarding check, in the executor's own network namespace; not empty",
   },
-  healthPort: {
-    flag: 'health-port',
-    env: 'NFTPOL_HEALTH_PORT',
-    kind: 'number',
-    help: 'port of /healthz, /readyz, /metrics; 0 = any free port, -1 = off',
-  },
-  healthHost: {
-    flag: 'health-host',
-    env: 'NFTPOL_HEALTH_HOST',
-    kind: 'string',
-    help: 'bind address of the health server',
-  },
-  logLevel: {
-    flag: 'log-level',
-    env: 'NFTPOL_LOG_LEVEL',
-    kind: 'level',
-    help: 'fatal, error, warn, info, debug, trace, silent',
-  },
+  healthPort: COMMON_SPECS.healthPort,
+  healthHost: COMMON_SPECS.healthHost,
+  logLevel: COMMON_SPECS.logLevel,
 };
 
 /** Every option with its flag, variable and help, for `--help` and docs/executor.md. */

@@ -78,6 +78,35 @@ export interface FlagSpec<T> {
   readonly shownDefault?: string;
 }
 
+/** The options both binaries have: the health server and the log level. */
+export interface CommonOptions {
+  readonly healthPort: number;
+  readonly healthHost: string;
+  readonly logLevel: LogLevel;
+}
+
+/** The flags of {@link CommonOptions}, the same in both binaries. */
+export const COMMON_SPECS: OptionSpecs<CommonOptions> = {
+  healthPort: {
+    flag: 'health-port',
+    env: 'NFTPOL_HEALTH_PORT',
+    kind: 'number',
+    help: 'port of /healthz, /readyz, /metrics; 0 = any free port, -1 = off',
+  },
+  healthHost: {
+    flag: 'health-host',
+    env: 'NFTPOL_HEALTH_HOST',
+    kind: 'string',
+    help: 'bind address of the health server',
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'NFTPOL_LOG_LEVEL',
+    kind: 'level',
+    help: 'fatal, error, warn, info, debug, trace, silent',
+  },
+};
+
 /** The spec record of an options type as a list, in declaration order. */
 export function flagsOf<T>(specs: OptionSpecs<T>): readonly FlagSpec<T>[] {
   return (Object.keys(specs) as Extract<keyof T, string>[]).map((key) => ({
