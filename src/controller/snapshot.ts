@@ -51,6 +51,8 @@ export class ClusterSnapshot {
   private readonly pods = new Map<string, Pod>();
   private readonly podsByNamespace = new Map<string, Map<string, Pod>>();
   private readonly podsByNode = new Map<string, Map<string, Pod>>();
+  /** IP (as written) → pods claiming it: two pods may (a reused IP, a stale status). */
+  private readonly podsByIp = new Map<string, Map<string, Pod>>();
   private readonly policies = new Map<string, Policy>();
   private readonly policiesByNamespace = new Map<string, Map<string, Policy>>();
   private readonly nodes = new Map<string, Node>();
@@ -68,6 +70,7 @@ export class ClusterSnapshot {
     this.pods.set(key, pod);
     addTo(this.podsByNamespace, pod.namespace, key, pod);
     if (pod.nodeName !== '') addTo(this.podsByNode, pod.nodeName, key, pod);
+    for (const ip of pod.ips) addTo(this.podsByIp, ip, key, pod);
     this.cached = null;
     return dirty;
   }
@@ -199,12 +202,25 @@ export class ClusterSnapshot {
     this.pods.delete(key);
     removeFrom(this.podsByNamespace, pod.namespace, key);
     if (pod.nodeName !== '') removeFrom(this.podsByNode, pod.nodeName, key);
+    for (const ip of pod.ips) removeFrom(this.podsByIp, ip, key);
   }
 
+  /**
+   * The nodes a pod change may touch: its own node(s), and those hosting the
+   * targets of policies it is a peer of. Other pods claiming one of its IPs
+   * count as changed too: which of them the IP is enforced for (shared-ips.ts)
+   * may flip to a pod on another node, with other peers.
+   */
   private nodesAffectedByPod(old: Pod | undefined, now: Pod | undefined): Set<string> {
     const dirty = new Set<string>();
-    for (const p of [old, now]) if (p !== undefined && p.nodeName !== '') dirty.add(p.nodeName);
-    const versions = [old, now].filter((p): p is Pod => p !== undefined && isEnforceable(p));
+    const changed = [old, now].filter((p): p is Pod => p !== undefined);
+    const self = changed[0] === undefined ? '' : qualifiedName(changed[0]);
+    const sharers = new Map<string, Pod>();
+    for (const p of changed)
+      for (const ip of p.ips)
+        for (const [key, q] of this.podsByIp.get(ip) ?? []) if (key !== self) sharers.set(key, q);
+    for (const p of [...changed, ...sharers.values()]) if (p.nodeName !== '') dirty.add(p.nodeName);
+    const versions = [...changed, ...sharers.values()].filter((p) => isEnforceable(p));
     if (versions.length === 0) return dirty;
     for (const policy of this.policies.values()) {
       if (versions.some((p) => this.isPeerOf(policy, p))) {

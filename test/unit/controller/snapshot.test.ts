@@ -112,6 +112,19 @@ const rows: ReadonlyArray<{
     dirty: ['n5', 'n6'],
   },
   {
+    name: "a pod claiming a peer's IP on another node marks that pod's node and the nodes it is a peer for",
+    change: (s) => s.setPod(pod('c/twin', {}, { nodeName: 'n6', ips: ['10.0.4.1'] })),
+    dirty: ['n1', 'n2', 'n4', 'n6'],
+  },
+  {
+    name: 'deleting one of two pods sharing an IP marks the other one’s node (it may own the IP now)',
+    change: (s) => {
+      s.setPod(pod('c/twin', {}, { nodeName: 'n6', ips: ['10.0.4.1'] }));
+      return s.deletePod('b', 'client');
+    },
+    dirty: ['n1', 'n2', 'n4', 'n6'],
+  },
+  {
     name: 'a deleted client pod marks its node and the web nodes',
     change: (s) => s.deletePod('b', 'client'),
     dirty: ['n1', 'n2', 'n4'],
