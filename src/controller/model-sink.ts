@@ -14,6 +14,8 @@ import type { Engine } from './engine.js';
 import type { ModelSink } from './informers.js';
 import type { Publisher } from './publisher.js';
 import { findUnresolvedNamedPorts, type ClusterSnapshot } from './snapshot.js';
+import { isEnforceable, qualifiedName, type Pod } from '../policy/model.js';
+import { claimReason, compareIpClaims } from '../policy/shared-ips.js';
 
 /** What the sink updates and reports to. */
 export interface ModelSinkDeps {
@@ -56,6 +58,22 @@ export function controllerModelSink(deps: ModelSinkDeps): {
     }
   };
 
+  /** Logs each IP `pod` shares with another pod, and whose policies the node enforces for it. */
+  const warnSharedIps = (pod: Pod): void => {
+    for (const { ip, pod: other } of snapshot.sharersOf(pod)) {
+      const [winner, loser] = compareIpClaims(pod, other) <= 0 ? [pod, other] : [other, pod];
+      log.warn(
+        {
+          ip,
+          pods: [qualifiedName(pod), qualifiedName(other)],
+          enforcedFor: qualifiedName(winner),
+          why: claimReason(winner, loser),
+        },
+        'two pods claim one IP; only one pod’s policies can be enforced for it',
+      );
+    }
+  };
+
   const sink: ModelSink = {
     event: (kind) => metrics.events.inc({ kind }),
     namespace: (ref, ns) =>
@@ -63,11 +81,13 @@ export function controllerModelSink(deps: ModelSinkDeps): {
         ns === null ? snapshot.deleteNamespace(ref.name) : snapshot.setNamespace(ns),
         `Namespace ${ref.name}`,
       ),
-    pod: (ref, pod) =>
+    pod: (ref, pod) => {
       mark(
         pod === null ? snapshot.deletePod(ref.namespace, ref.name) : snapshot.setPod(pod),
         `Pod ${ref.namespace}/${ref.name}`,
-      ),
+      );
+      if (pod !== null && isEnforceable(pod)) warnSharedIps(pod);
+    },
     node: (ref, node) => {
       if (node === null) nodeUids.delete(ref.name);
       else nodeUids.set(ref.name, ref.uid);

@@ -75,6 +75,16 @@ export class ClusterSnapshot {
     return dirty;
   }
 
+  /** The other enforceable pods that claim one of `pod`'s IPs, with the IP. */
+  sharersOf(pod: Pod): Array<{ readonly ip: string; readonly pod: Pod }> {
+    const self = qualifiedName(pod);
+    return pod.ips.flatMap((ip) =>
+      [...(this.podsByIp.get(ip) ?? new Map<string, Pod>())]
+        .filter(([key, other]) => key !== self && isEnforceable(other))
+        .map(([, other]) => ({ ip, pod: other })),
+    );
+  }
+
   /** Removes a pod. @returns the nodes whose script may change. */
   deletePod(namespace: string, name: string): Set<string> {
     const old = this.pods.get(`${namespace}/${name}`);
