@@ -182,6 +182,28 @@ function kubeConfigOf(path: string): KubeConfig {
   return kc;
 }
 
+/**
+ * Resolves once `probe` (a dry-run request the admission policy must deny) is
+ * denied. The API server loads admission policies and bindings through its
+ * own informer, some time after they are created, and announces nothing: the
+ * one wait here that polls (every 200 ms, at most 30 s), and a dry run
+ * changes nothing.
+ */
+async function admissionPolicyInForce(
+  probe: () => Promise<{ code: number; message: string }>,
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const answer = await probe();
+    if (answer.code === 403) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the admission policy is not in force after 30 s: ${answer.code} ${answer.message}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** The HTTP status a request with `kc` gets (200-299 → that code). */
 async function statusOfRequest(
   kc: KubeConfig,
@@ -380,6 +402,9 @@ describe('the Helm chart on the real kube-apiserver', { skip }, () => {
     const patch = { status: { observedGeneration: 1 } };
     const merge = 'application/merge-patch+json';
     const nfwPath = (name: string) => objectPath(NFW, name);
+    await admissionPolicyInForce(() =>
+      statusOfRequest(executorKc, 'PATCH', `${nfwPath('node-b')}/status?dryRun=All`, patch, merge),
+    );
     const cases: [string, Promise<{ code: number; message: string }>, number, RegExp?][] = [
       [
         "patch node-a's status",
