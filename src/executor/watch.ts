@@ -14,6 +14,7 @@ import type { ApiClients } from '../k8s/client.js';
 import { startInformer, type RunningInformer } from '../k8s/informer.js';
 import {
   API_VERSION,
+  EMPTY_SUMMARY,
   GROUP,
   KIND,
   PLURAL,
@@ -102,15 +103,7 @@ export function toNodeFirewall(object: unknown): NodeFirewall & { metadata: { na
       ...(typeof o.spec?.script === 'string' ? { script: o.spec.script } : {}),
       ...(typeof o.spec?.scriptGzip === 'string' ? { scriptGzip: o.spec.scriptGzip } : {}),
       scriptHash: str(o.spec?.scriptHash),
-      summary: o.spec?.summary ?? {
-        localPods: 0,
-        isolatedPods: 0,
-        policies: 0,
-        rules: 0,
-        sets: 0,
-        setElements: 0,
-        policyNames: [],
-      },
+      summary: o.spec?.summary ?? EMPTY_SUMMARY,
     },
     ...(o.status === undefined ? {} : { status: o.status }),
   };

@@ -41,6 +41,17 @@ export interface NodeFirewallSummary extends PlanSummary {
   readonly policyNames: readonly string[];
 }
 
+/** The summary of a script with nothing in it (or of a spec that carries none). */
+export const EMPTY_SUMMARY: NodeFirewallSummary = {
+  localPods: 0,
+  isolatedPods: 0,
+  policies: 0,
+  rules: 0,
+  sets: 0,
+  setElements: 0,
+  policyNames: [],
+};
+
 /**
  * Desired state, written by the controller. Exactly one of `script` and
  * `scriptGzip` is set (src/k8s/script-encoding.ts); read them with

@@ -3,6 +3,7 @@
  * history: which objects made each node dirty since its last render. Batches
  * are run by hand with flush() on a clock whose timers never fire.
  */
+import { EMPTY_SUMMARY } from '../../../src/k8s/nodefirewall.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine, type Batch, type RenderNode } from '../../../src/controller/engine.js';
@@ -17,15 +18,7 @@ const render: RenderNode = (_cluster, n) => ({
   node: n,
   script: `script ${n}`,
   scriptHash: `sha256:${n}`,
-  summary: {
-    localPods: 0,
-    isolatedPods: 0,
-    policies: 0,
-    rules: 0,
-    sets: 0,
-    setElements: 0,
-    policyNames: [],
-  },
+  summary: EMPTY_SUMMARY,
 });
 
 /** Runs `steps` on an active engine over nodes n1, n2 and returns the causes per node of each batch. */

@@ -3,6 +3,7 @@
  * the test says so. Checks the debounce, the max delay under a steady stream,
  * one batch at a time, inactivity while a follower, and removed nodes.
  */
+import { EMPTY_SUMMARY } from '../../../src/k8s/nodefirewall.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine, type Batch, type RenderNode } from '../../../src/controller/engine.js';
@@ -14,15 +15,7 @@ const fakeRender: RenderNode = (_cluster, n) => ({
   node: n,
   script: `script ${n}`,
   scriptHash: `sha256:${n}`,
-  summary: {
-    localPods: 0,
-    isolatedPods: 0,
-    policies: 0,
-    rules: 0,
-    sets: 0,
-    setElements: 0,
-    policyNames: [],
-  },
+  summary: EMPTY_SUMMARY,
 });
 
 function setup(nodes: readonly string[] = ['n1', 'n2', 'n3']): {

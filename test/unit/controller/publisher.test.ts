@@ -5,6 +5,7 @@
  * even compressed exceeds the limit is not written at all — logged as an
  * error with the node and sizes, counted, and the last written hash kept.
  */
+import { EMPTY_SUMMARY } from '../../../src/k8s/nodefirewall.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -16,15 +17,7 @@ import { hashScript } from '../../../src/nft/hash.js';
 import { createLogger } from '../../../src/telemetry/log.js';
 import { createControllerMetrics } from '../../../src/telemetry/metrics.js';
 
-const SUMMARY = {
-  localPods: 0,
-  isolatedPods: 0,
-  policies: 0,
-  rules: 0,
-  sets: 0,
-  setElements: 0,
-  policyNames: [],
-};
+const SUMMARY = EMPTY_SUMMARY;
 
 function rendered(node: string, script: string): RenderedNode {
   return { node, script, scriptHash: hashScript(script), summary: SUMMARY };

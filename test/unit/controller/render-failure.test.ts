@@ -7,6 +7,7 @@
  * last good script, the failure is counted, logged and reported on the Node,
  * and the node is published once the cause is gone. Fake clock, no sleeps.
  */
+import { EMPTY_SUMMARY } from '../../../src/k8s/nodefirewall.js';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -60,15 +61,7 @@ function renderFor(
       node: n,
       script: `script ${n} v${version}`,
       scriptHash: `sha256:${n}-v${version}`,
-      summary: {
-        localPods: 0,
-        isolatedPods: 0,
-        policies: 0,
-        rules: 0,
-        sets: 0,
-        setElements: 0,
-        policyNames: [],
-      },
+      summary: EMPTY_SUMMARY,
     };
   };
 }

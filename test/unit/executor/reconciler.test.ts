@@ -14,6 +14,7 @@ import { NodeReconciler } from '../../../src/executor/reconciler.js';
 import type { Condition } from '../../../src/k8s/conditions.js';
 import {
   API_VERSION,
+  EMPTY_SUMMARY,
   KIND,
   type NodeFirewall,
   type NodeFirewallStatus,
@@ -30,15 +31,7 @@ const C = 'table inet nftpol {\nchain c\n}';
 const USABLE: ProbeResult = { usable: true, nftVersion: 'v1.0.6 (fake)', warnings: [] };
 const UNUSABLE: ProbeResult = { usable: false, nftVersion: null, message: 'nft is missing' };
 const EPOCH = Date.parse('2030-01-01T00:00:00Z');
-const SUMMARY = {
-  localPods: 0,
-  isolatedPods: 0,
-  policies: 0,
-  rules: 0,
-  sets: 0,
-  setElements: 0,
-  policyNames: [],
-};
+const SUMMARY = EMPTY_SUMMARY;
 
 /** NodeFirewall `node-a` carrying `script` (hash, status, generation, uid overridable). */
 function nfw(
