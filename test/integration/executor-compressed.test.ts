@@ -35,8 +35,7 @@ import {
 import { NFT_SKIP_REASON, withNetns } from '../support/nft-check.js';
 import {
   realServerSkip,
-  startTestApi,
-  watchResources,
+  startWatchedApi,
   type ApiView,
   type TestApi,
 } from '../support/test-api.js';
@@ -61,13 +60,7 @@ describe(
     let view: ApiView;
 
     before(async () => {
-      api = await startTestApi('executor compressed');
-      try {
-        view = await watchResources(api, [NFW]);
-      } catch (err) {
-        await api.stop();
-        throw err;
-      }
+      ({ api, view } = await startWatchedApi('executor compressed', [NFW]));
     });
     after(async () => {
       view?.stop();

@@ -31,8 +31,7 @@ import {
 import { NFT_SKIP_REASON, withNetns } from '../support/nft-check.js';
 import {
   realServerSkip,
-  startTestApi,
-  watchResources,
+  startWatchedApi,
   type ApiView,
   type TestApi,
 } from '../support/test-api.js';
@@ -92,13 +91,7 @@ describe('executor packet counters', { skip: NFT_SKIP_REASON || realServerSkip()
   let view: ApiView;
 
   before(async () => {
-    api = await startTestApi('executor counters');
-    try {
-      view = await watchResources(api, [NFW]);
-    } catch (err) {
-      await api.stop();
-      throw err;
-    }
+    ({ api, view } = await startWatchedApi('executor counters', [NFW]));
   });
   after(async () => {
     view?.stop();

@@ -44,8 +44,7 @@ import {
   objectPath,
   rawRequest,
   realServerSkip,
-  startTestApi,
-  watchResources,
+  startWatchedApi,
   type ApiView,
   type TestApi,
 } from '../support/test-api.js';
@@ -133,16 +132,6 @@ async function setScript(api: TestApi, name: string, script: string): Promise<vo
   await api.mergePatch(NFW, name, { spec: { script, scriptHash: hashScript(script) } });
 }
 
-/** Watches NodeFirewalls on `api`; stops `api` if that fails. */
-async function viewOf(api: TestApi): Promise<ApiView> {
-  try {
-    return await watchResources(api, [NFW]);
-  } catch (err) {
-    await api.stop();
-    throw err;
-  }
-}
-
 describe(
   'nftpol-executor against the real kube-apiserver and nft in a network namespace',
   { skip: NFT_SKIP_REASON || realServerSkip() },
@@ -151,8 +140,7 @@ describe(
     let view: ApiView;
 
     before(async () => {
-      api = await startTestApi('executor');
-      view = await viewOf(api);
+      ({ api, view } = await startWatchedApi('executor', [NFW]));
     });
     after(async () => {
       view?.stop();
@@ -452,11 +440,10 @@ describe(
   { skip: NFT_SKIP_REASON },
   () => {
     it('keeps enforcing through an API outage and reports on reconnect', async () => {
-      const api = await startTestApi('executor outage', {
+      const { api, view } = await startWatchedApi('executor outage', [NFW], {
         server: 'embedded',
         embedded: { bookmarkIntervalMs: 1_000 },
       });
-      const view = await viewOf(api);
       const down = api.embedded!;
       // A second replica over the same state (as two kube-apiservers share
       // one etcd): where the controller writes while the executor's is down.

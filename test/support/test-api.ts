@@ -303,6 +303,21 @@ export async function startTestApi(suite: string, options: TestApiOptions = {}):
   return api;
 }
 
+/** {@link startTestApi}, then {@link watchResources} on `plurals`; stops the server if the watch fails. */
+export async function startWatchedApi(
+  suite: string,
+  plurals: readonly string[],
+  options: TestApiOptions = {},
+): Promise<{ api: TestApi; view: ApiView }> {
+  const api = await startTestApi(suite, options);
+  try {
+    return { api, view: await watchResources(api, plurals) };
+  } catch (err) {
+    await api.stop();
+    throw err;
+  }
+}
+
 /** Creates a CRD from YAML and resolves once it is Established. */
 export async function installCrd(api: TestApi, yaml: string): Promise<void> {
   const crd = parseAllDocuments(yaml)[0]?.toJSON() as ApiObject;
