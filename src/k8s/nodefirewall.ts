@@ -65,6 +65,11 @@ export interface NodeFirewallSpec {
   /** `sha256:<hex>` of the (uncompressed) script's UTF-8 bytes; the executor refuses a mismatch. */
   readonly scriptHash: string;
   readonly summary: NodeFirewallSummary;
+  /**
+   * Ids of the shared AddressSets the script declares (v2), sorted; absent
+   * means none. The executor watches exactly these sets' slices.
+   */
+  readonly addressSets?: readonly string[];
 }
 
 /**
