@@ -15,8 +15,8 @@
  *    Service and probe ports that name a container port, bindings whose
  *    roles, service accounts and policies are rendered.
  *
- * Also validates a sample NodeFirewall against the CRD's openAPIV3Schema with
- * ajv. Run as a script (`node --import tsx test/support/check-manifests.ts
+ * Also validates a sample object of each CRD (a NodeFirewall, an AddressSet
+ * slice) against the CRD's openAPIV3Schema with ajv. Run as a script (`node --import tsx test/support/check-manifests.ts
  * FILE…`) it prints every problem and exits 1 if there is any.
  */
 import * as k8s from '@kubernetes/client-node';
@@ -365,6 +365,7 @@ export function sampleNodeFirewall(): Manifest {
         setElements: 4,
         policyNames: ['shop/allow-frontend'],
       },
+      addressSets: ['pods-0123456789abcdef'],
     },
     status: {
       observedGeneration: 2,
@@ -387,6 +388,32 @@ export function sampleNodeFirewall(): Manifest {
     },
   };
 }
+
+/** An AddressSet slice as the controller writes it. */
+export function sampleAddressSet(): Manifest {
+  return {
+    apiVersion: 'nftpol.io/v1alpha1',
+    kind: 'AddressSet',
+    metadata: {
+      name: 'port-0123456789abcdef-0',
+      labels: { 'nftpol.io/set': 'port-0123456789abcdef' },
+      annotations: { 'nftpol.io/written-at': '2025-01-01T00:00:00.000Z' },
+    },
+    spec: {
+      setId: 'port-0123456789abcdef',
+      kind: 'addrPort',
+      peer: 'shop: pods app=web, port http/TCP',
+      members: ['10.0.0.7 . tcp . 8080', 'fd00::7 . tcp . 8080'],
+      memberCount: 2,
+    },
+  };
+}
+
+/** The sample object of each CRD nftpol ships, by kind. */
+const SAMPLES: Readonly<Record<string, () => Manifest>> = {
+  NodeFirewall: sampleNodeFirewall,
+  AddressSet: sampleAddressSet,
+};
 
 /**
  * Validates `object` against the served version's openAPIV3Schema of a CRD
@@ -416,9 +443,14 @@ async function main(files: readonly string[]): Promise<number> {
     const manifests = parseManifests(await readFile(file, 'utf8'));
     const problems = checkManifests(manifests);
     for (const crd of manifests.filter((m) => m['kind'] === 'CustomResourceDefinition')) {
-      const sample = sampleNodeFirewall();
-      for (const message of validateAgainstCrd(crd, sample)) {
-        problems.push({ object: nameOf(crd), message: `sample NodeFirewall: ${message}` });
+      const kind = String(at(crd, 'spec', 'names', 'kind'));
+      const sample = SAMPLES[kind];
+      if (sample === undefined) {
+        problems.push({ object: nameOf(crd), message: `no sample ${kind} to validate` });
+        continue;
+      }
+      for (const message of validateAgainstCrd(crd, sample())) {
+        problems.push({ object: nameOf(crd), message: `sample ${kind}: ${message}` });
       }
     }
     for (const p of problems) process.stderr.write(`${file}: ${p.object}: ${p.message}\n`);

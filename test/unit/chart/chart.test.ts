@@ -14,6 +14,7 @@ import {
   at,
   checkManifests,
   parseManifests,
+  sampleAddressSet,
   sampleNodeFirewall,
   validateAgainstCrd,
   type Manifest,
@@ -60,11 +61,13 @@ describe('helm chart', { skip }, () => {
     assert.match(stdout, /check-chart: all passed/);
   });
 
-  it('ships a CRD byte-identical to crds/', async () => {
-    const source = await readFile(`${ROOT}crds/nodefirewalls.nftpol.io.yaml`);
-    const copy = await readFile(`${ROOT}charts/nftpol/crds/nodefirewalls.nftpol.io.yaml`);
-    assert.ok(source.equals(copy), 'cp crds/nodefirewalls.nftpol.io.yaml charts/nftpol/crds/');
-  });
+  for (const file of ['nodefirewalls.nftpol.io.yaml', 'addresssets.nftpol.io.yaml']) {
+    it(`ships ${file} byte-identical to crds/`, async () => {
+      const source = await readFile(`${ROOT}crds/${file}`);
+      const copy = await readFile(`${ROOT}charts/nftpol/crds/${file}`);
+      assert.ok(source.equals(copy), `cp crds/${file} charts/nftpol/crds/`);
+    });
+  }
 
   it('renders exactly the expected objects with default values', async () => {
     assert.deepEqual(kinds(await render()), [
@@ -346,6 +349,34 @@ describe('manifest checker', () => {
     assert.deepEqual(validateAgainstCrd(crd, bad), [
       '/spec/scriptHash must match pattern "^sha256:[0-9a-f]{64}$"',
     ]);
+  });
+
+  it('accepts a sample AddressSet and an empty slice (no members), and rejects a bad set id or kind', async () => {
+    const [crd] = parseManifests(await readFile(`${ROOT}crds/addresssets.nftpol.io.yaml`, 'utf8'));
+    assert.ok(crd);
+    const sample = sampleAddressSet();
+    const spec = sample['spec'] as Record<string, unknown>;
+    const bare = Object.fromEntries(
+      Object.entries(spec).filter(([k]) => k !== 'members' && k !== 'memberCount'),
+    );
+    const cases: readonly [string, Record<string, unknown>, readonly string[]][] = [
+      ['the sample', spec, []],
+      ['an empty slice', { ...bare, memberCount: 0 }, []],
+      [
+        'an upper-case id',
+        { ...spec, setId: 'pods-0123456789ABCDEF' },
+        ['/spec/setId must match pattern "^(pods|port)-[0-9a-f]{16}$"'],
+      ],
+      [
+        'an unknown kind',
+        { ...spec, kind: 'cidr' },
+        ['/spec/kind must be equal to one of the allowed values'],
+      ],
+      ['no memberCount', bare, ["/spec must have required property 'memberCount'"]],
+    ];
+    for (const [what, s, want] of cases) {
+      assert.deepEqual(validateAgainstCrd(crd, { ...sample, spec: s }), want, what);
+    }
   });
 
   it('accepts a compressed spec (scriptGzip) and rejects a spec with both or neither script field', async () => {
