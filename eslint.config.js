@@ -37,6 +37,7 @@ const PURE_FILES = [
   'src/nft/comments.ts',
   'src/nft/table-diff.ts',
   'src/nft/counters.ts',
+  'src/nft/compose.ts',
 ];
 const NO_DATE_NOW = {
   object: 'Date',
