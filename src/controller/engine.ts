@@ -20,7 +20,7 @@
  *
  * No API calls here: the engine translates and renders, the sink writes.
  */
-import { renderScript, type RenderCache } from '../nft/render.js';
+import { renderScript } from '../nft/render.js';
 import type { Cluster } from '../policy/model.js';
 import type { NodeFirewallSummary } from '../k8s/nodefirewall.js';
 import { summarizePlan } from '../policy/plan.js';
@@ -110,7 +110,6 @@ export function renderNodeWith(options: { readonly failClosed: boolean }): Rende
     Cluster,
     ReturnType<typeof translatorFor> | { readonly failed: unknown }
   >();
-  const setTexts: RenderCache = new WeakMap();
   return (cluster, node) => {
     let translate = translators.get(cluster);
     if (translate === undefined) {
@@ -123,7 +122,7 @@ export function renderNodeWith(options: { readonly failClosed: boolean }): Rende
     }
     if (typeof translate !== 'function') throw translate.failed;
     const plan = translate(node, { failClosed: options.failClosed });
-    const { script, scriptHash } = renderScript(plan, setTexts);
+    const { script, scriptHash } = renderScript(plan);
     return {
       node,
       script,

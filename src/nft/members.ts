@@ -7,9 +7,9 @@
  * PURE: no I/O.
  */
 import type { Family } from '../policy/model.js';
+import type { SharedSetKind } from '../policy/plan.js';
 
-/** What a shared set holds: pod addresses, or `addr . proto . port` for egress named ports. */
-export type SharedSetKind = 'addr' | 'addrPort';
+export type { SharedSetKind } from '../policy/plan.js';
 
 const ID = /^(pods|port)-([0-9a-f]{16})$/;
 const NAME = /^(pods|port)_([0-9a-f]{16})_([46])$/;
@@ -17,7 +17,8 @@ const NAME = /^(pods|port)_([0-9a-f]{16})_([46])$/;
 /** `pods-<hex>` → `pods_<hex>_4` / `pods_<hex>_6`. @throws Error on a malformed id. */
 export function sharedSetName(id: string, family: Family): string {
   const m = ID.exec(id);
-  if (m === null) throw new Error(`"${id}" is not a shared set id (pods-<16 hex> or port-<16 hex>)`);
+  if (m === null)
+    throw new Error(`"${id}" is not a shared set id (pods-<16 hex> or port-<16 hex>)`);
   return `${m[1] ?? ''}_${m[2] ?? ''}_${family === 'ip' ? '4' : '6'}`;
 }
 

@@ -4,8 +4,14 @@
  * one transaction (`add table`, `delete table`, the full table), so the
  * kernel holds either all of the new ruleset or all of the old one.
  *
+ * This is the node's *rules* script, the NodeFirewall's `spec.script`: the
+ * shared peer sets it uses are declared without members (their members live
+ * in AddressSet slices); compose.ts adds them as `add element` lines, which
+ * is what `nftpol render` prints and the executor loads.
+ *
  * Shape (docs/ruleset.md has an annotated example):
- *  - named sets of peers and ports, `flags interval`, one lookup per allow;
+ *  - shared peer sets, declared by identity (`pods_<hex>_4`), members apart;
+ *    ipBlocks and ports inline in each allow;
  *  - verdict maps `ingress4/6`, `egress4/6`: pod IP → `jump` its pod chain,
  *    so per-packet cost stays flat as pods and policies grow;
  *  - one chain per isolated pod and direction: allows in plan order (ingress
@@ -19,13 +25,19 @@
  *
  * PURE: no I/O, clock or environment. Ordering is the plan's; render only
  * sorts map elements by address, which the plan does not carry in that form.
- * A caller rendering many plans that share NamedSet objects (the plans of one
- * translator do) may pass a {@link RenderCache} so each set's text, most of a
- * large script, is written once; the output is the same with or without it.
  */
 import { parseCidr, parseIp, mergeRanges, formatIp } from '../policy/cidr.js';
 import type { Direction, Family } from '../policy/model.js';
-import type { Allow, FailClosed, FirewallPlan, NamedSet, PodChain } from '../policy/plan.js';
+import type {
+  Allow,
+  FailClosed,
+  FirewallPlan,
+  PeerMatch,
+  PodChain,
+  PortMatch,
+  SharedSetUse,
+} from '../policy/plan.js';
+import { sharedSetName } from './members.js';
 import { formatAllowComment, formatDenyComment } from './comments.js';
 import { hashScript } from './hash.js';
 import {
@@ -34,8 +46,8 @@ import {
   TABLE_NAME,
   addrType,
   formatAddrRange,
-  formatElement,
   formatName,
+  formatProtocolPort,
   formatSetType,
   quoteComment,
   toOneLine,
@@ -50,14 +62,6 @@ export interface RenderedScript {
   /** `sha256:` + lowercase hex of the script's UTF-8 bytes. */
   readonly scriptHash: string;
 }
-
-/**
- * Set blocks already rendered, keyed by the NamedSet object itself (never by
- * name), so a cache cannot hand one set another's text. Plans are immutable:
- * a set must not change after it was rendered with a cache. Weak, so sets of
- * plans no longer referenced are collected with them.
- */
-export type RenderCache = WeakMap<NamedSet, string>;
 
 /** The verdict maps dispatching pod IPs to pod chains, by direction and family. */
 export const DISPATCH_MAPS: Readonly<Record<Direction, Readonly<Record<Family, string>>>> = {
@@ -100,14 +104,14 @@ const ACCEPT_REPLIES = 'ct state established,related accept';
  *   (an invalid or reserved name, an allow naming a missing set, one IP
  *   dispatched to two chains of the same direction).
  */
-export function renderScript(plan: FirewallPlan, cache?: RenderCache): RenderedScript {
-  const sets = new Map(plan.sets.map((s) => [s.name, s]));
+export function renderScript(plan: FirewallPlan): RenderedScript {
+  const sets = new Set(plan.sets.map((s) => `${s.id} ${s.family}`));
   const body: string[] = [
     indentBlock([
       `comment ${quoteComment('managed by nftpol; replaced as a whole on every apply')}`,
     ]),
-    ...plan.sets.map((set) => renderSetCached(set, cache)),
     ...[
+      ...plan.sets.map(renderSet),
       ...(plan.failClosed ? renderFailClosedSets(plan.failClosed) : []),
       ...renderMaps(plan.chains),
       ...plan.chains.map((c) => renderPodChain(c, sets)),
@@ -153,24 +157,13 @@ function indentBlock(lines: readonly string[]): string {
   return lines.map((l) => `\t${l}`).join('\n');
 }
 
-function renderSetCached(set: NamedSet, cache: RenderCache | undefined): string {
-  let text = cache?.get(set);
-  if (text === undefined) {
-    text = indentBlock(renderSet(set));
-    cache?.set(set, text);
+/** A shared set's declaration: its type only; members are added by compose.ts. */
+function renderSet(set: SharedSetUse): string[] {
+  const name = sharedSetName(set.id, set.family);
+  if (RESERVED_SET_NAMES.has(name)) {
+    throw new RenderError(`set name ${name} is reserved by the ruleset`);
   }
-  return text;
-}
-
-function renderSet(set: NamedSet): string[] {
-  if (RESERVED_SET_NAMES.has(set.name)) {
-    throw new RenderError(`set name ${set.name} is reserved by the ruleset`);
-  }
-  return block(`set ${formatName(set.name)}`, [
-    `type ${formatSetType(set.kind, set.family)}`,
-    'flags interval',
-    ...elementsBlock(set.elements.map((e) => formatElement(set, e))),
-  ]);
+  return block(`set ${formatName(name)}`, [`type ${formatSetType(set.kind, set.family)}`]);
 }
 
 function compareAddresses(a: string, b: string): number {
@@ -246,7 +239,7 @@ function renderMaps(chains: readonly PodChain[]): string[][] {
   return maps;
 }
 
-function renderPodChain(chain: PodChain, sets: ReadonlyMap<string, NamedSet>): string[] {
+function renderPodChain(chain: PodChain, sets: ReadonlySet<string>): string[] {
   if (RESERVED_CHAIN_NAMES.has(chain.name)) {
     throw new RenderError(`chain name ${chain.name} is reserved by the ruleset`);
   }
@@ -256,27 +249,72 @@ function renderPodChain(chain: PodChain, sets: ReadonlyMap<string, NamedSet>): s
   ]);
 }
 
-function renderAllow(
-  direction: Direction,
-  allow: Allow,
-  sets: ReadonlyMap<string, NamedSet>,
-): string {
+/**
+ * One allow: `<peer> <ports> counter accept|return comment "…"`, where the
+ * peer is the source on ingress and the destination on egress:
+ *  - `ip saddr @pods_<hex>_4` (shared set) or `ip saddr { 10.0.0.0/8 }` (ipBlock);
+ *  - `meta l4proto . th dport { tcp . 80 }` (inline ports);
+ *  - `ip daddr . meta l4proto . th dport @port_<hex>_4` (egress named port).
+ */
+function renderAllow(direction: Direction, allow: Allow, sets: ReadonlySet<string>): string {
   const verdict = direction === 'ingress' ? 'accept' : 'return';
   const comment = formatAllowComment(allow.policy, direction, allow.rule);
-  const match = allow.match.kind === 'all' ? '' : `${matchSet(direction, allow.match.set, sets)} `;
-  return `${match}counter ${verdict} comment ${comment}`;
+  const match = [
+    matchPeer(direction, allow, allow.peer, sets),
+    matchPorts(direction, allow, allow.ports, sets),
+  ]
+    .filter((m) => m !== '')
+    .join(' ');
+  return `${match === '' ? '' : `${match} `}counter ${verdict} comment ${comment}`;
 }
 
-/** The lookup of one set: the peer is the source on ingress, the destination on egress. */
-function matchSet(direction: Direction, name: string, sets: ReadonlyMap<string, NamedSet>): string {
-  const set = sets.get(name);
-  if (!set) throw new RenderError(`an allow refers to set ${name}, which the plan does not have`);
-  const peer = direction === 'ingress' ? 'saddr' : 'daddr';
-  const ref = `@${formatName(set.name)}`;
-  if (set.kind === 'port') return `meta l4proto . th dport ${ref}`;
-  if (set.family === null) throw new RenderError(`set ${set.name} (${set.kind}) has no family`);
-  const addr = `${set.family} ${peer}`;
-  return set.kind === 'addr' ? `${addr} ${ref}` : `${addr} . meta l4proto . th dport ${ref}`;
+function matchPeer(
+  direction: Direction,
+  allow: Allow,
+  peer: PeerMatch,
+  sets: ReadonlySet<string>,
+): string {
+  if (peer.kind === 'all') return '';
+  const addr = `${familyOf(allow)} ${direction === 'ingress' ? 'saddr' : 'daddr'}`;
+  if (peer.kind === 'set') return `${addr} @${sharedSetRef(peer.set, allow, sets)}`;
+  if (peer.ranges.length === 0) throw new RenderError(`an allow of ${allow.policy} has no ranges`);
+  return `${addr} { ${peer.ranges.map(formatAddrRange).join(', ')} }`;
+}
+
+function matchPorts(
+  direction: Direction,
+  allow: Allow,
+  ports: PortMatch,
+  sets: ReadonlySet<string>,
+): string {
+  if (ports.kind === 'all') return '';
+  if (ports.kind === 'ports') {
+    if (ports.ports.length === 0) throw new RenderError(`an allow of ${allow.policy} has no ports`);
+    return `meta l4proto . th dport { ${ports.ports.map(formatProtocolPort).join(', ')} }`;
+  }
+  if (direction !== 'egress' || allow.peer.kind !== 'all') {
+    throw new RenderError(
+      `a named-port set is only an egress allow's whole match (${allow.policy})`,
+    );
+  }
+  const ref = sharedSetRef(ports.set, allow, sets);
+  return `${familyOf(allow)} daddr . meta l4proto . th dport @${ref}`;
+}
+
+function familyOf(allow: Allow): Family {
+  if (allow.family === null) {
+    throw new RenderError(`an allow of ${allow.policy} matches addresses but has no family`);
+  }
+  return allow.family;
+}
+
+/** The nft name of shared set `id` in the allow's family, which the plan must declare. */
+function sharedSetRef(id: string, allow: Allow, sets: ReadonlySet<string>): string {
+  const family = familyOf(allow);
+  if (!sets.has(`${id} ${family}`)) {
+    throw new RenderError(`an allow refers to set ${id} (${family}), which the plan does not have`);
+  }
+  return formatName(sharedSetName(id, family));
 }
 
 function renderPostrouting(failClosed: boolean): string[] {

@@ -10,7 +10,7 @@
  */
 import { formatIp, parseCidr, parseIp } from '../policy/cidr.js';
 import type { Family, Protocol } from '../policy/model.js';
-import type { AddrRange, NamedSet, PortRange, SetElement, SetKind } from '../policy/plan.js';
+import type { AddrRange, PortRange, ProtocolPort, SharedSetKind } from '../policy/plan.js';
 
 /** The address family of the one table nftpol owns. */
 export const TABLE_FAMILY = 'inet';
@@ -91,15 +91,11 @@ export function addrType(family: Family): 'ipv4_addr' | 'ipv6_addr' {
 }
 
 /**
- * The `type` of a set of `kind`:
+ * The `type` of a shared set of `kind`:
  *  - `addr` → `ipv4_addr`;
- *  - `port` → `inet_proto . inet_service` (family-independent);
  *  - `addrPort` → `ipv4_addr . inet_proto . inet_service`.
- * @throws RenderError when an address set has no family.
  */
-export function formatSetType(kind: SetKind, family: Family | null): string {
-  if (kind === 'port') return 'inet_proto . inet_service';
-  if (family === null) throw new RenderError(`a set of kind ${kind} needs an address family`);
+export function formatSetType(kind: SharedSetKind, family: Family): string {
   return kind === 'addr' ? addrType(family) : `${addrType(family)} . inet_proto . inet_service`;
 }
 
@@ -156,29 +152,7 @@ export function formatCidr(cidr: string): string {
   });
 }
 
-/**
- * One element of `set`, its fields joined with ` . ` in the order of the set's
- * type (`addr . proto . port`).
- * @throws RenderError when the element lacks a field its set's kind needs.
- */
-export function formatElement(set: Pick<NamedSet, 'name' | 'kind'>, element: SetElement): string {
-  const missing = (field: string): RenderError =>
-    new RenderError(`set ${set.name} (${set.kind}): element without ${field}`);
-  const addr = (): string => {
-    if (!element.addr) throw missing('addr');
-    return formatAddrRange(element.addr);
-  };
-  const protoPort = (): string => {
-    if (!element.protocol) throw missing('protocol');
-    if (!element.port) throw missing('port');
-    return `${formatProtocol(element.protocol)} . ${formatPortRange(element.port)}`;
-  };
-  switch (set.kind) {
-    case 'addr':
-      return addr();
-    case 'port':
-      return protoPort();
-    case 'addrPort':
-      return `${addr()} . ${protoPort()}`;
-  }
+/** `tcp . 80` or `udp . 8000-8080`: one inline protocol . port element. */
+export function formatProtocolPort(p: ProtocolPort): string {
+  return `${formatProtocol(p.protocol)} . ${formatPortRange(p.port)}`;
 }

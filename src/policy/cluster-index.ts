@@ -1,9 +1,8 @@
 /**
  * The cluster, indexed once per translation: which pods are enforced at which
  * addresses (a shared IP goes to one pod, shared-ips.ts), pods by node,
- * policies by namespace, and the pod addresses a `pods` peer selects, cached
- * by what the peer says so the many policies that repeat a peer select once.
- * rule-compiler.ts reads it to turn peers into addresses; translate.ts reads
+ * policies by namespace, and the pod addresses a `pods` peer selects.
+ * peer-sets.ts reads it for the members of shared sets; translate.ts reads
  * it for the node's pods and their chains.
  */
 import { compareText } from './order.js';
@@ -14,7 +13,8 @@ import {
   qualifiedName,
   type Cluster,
   type Labels,
-  type Peer,
+  type LabelSelector,
+  type Node,
   type Pod,
   type Policy,
 } from './model.js';
@@ -51,8 +51,7 @@ export class ClusterIndex {
   private readonly claimantsByNode = new Map<string, Pod[]>();
   private readonly policiesByNamespace = new Map<string, Policy[]>();
   private readonly targetsByNamespace = new Map<string, Target[]>();
-  /** podPeerTargets results by selector key: many policies repeat the same peer. */
-  private readonly peerTargets = new Map<string, readonly Target[]>();
+  private readonly nodes: ReadonlyMap<string, Node>;
   private readonly namespaceLabels: ReadonlyMap<string, Labels>;
   private readonly owned = new Map<Pod, OwnedAddresses>();
 
@@ -88,6 +87,7 @@ export class ClusterIndex {
     this.pods = pods;
     this.policies = sortByName(cluster.policies);
     this.namespaceLabels = new Map(cluster.namespaces.map((n) => [n.name, n.labels]));
+    this.nodes = new Map(cluster.nodes.map((n) => [n.name, n]));
     for (const policy of this.policies) pushTo(this.policiesByNamespace, policy.namespace, policy);
     this.targets = this.pods
       .flatMap((pod) => this.addresses(pod).map((addr) => ({ addr, pod })))
@@ -120,22 +120,19 @@ export class ClusterIndex {
     return this.owned.get(pod)?.ips ?? [];
   }
 
-  /** Enforceable pod addresses a `pods` peer of `policy` selects, sorted as {@link targets}. */
-  podPeerTargets(policy: Policy, peer: Extract<Peer, { kind: 'pods' }>): readonly Target[] {
-    const key = podsPeerKey(policy, peer);
-    let found = this.peerTargets.get(key);
-    if (found === undefined) {
-      found = this.selectTargets(policy, peer);
-      this.peerTargets.set(key, found);
-    }
-    return found;
-  }
-
-  private selectTargets(policy: Policy, peer: Extract<Peer, { kind: 'pods' }>): Target[] {
-    const { namespaceSelector, podSelector } = peer;
+  /**
+   * Enforceable pod addresses of the pods `podSelector` selects in
+   * `namespace` (namespaceSelector null) or in the namespaces
+   * `namespaceSelector` selects, sorted as {@link targets}.
+   */
+  selectTargets(
+    namespace: string | null,
+    namespaceSelector: LabelSelector | null,
+    podSelector: LabelSelector,
+  ): readonly Target[] {
     if (namespaceSelector === null) {
       // Per-namespace lists keep the global address order.
-      return (this.targetsByNamespace.get(policy.namespace) ?? []).filter((t) =>
+      return (this.targetsByNamespace.get(namespace ?? '') ?? []).filter((t) =>
         matchesSelector(podSelector, t.pod.labels),
       );
     }
@@ -149,18 +146,11 @@ export class ClusterIndex {
       (t) => namespaces.has(t.pod.namespace) && matchesSelector(podSelector, t.pod.labels),
     );
   }
-}
 
-/**
- * What a `pods` peer selects, as text: equal keys select the same pods in any
- * cluster. A null namespaceSelector means the policy's own namespace.
- */
-export function podsPeerKey(policy: Policy, peer: Extract<Peer, { kind: 'pods' }>): string {
-  const ns =
-    peer.namespaceSelector === null
-      ? `=${policy.namespace}`
-      : JSON.stringify(peer.namespaceSelector);
-  return `${ns} ${JSON.stringify(peer.podSelector)}`;
+  /** The node named `name`, if the cluster has it. */
+  node(name: string): Node | undefined {
+    return this.nodes.get(name);
+  }
 }
 
 /** Sorted by `namespace/name`, each name built once rather than per comparison. */

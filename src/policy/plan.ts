@@ -1,10 +1,14 @@
 /**
  * FirewallPlan: the contract between translate (policy semantics) and render
  * (nft syntax). A plan says, for one node, which local pods are isolated in
- * which direction, and for each the ordered list of allows, each pointing at a
- * named set of disjoint elements. It holds no nft syntax, so it can be
- * evaluated packet by packet in tests, and rendered byte-for-byte
- * deterministically: every list here is already sorted by its owner, translate.
+ * which direction, and for each the ordered list of allows. An allow names
+ * its peers by identity — a shared set whose members live elsewhere
+ * (AddressSet slices) — or inline (ipBlocks, ports), so the plan of a node
+ * changes only when its own pods or the policies selecting them change, never
+ * when a remote pod comes, goes or is relabelled. It holds no nft syntax, so
+ * it can be evaluated packet by packet in tests (with the members), and
+ * rendered byte-for-byte deterministically: every list here is already sorted
+ * by its owner, translate.
  */
 import type { Direction, Family, Protocol } from './model.js';
 
@@ -20,36 +24,53 @@ export interface PortRange {
   readonly last: number;
 }
 
-/**
- * What a set's elements hold:
- *  - `addr`: peer addresses only (rule without ports);
- *  - `port`: protocol . port range (rule without peers), family-independent;
- *  - `addrPort`: peer address . protocol . port range.
- */
-export type SetKind = 'addr' | 'port' | 'addrPort';
-
-/**
- * One element. Fields present exactly as the set's kind says. Elements of a
- * set are pairwise disjoint (nft rejects overlapping interval elements in
- * concatenated sets) and sorted.
- */
-export interface SetElement {
-  readonly addr?: AddrRange;
-  readonly protocol?: Protocol;
-  readonly port?: PortRange;
+/** A protocol with a destination port range, as a rule matches it inline. */
+export interface ProtocolPort {
+  readonly protocol: Protocol;
+  readonly port: PortRange;
 }
 
-/** A set, named after its content so that identical sets are rendered once. */
-export interface NamedSet {
-  readonly name: string;
-  readonly kind: SetKind;
-  /** null for `port` sets, which match either family. */
-  readonly family: Family | null;
-  readonly elements: readonly SetElement[];
+/**
+ * What a shared set holds (v2): `addr` pod addresses (a `pods` peer);
+ * `addrPort` address . protocol . port (an egress named port, resolved on
+ * each destination pod).
+ */
+export type SharedSetKind = 'addr' | 'addrPort';
+
+/**
+ * One family's nft set of a shared peer set, declared by the node's script.
+ * Its members are not in the plan: they live in AddressSet slices (shared by
+ * every node) and reach the script through compose.ts.
+ */
+export interface SharedSetUse {
+  /** `pods-<hex>` or `port-<hex>` (peer-sets.ts): identity, never content. */
+  readonly id: string;
+  readonly kind: SharedSetKind;
+  readonly family: Family;
 }
 
-/** How one allow matches a packet (the peer is saddr on ingress, daddr on egress). */
-export type Match = { readonly kind: 'all' } | { readonly kind: 'set'; readonly set: string };
+/**
+ * The peer side of an allow (saddr on ingress, daddr on egress):
+ *  - `all`: any address;
+ *  - `set`: a shared `pods` set, in the allow's family;
+ *  - `cidrs`: an ipBlock less its excepts, inline, in the allow's family.
+ */
+export type PeerMatch =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'set'; readonly set: string }
+  | { readonly kind: 'cidrs'; readonly ranges: readonly AddrRange[] };
+
+/**
+ * The port side of an allow:
+ *  - `all`: every protocol and port;
+ *  - `ports`: inline protocol . port ranges, sorted and disjoint;
+ *  - `namedPort`: a shared `port-…` set of address . protocol . port, in the
+ *    allow's family; the peer is then `all` (the set holds the addresses).
+ */
+export type PortMatch =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'ports'; readonly ports: readonly ProtocolPort[] }
+  | { readonly kind: 'namedPort'; readonly set: string };
 
 /** One accept (ingress) or return-to-continue (egress) line of a pod chain. */
 export interface Allow {
@@ -57,7 +78,10 @@ export interface Allow {
   readonly policy: string;
   /** Index of the rule in the policy's `ingress` or `egress` list. */
   readonly rule: number;
-  readonly match: Match;
+  /** The family the line matches; null when it matches both (no address in it). */
+  readonly family: Family | null;
+  readonly peer: PeerMatch;
+  readonly ports: PortMatch;
 }
 
 /** The chain holding one isolated local pod's rules for one direction. */
@@ -88,8 +112,11 @@ export interface FirewallPlan {
   readonly node: string;
   /** Sorted by name. */
   readonly chains: readonly PodChain[];
-  /** Sorted by name; each referenced by at least one allow. */
-  readonly sets: readonly NamedSet[];
+  /**
+   * The shared sets the chains use, sorted by id then family (IPv4 first);
+   * each referenced by at least one allow.
+   */
+  readonly sets: readonly SharedSetUse[];
   /** `namespace/name` of every policy that selects a local pod, sorted. */
   readonly policies: readonly string[];
   /** Number of enforceable pods on the node. */
@@ -103,7 +130,9 @@ export interface PlanSummary {
   readonly isolatedPods: number;
   readonly policies: number;
   readonly rules: number;
+  /** Shared sets the script declares (per family). */
   readonly sets: number;
+  /** Inline elements: ipBlock ranges and protocol . port ranges, over all allows. */
   readonly setElements: number;
 }
 
@@ -115,6 +144,16 @@ export function summarizePlan(plan: FirewallPlan): PlanSummary {
     policies: plan.policies.length,
     rules: plan.chains.reduce((n, c) => n + c.allows.length, 0),
     sets: plan.sets.length,
-    setElements: plan.sets.reduce((n, s) => n + s.elements.length, 0),
+    setElements: plan.chains.reduce(
+      (n, c) =>
+        c.allows.reduce(
+          (m, a) =>
+            m +
+            (a.peer.kind === 'cidrs' ? a.peer.ranges.length : 0) +
+            (a.ports.kind === 'ports' ? a.ports.ports.length : 0),
+          n,
+        ),
+      0,
+    ),
   };
 }

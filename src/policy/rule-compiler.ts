@@ -1,210 +1,152 @@
 /**
- * One NetworkPolicy rule → the contents of the sets its allow lines match.
- * This is the half of translate that knows peers and ports: selectors become
- * pod addresses (through cluster-index.ts), ipBlocks become ranges less their
- * excepts, port specs become protocol/port ranges (named ports resolved on
- * the destination pod), and the result is cut into disjoint, sorted elements
- * per address family.
+ * One NetworkPolicy rule → the allow lines it contributes to one pod's chain.
+ * This is the half of translate that knows peers and ports:
+ *  - a `pods` peer becomes a reference to its shared set (peer-sets.ts), by
+ *    identity, whatever pods it holds now;
+ *  - an ipBlock becomes its ranges less the excepts, inline;
+ *  - numbered ports become inline protocol . port ranges; an ingress named
+ *    port resolves on the chain's own pod, an egress named port becomes a
+ *    shared `addr . proto . port` set per (peer, name, protocol), resolved
+ *    on each destination pod.
+ * An allow line is emitted per family the chain's pod has, where the peer is
+ * an address; a line without an address matches both families.
  *
- * Compiled contents are remembered per rule whenever they do not depend on the
- * local pod — every egress rule, and ingress rules without named ports — so a
- * translator shared across nodes compiles each such rule once per cluster.
- * They are also remembered by what determines them (direction, peers with the
- * namespace they default to, resolved ports), so rules of different policies
- * that say the same thing share one compiled content and one NamedSet object:
- * a large cluster has thousands of policies but few distinct rules, and
- * render can reuse a set's text across nodes by that object's identity.
+ * Nothing here depends on any pod but the chain's own, so a node's allows
+ * change only when its pods or the policies selecting them do. Set ids are
+ * hashed once per policy object and peer (a compiler lives as long as the
+ * policies it saw).
  */
-import {
-  formatIp,
-  mergeRanges,
-  parseCidr,
-  rangeContains,
-  subtractRanges,
-  type Address,
-  type Range,
-} from './cidr.js';
-import { podsPeerKey, type ClusterIndex, type Target } from './cluster-index.js';
-import {
-  decomposeRectangles,
-  mergeProtocolPorts,
-  type ProtocolPorts,
-  type Rectangle,
-} from './intervals.js';
+import { formatIp, type Range } from './cidr.js';
+import { mergeProtocolPorts, type ProtocolPorts } from './intervals.js';
 import type { Direction, Family, Peer, Pod, Policy, PortSpec, Rule } from './model.js';
-import type { AddrRange, Match, NamedSet, PortRange, SetElement, SetKind } from './plan.js';
+import { qualifiedName } from './model.js';
+import { blockRanges, namedPortSet, podsPeerSet, type PeerSet } from './peer-sets.js';
+import type { AddrRange, Allow, PeerMatch, PortMatch, ProtocolPort, SharedSetUse } from './plan.js';
 import { resolvePortSpec } from './ports.js';
-import { nameSet } from './set-name.js';
 
 const FAMILIES: readonly Family[] = ['ip', 'ip6'];
 
-/** A set's content before it is named, or "match everything". */
-export type Content =
-  | 'all'
-  | {
-      readonly kind: SetKind;
-      readonly family: Family | null;
-      readonly elements: readonly SetElement[];
-    };
-
-/**
- * What a rule's peers select, as text: equal keys mean equal peers once the
- * policy's namespace is filled in where a pods peer defaults to it.
- */
-function peersKey(policy: Policy, peers: readonly Peer[] | null): string {
-  if (peers === null) return 'any';
-  return peers
-    .map((p) => (p.kind === 'pods' ? podsPeerKey(policy, p) : JSON.stringify(p)))
-    .join('\n');
-}
-
-/** One peer as addresses, plus the pods inside them when named ports need them. */
-interface PeerAddresses {
-  readonly ranges: readonly Range[];
-  /** Enforceable pod addresses within `ranges`. */
-  readonly targets: () => readonly Target[];
-}
-
-/** Compiles rules into set contents, remembering results that do not depend on the pod. */
+/** Compiles rules into allow lines, remembering set ids per policy. */
 export class RuleCompiler {
-  /** Per policy and rule (cheap key); falls back to {@link shared}. */
-  private readonly memo = new Map<Policy, Map<string, readonly Content[]>>();
-  /** By what determines the contents, across policies. */
-  private readonly shared = new Map<string, readonly Content[]>();
-  private readonly sets = new WeakMap<object, NamedSet>();
-  /** Merged peer ranges by {@link peersKey}. */
-  private readonly peerMemo = new Map<string, readonly Range[]>();
-  private readonly index: ClusterIndex;
+  private readonly ids = new WeakMap<Policy, Map<string, PeerSet>>();
 
-  constructor(index: ClusterIndex) {
-    this.index = index;
-  }
-
-  /** The contents one rule contributes to `pod`'s chain, in allow order. */
+  /**
+   * The allows one rule contributes to `pod`'s chain, in line order (numbered
+   * ports before named ones, peers in order, IPv4 before IPv6), and the shared
+   * sets they use added to `sets` (keyed by nft-independent `id family`).
+   * `families`: the families the pod has addresses in.
+   */
   compile(
     policy: Policy,
     ruleIndex: number,
     rule: Rule,
     direction: Direction,
     pod: Pod,
-  ): readonly Content[] {
-    if (rule.peers === null && rule.ports === null) return ['all'];
-    // Ingress named ports resolve on the chain's pod; everything else is pod-independent.
-    const localPorts =
-      direction === 'ingress' && rule.ports !== null ? resolveAll(rule.ports, pod) : null;
-    const key = `${direction} ${ruleIndex} ${localPorts === null ? '' : JSON.stringify(localPorts)}`;
-    let byRule = this.memo.get(policy);
-    if (!byRule) {
-      byRule = new Map();
-      this.memo.set(policy, byRule);
-    }
-    let contents = byRule.get(key);
-    if (!contents) {
-      const peers = peersKey(policy, rule.peers);
-      const ports = localPorts === null ? JSON.stringify(rule.ports) : JSON.stringify(localPorts);
-      const sharedKey = `${direction}\n${ports}\n${peers}`;
-      contents = this.shared.get(sharedKey);
-      if (!contents) {
-        contents =
-          direction === 'ingress'
-            ? this.compileIngress(policy, rule, peers, localPorts)
-            : this.compileEgress(policy, rule, peers);
-        this.shared.set(sharedKey, contents);
+    families: ReadonlySet<Family>,
+    sets: Map<string, SharedSetUse>,
+  ): Allow[] {
+    const base = { policy: qualifiedName(policy), rule: ruleIndex };
+    const out: Allow[] = [];
+    const seen = new Set<string>();
+    const push = (family: Family | null, peer: PeerMatch, ports: PortMatch): void => {
+      const key = JSON.stringify([family, peer, ports]);
+      if (seen.has(key)) return; // a peer repeated within the rule
+      seen.add(key);
+      out.push({ ...base, family, peer, ports });
+      const use = (id: string, kind: SharedSetUse['kind'], f: Family): void => {
+        const k = `${id} ${f}`;
+        if (!sets.has(k)) sets.set(k, { id, kind, family: f });
+      };
+      if (family === null) return;
+      if (peer.kind === 'set') use(peer.set, 'addr', family);
+      if (ports.kind === 'namedPort') use(ports.set, 'addrPort', family);
+    };
+    /** Lines for `ports` from each peer (or from anywhere when `peers` is null). */
+    const fromPeers = (peers: readonly Peer[] | null, ports: PortMatch): void => {
+      if (peers === null) {
+        push(null, { kind: 'all' }, ports);
+        return;
       }
-      byRule.set(key, contents);
-    }
-    return contents;
-  }
+      for (const peer of peers) {
+        if (peer.kind === 'pods') {
+          const id = this.setOf(policy, `p ${JSON.stringify(peer)}`, () =>
+            podsPeerSet(policy, peer),
+          ).id;
+          for (const f of FAMILIES) if (families.has(f)) push(f, { kind: 'set', set: id }, ports);
+        } else {
+          const ranges = blockRanges(peer);
+          for (const f of FAMILIES) {
+            const own = ranges.filter((r) => r.family === f);
+            if (families.has(f) && own.length > 0)
+              push(f, { kind: 'cidrs', ranges: own.map(addrRange) }, ports);
+          }
+        }
+      }
+    };
 
-  /**
-   * The match for `content`, adding its set to `sets` on first use. The set
-   * is named (hashed) once per content, and the same content always yields the
-   * same NamedSet object, in every plan of this translator.
-   */
-  matchFor(content: Content, sets: Map<string, NamedSet>): Match {
-    if (content === 'all') return { kind: 'all' };
-    let set = this.sets.get(content);
-    if (set === undefined) {
-      set = { name: nameSet(content.kind, content.family, content.elements), ...content };
-      this.sets.set(content, set);
-    }
-    if (!sets.has(set.name)) sets.set(set.name, set);
-    return { kind: 'set', set: set.name };
-  }
-
-  private compileIngress(
-    policy: Policy,
-    rule: Rule,
-    peersKey: string,
-    ports: readonly ProtocolPorts[] | null,
-  ): Content[] {
-    if (rule.peers === null) return ports === null ? ['all'] : portContents(ports);
-    const ranges = this.mergedPeerRanges(policy, rule.peers, peersKey);
-    if (ports === null) return addrContents(ranges);
-    return addrPortContents(product(ranges, ports));
-  }
-
-  private compileEgress(policy: Policy, rule: Rule, peersKey: string): Content[] {
     if (rule.ports === null) {
-      if (rule.peers === null) return ['all'];
-      return addrContents(this.mergedPeerRanges(policy, rule.peers, peersKey));
+      fromPeers(rule.peers, { kind: 'all' });
+      return out;
+    }
+    if (direction === 'ingress') {
+      // Every port, named ones too, resolves on the chain's pod (the destination).
+      const ports = resolveAll(rule.ports, pod);
+      if (ports.length > 0) fromPeers(rule.peers, { kind: 'ports', ports });
+      return out;
     }
     const numbered = resolveAll(
       rule.ports.filter((s) => typeof s.port !== 'string'),
       null,
     );
-    const named = rule.ports.filter((s) => typeof s.port === 'string');
-    const onPod = (targets: readonly Target[]): Rectangle[] =>
-      named.length === 0
-        ? []
-        : targets.flatMap((t) =>
-            resolveAll(named, t.pod).map((p) => ({ addr: single(t.addr), ...p })),
-          );
-    if (rule.peers === null) {
-      // Any address on the numbered ports; pods only on the ports their names resolve to.
-      return [...portContents(numbered), ...addrPortContents(onPod(this.index.targets))];
+    if (numbered.length > 0) fromPeers(rule.peers, { kind: 'ports', ports: numbered });
+    for (const spec of uniqueNamed(rule.ports)) {
+      for (const peer of rule.peers ?? [null]) {
+        const set = this.setOf(
+          policy,
+          `n ${spec.port} ${spec.protocol} ${JSON.stringify(peer)}`,
+          () => namedPortSet(policy, peer, spec.port, spec.protocol),
+        );
+        for (const f of FAMILIES) {
+          if (families.has(f)) push(f, { kind: 'all' }, { kind: 'namedPort', set: set.id });
+        }
+      }
     }
-    if (named.length === 0) {
-      const ranges = this.mergedPeerRanges(policy, rule.peers, peersKey);
-      return addrPortContents(product(ranges, numbered));
-    }
-    const rects: Rectangle[] = [];
-    for (const peer of rule.peers.map((p) => this.resolvePeer(policy, p))) {
-      for (const addr of peer.ranges) for (const p of numbered) rects.push({ addr, ...p });
-      rects.push(...onPod(peer.targets()));
-    }
-    return addrPortContents(rects);
+    return out;
   }
 
-  /** The union of a rule's peers as merged ranges; computed once per distinct peer list. */
-  private mergedPeerRanges(
-    policy: Policy,
-    peers: readonly Peer[],
-    peersKey: string,
-  ): readonly Range[] {
-    let ranges = this.peerMemo.get(peersKey);
-    if (!ranges) {
-      ranges = mergeRanges(peers.flatMap((p) => this.resolvePeer(policy, p).ranges));
-      this.peerMemo.set(peersKey, ranges);
+  private setOf(policy: Policy, key: string, make: () => PeerSet): PeerSet {
+    let byKey = this.ids.get(policy);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.ids.set(policy, byKey);
     }
-    return ranges;
-  }
-
-  private resolvePeer(policy: Policy, peer: Peer): PeerAddresses {
-    if (peer.kind === 'pods') {
-      const targets = this.index.podPeerTargets(policy, peer);
-      return { ranges: targets.map((t) => single(t.addr)), targets: () => targets };
+    let set = byKey.get(key);
+    if (set === undefined) {
+      set = make();
+      byKey.set(key, set);
     }
-    const ranges = subtractRanges(parseCidr(peer.cidr), peer.except.map(parseCidr));
-    return {
-      ranges,
-      targets: () => this.index.targets.filter((t) => ranges.some((r) => rangeContains(r, t.addr))),
-    };
+    return set;
   }
 }
 
+/** The named port specs of `specs`, each name and protocol once, in order. */
+function uniqueNamed(
+  specs: readonly PortSpec[],
+): { readonly port: string; readonly protocol: PortSpec['protocol'] }[] {
+  const seen = new Set<string>();
+  const out: { port: string; protocol: PortSpec['protocol'] }[] = [];
+  for (const s of specs) {
+    if (typeof s.port !== 'string') continue;
+    const key = `${s.port}/${s.protocol}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ port: s.port, protocol: s.protocol });
+  }
+  return out;
+}
+
 /** The port ranges `specs` allow on `pod` (the destination), named ports that miss dropped. */
-function resolveAll(specs: readonly PortSpec[], pod: Pod | null): ProtocolPorts[] {
+function resolveAll(specs: readonly PortSpec[], pod: Pod | null): ProtocolPort[] {
   const out: ProtocolPorts[] = [];
   for (const spec of specs) {
     const port = resolvePortSpec(spec, pod);
@@ -213,59 +155,9 @@ function resolveAll(specs: readonly PortSpec[], pod: Pod | null): ProtocolPorts[
   return mergeProtocolPorts(out);
 }
 
-/** The family-independent `port` content, or nothing when no port is left. */
-function portContents(ports: readonly ProtocolPorts[]): Content[] {
-  const elements = mergeProtocolPorts(ports).map((p) => ({ protocol: p.protocol, port: p.port }));
-  return elements.length > 0 ? [{ kind: 'port', family: null, elements }] : [];
-}
-
-/** One `addr` content per family that has any address; empty families omitted. */
-function addrContents(ranges: readonly Range[]): Content[] {
-  const merged = mergeRanges(ranges);
-  return FAMILIES.flatMap((family): Content[] => {
-    const elements = merged.filter((r) => r.family === family).map((r) => ({ addr: addrRange(r) }));
-    return elements.length > 0 ? [{ kind: 'addr', family, elements }] : [];
-  });
-}
-
-/**
- * Every merged address range with every merged protocol/port: already disjoint
- * (ranges are disjoint and not adjacent, ports disjoint per protocol) and, as
- * `mergeRanges` and `mergeProtocolPorts` sort, already in element order — so
- * the common case needs no decomposition.
- */
-function product(merged: readonly Range[], ports: readonly ProtocolPorts[]): Product {
-  const pp = mergeProtocolPorts(ports);
-  return { disjoint: merged.flatMap((addr) => pp.map((p) => ({ addr, ...p }))) };
-}
-
-/** Rectangles known to be disjoint and sorted as decomposeRectangles returns them. */
-interface Product {
-  readonly disjoint: readonly Rectangle[];
-}
-
-/** One `addrPort` content per family that has any rectangle; empty families omitted. */
-function addrPortContents(rects: readonly Rectangle[] | Product): Content[] {
-  const disjoint = 'disjoint' in rects ? rects.disjoint : decomposeRectangles(rects);
-  return FAMILIES.flatMap((family): Content[] => {
-    const elements = disjoint
-      .filter((r) => r.addr.family === family)
-      .map((r) => ({ addr: addrRange(r.addr), protocol: r.protocol, port: portRange(r.port) }));
-    return elements.length > 0 ? [{ kind: 'addrPort', family, elements }] : [];
-  });
-}
-
 function addrRange(r: Range): AddrRange {
   return {
     first: formatIp({ family: r.family, value: r.first }),
     last: formatIp({ family: r.family, value: r.last }),
   };
-}
-
-function portRange(p: PortRange): PortRange {
-  return { first: p.first, last: p.last };
-}
-
-function single(addr: Address): Range {
-  return { family: addr.family, first: addr.value, last: addr.value };
 }

@@ -1,20 +1,17 @@
 /**
- * translate: cluster snapshot → one node's FirewallPlan. This is where
- * NetworkPolicy semantics become sets and allow lines; render only spells the
- * plan in nft syntax.
+ * translate: one node's view of the cluster → its FirewallPlan. This is where
+ * NetworkPolicy semantics become allow lines; render only spells the plan in
+ * nft syntax.
  *
  * For each enforceable pod on the node and each direction, the policies of its
  * namespace that select it with that policy type isolate it; its chain then
- * holds one allow per rule (per address family where peers are addresses),
- * each matching a content-named set of disjoint interval elements:
- *  - peers and ports → `addrPort` (peer address . protocol . port);
- *  - peers only → `addr`; ports only → `port` (either family);
- *  - neither → match everything.
- * Named ports resolve on the destination pod: for ingress the chain's own pod,
- * for egress each peer pod (an ipBlock peer contributes the enforceable pods
- * inside it). A rule that matches nothing on a family emits nothing for it.
- * Rules become set contents in rule-compiler.ts, over the cluster-index.ts index;
- * this file assembles the plan.
+ * holds the allows of their rules (rule-compiler.ts): peers by shared set
+ * identity or inline ipBlock ranges, ports inline, egress named ports as
+ * shared address . port sets. What translate reads is only the node's own
+ * pods and the policies of their namespaces ({@link NodeSource}): no remote
+ * pod and no namespace label changes a node's plan. Members of the shared
+ * sets are computed apart (peer-sets.ts membersOf; the controller keeps them
+ * incrementally).
  *
  * Pure and deterministic: inputs are indexed and sorted first, so the same
  * cluster in any array order gives a deep-equal plan.
@@ -24,11 +21,13 @@ import {
   qualifiedName,
   type Cluster,
   type Direction,
+  type Family,
+  type Node,
   type Pod,
   type Policy,
   type Rule,
 } from './model.js';
-import type { Allow, FailClosed, FirewallPlan, NamedSet, PodChain } from './plan.js';
+import type { Allow, FailClosed, FirewallPlan, PodChain, SharedSetUse } from './plan.js';
 import { compareText } from './order.js';
 import { ClusterIndex, compareAddresses } from './cluster-index.js';
 import { RuleCompiler } from './rule-compiler.js';
@@ -45,6 +44,25 @@ export interface TranslateOptions {
   readonly failClosed?: boolean;
 }
 
+/**
+ * What translating one node reads: its pods, the policies of their
+ * namespaces, the node itself. ClusterIndex provides it for a whole Cluster;
+ * the controller's snapshot provides it incrementally.
+ */
+export interface NodeSource {
+  /** Enforceable pods on the node with at least one IP enforced for them, by namespace/name. */
+  podsOn(nodeName: string): readonly Pod[];
+  /** Every enforceable pod on the node, including those that lost a shared IP. */
+  claimantsOn(nodeName: string): readonly Pod[];
+  /** The pod's addresses enforced for it, parsed, in its order. */
+  addresses(pod: Pod): readonly Address[];
+  /** {@link addresses} as the pod's own text, index for index. */
+  ips(pod: Pod): readonly string[];
+  /** The namespace's policies, sorted by namespace/name. */
+  policiesIn(namespace: string): readonly Policy[];
+  node(name: string): Node | undefined;
+}
+
 /** Longest chain name translate emits; longer names are shortened with a hash. */
 export const MAX_CHAIN_NAME = 200;
 
@@ -57,12 +75,12 @@ const CHAIN_PREFIX: Readonly<Record<Direction, string>> = { ingress: 'in', egres
  * Guarantees:
  *  - a chain exists for a local enforceable pod and direction exactly when a
  *    policy of its namespace selects it with that type;
- *  - chains, sets, policies, set elements and IP lists are sorted; sets are
- *    unique by content and each is referenced by at least one allow;
- *  - set elements are pairwise disjoint;
+ *  - chains, sets, policies and IP lists are sorted; every shared set of the
+ *    plan is used by an allow, and every set an allow uses is in the plan;
+ *  - the plan depends only on the node's pods, the policies of their
+ *    namespaces and the node: never on remote pods or namespace labels;
  *  - an IP several enforceable pods claim belongs to one of them, the same
- *    on every node (shared-ips.ts): one chain per direction dispatches it,
- *    and peer sets hold it only where that pod is selected;
+ *    on every node (shared-ips.ts): one chain per direction dispatches it;
  *  - the result does not depend on the order of the cluster's arrays.
  *
  * @throws CidrError when an ipBlock or pod IP does not parse (the loader
@@ -78,59 +96,59 @@ export function translateNode(
 }
 
 /**
- * Indexes `cluster` once and returns {@link translateNode} bound to it: the
- * same plans, but translating many nodes shares the index and every compiled
- * rule that does not depend on the local pod (all egress rules, and ingress
- * rules without named ports). The cluster must not change while in use.
+ * Indexes `cluster` once and returns {@link translateNode} bound to it.
+ * The cluster must not change while in use.
  *
  * @throws CidrError when a pod IP does not parse.
  */
 export function translatorFor(
   cluster: Cluster,
 ): (nodeName: string, options?: TranslateOptions) => FirewallPlan {
-  const index = new ClusterIndex(cluster);
-  const compiler = new RuleCompiler(index);
-  return (nodeName, options = {}) => buildPlan(cluster, index, compiler, nodeName, options);
+  return nodeTranslator(new ClusterIndex(cluster));
+}
+
+/**
+ * {@link translateNode} over any {@link NodeSource}, sharing one rule
+ * compiler (and its set ids) between the nodes it translates.
+ */
+export function nodeTranslator(
+  source: NodeSource,
+  compiler: RuleCompiler = new RuleCompiler(),
+): (nodeName: string, options?: TranslateOptions) => FirewallPlan {
+  return (nodeName, options = {}) => buildPlan(source, compiler, nodeName, options);
 }
 
 function buildPlan(
-  cluster: Cluster,
-  index: ClusterIndex,
+  source: NodeSource,
   compiler: RuleCompiler,
   nodeName: string,
   options: TranslateOptions,
 ): FirewallPlan {
-  const localPods = index.podsOn(nodeName);
-  const sets = new Map<string, NamedSet>();
+  const localPods = source.podsOn(nodeName);
+  const sets = new Map<string, SharedSetUse>();
   const chains: PodChain[] = [];
   const policies = new Set<string>();
 
   for (const pod of localPods) {
-    const addresses = index.addresses(pod);
-    const families = new Set(addresses.map((a) => a.family));
+    const addresses = source.addresses(pod);
+    const families = new Set<Family>(addresses.map((a) => a.family));
     for (const direction of DIRECTIONS) {
-      const selecting = index
+      const selecting = source
         .policiesIn(pod.namespace)
         .filter((p) => selectsPod(p, pod, direction));
       if (selecting.length === 0) continue;
       const allows: Allow[] = [];
       for (const policy of selecting) {
-        const name = qualifiedName(policy);
-        policies.add(name);
+        policies.add(qualifiedName(policy));
         rulesOf(policy, direction).forEach((rule, i) => {
-          for (const content of compiler.compile(policy, i, rule, direction, pod)) {
-            if (content !== 'all' && content.family !== null && !families.has(content.family)) {
-              continue; // the pod sends and receives nothing on this family
-            }
-            allows.push({ policy: name, rule: i, match: compiler.matchFor(content, sets) });
-          }
+          allows.push(...compiler.compile(policy, i, rule, direction, pod, families, sets));
         });
       }
       chains.push({
         name: chainName(direction, pod),
         pod: qualifiedName(pod),
         direction,
-        ips: sortParsedIps(index.ips(pod), addresses),
+        ips: sortParsedIps(source.ips(pod), addresses),
         policies: selecting.map(qualifiedName),
         allows,
       });
@@ -146,12 +164,14 @@ function buildPlan(
   return {
     node: nodeName,
     chains,
-    sets: [...sets.values()].sort((a, b) => compareText(a.name, b.name)),
+    sets: [...sets.values()].sort(
+      (a, b) => compareText(a.id, b.id) || (a.family === b.family ? 0 : a.family === 'ip' ? -1 : 1),
+    ),
     policies: [...policies].sort(compareText),
     localPods: localPods.length,
     failClosed:
       options.failClosed === true
-        ? failClosedFor(cluster, nodeName, index.claimantsOn(nodeName))
+        ? failClosedFor(source.node(nodeName), source.claimantsOn(nodeName))
         : null,
   };
 }
@@ -175,8 +195,7 @@ function rulesOf(policy: Policy, direction: Direction): readonly Rule[] {
 }
 
 /** `localPods`: every enforceable pod of the node, shared IP or not (all are known addresses). */
-function failClosedFor(cluster: Cluster, nodeName: string, localPods: readonly Pod[]): FailClosed {
-  const node = cluster.nodes.find((n) => n.name === nodeName);
+function failClosedFor(node: Node | undefined, localPods: readonly Pod[]): FailClosed {
   return {
     podCIDRs: [...(node?.podCIDRs ?? [])].sort(compareText),
     knownPodIPs: sortIps([...new Set(localPods.flatMap((p) => p.ips))]),

@@ -17,10 +17,15 @@
  *      pod IPs, is dropped there (after step 2, so the host still reaches it).
  * Established traffic and ICMPv6 neighbour discovery never reach a question
  * here: a Connection is one NEW TCP/UDP/SCTP flow.
+ *
+ * Shared sets hold what peer-sets.ts membersOf computes for the cluster — the
+ * same members the controller publishes and compose.ts adds to the script.
  */
-import { parseCidr, parseIp, type Address } from '../../src/policy/cidr.js';
+import { formatIp, parseCidr, parseIp, type Address } from '../../src/policy/cidr.js';
+import { ClusterIndex } from '../../src/policy/cluster-index.js';
 import type { Cluster, Direction } from '../../src/policy/model.js';
-import type { FirewallPlan, Match, NamedSet, PodChain, SetElement } from '../../src/policy/plan.js';
+import { membersOf, namedPortMember, peerSetsOf } from '../../src/policy/peer-sets.js';
+import type { Allow, FirewallPlan, PodChain } from '../../src/policy/plan.js';
 import type { Connection } from '../../src/policy/verdict.js';
 
 /**
@@ -38,8 +43,9 @@ export function evaluatePlans(
   const from = parseIp(connection.from);
   const to = parseIp(connection.to);
 
+  const members = membersIn(cluster);
   const egress = findChain(plans, 'egress', from);
-  if (egress && !runChain(egress.plan, egress.chain, to, connection)) return false;
+  if (egress && !runChain(egress.plan, egress.chain, to, connection, members)) return false;
 
   const isOwnHost = (plan: FirewallPlan): boolean =>
     cluster.nodes.some(
@@ -47,7 +53,9 @@ export function evaluatePlans(
     );
   const ingress = findChain(plans, 'ingress', to);
   if (ingress) {
-    return isOwnHost(ingress.plan) || runChain(ingress.plan, ingress.chain, from, connection);
+    return (
+      isOwnHost(ingress.plan) || runChain(ingress.plan, ingress.chain, from, connection, members)
+    );
   }
   for (const plan of plans.values()) {
     if (dropsAsUnknown(plan, to) && !isOwnHost(plan)) return false;
@@ -92,49 +100,83 @@ function findChain(
   return found[0] ?? null;
 }
 
+/** Members of every shared set the cluster's policies define, by set id. */
+type Members = ReadonlyMap<string, ReadonlySet<string>>;
+
+const membersCache = new WeakMap<Cluster, Members>();
+
+/** The members of every shared set of `cluster`, computed once per Cluster object. */
+export function membersIn(cluster: Cluster): Members {
+  let found = membersCache.get(cluster);
+  if (found === undefined) {
+    const index = new ClusterIndex(cluster);
+    found = new Map(
+      [...peerSetsOf(cluster.policies).values()].map((s) => [s.id, new Set(membersOf(s, index))]),
+    );
+    membersCache.set(cluster, found);
+  }
+  return found;
+}
+
 /** True when some allow of `chain` matches; `peer` is saddr on ingress, daddr on egress. */
 function runChain(
   plan: FirewallPlan,
   chain: PodChain,
   peer: Address,
   connection: Connection,
+  members: Members,
 ): boolean {
-  return chain.allows.some((a) => matches(plan, a.match, peer, connection));
+  return chain.allows.some((a) => allowMatches(plan, a, peer, connection, members));
 }
 
-function matches(plan: FirewallPlan, match: Match, peer: Address, connection: Connection): boolean {
-  if (match.kind === 'all') return true;
-  const set = plan.sets.find((s) => s.name === match.set);
-  if (!set) throw new Error(`plan of ${plan.node} references missing set ${match.set}`);
-  return setContains(set, peer, connection);
-}
-
-/** Interval lookup, as `ip saddr . meta l4proto . th dport @set` (or a part of it) does. */
-export function setContains(set: NamedSet, peer: Address, connection: Connection): boolean {
-  if (set.family !== null && set.family !== peer.family) return false;
-  return set.elements.some((e) => elementContains(set, e, peer, connection));
-}
-
-function elementContains(
-  set: NamedSet,
-  e: SetElement,
+/** What the allow's rendered line does with a packet whose peer address is `peer`. */
+export function allowMatches(
+  plan: FirewallPlan,
+  allow: Allow,
   peer: Address,
   connection: Connection,
+  members: Members,
 ): boolean {
-  if (set.kind !== 'port') {
-    if (!e.addr) throw new Error(`element of ${set.name} lacks an address`);
-    const first = parseIp(e.addr.first);
-    const last = parseIp(e.addr.last);
-    if (first.family !== peer.family || peer.value < first.value || peer.value > last.value) {
-      return false;
+  if (allow.family !== null && allow.family !== peer.family) return false;
+  const setOf = (id: string): ReadonlySet<string> => {
+    if (!plan.sets.some((s) => s.id === id && s.family === allow.family)) {
+      throw new Error(`plan of ${plan.node} uses set ${id} (${allow.family ?? ''}) it lacks`);
     }
+    return members.get(id) ?? new Set();
+  };
+  const ip = formatIp(peer);
+  switch (allow.peer.kind) {
+    case 'all':
+      break;
+    case 'set':
+      if (!setOf(allow.peer.set).has(ip)) return false;
+      break;
+    case 'cidrs':
+      if (
+        !allow.peer.ranges.some((r) => {
+          const first = parseIp(r.first);
+          const last = parseIp(r.last);
+          return (
+            first.family === peer.family && first.value <= peer.value && peer.value <= last.value
+          );
+        })
+      ) {
+        return false;
+      }
   }
-  if (set.kind !== 'addr') {
-    if (!e.port || !e.protocol) throw new Error(`element of ${set.name} lacks protocol or port`);
-    if (e.protocol !== connection.protocol) return false;
-    if (connection.port < e.port.first || connection.port > e.port.last) return false;
+  switch (allow.ports.kind) {
+    case 'all':
+      return true;
+    case 'ports':
+      return allow.ports.ports.some(
+        (p) =>
+          p.protocol === connection.protocol &&
+          p.port.first <= connection.port &&
+          connection.port <= p.port.last,
+      );
+    case 'namedPort':
+      return setOf(allow.ports.set).has(namedPortMember(ip, connection.protocol, connection.port));
   }
-  return true;
 }
 
 function sameAddress(a: Address, b: Address): boolean {

@@ -33,7 +33,7 @@ import type {
   SelectorRequirement,
 } from '../../../src/policy/model.js';
 import { parseCidr, parseIp, rangeContains } from '../../../src/policy/cidr.js';
-import type { FirewallPlan, SetElement } from '../../../src/policy/plan.js';
+import type { FirewallPlan } from '../../../src/policy/plan.js';
 import { translateNode, translatorFor } from '../../../src/policy/translate.js';
 import type { Connection } from '../../../src/policy/verdict.js';
 import { cluster, named, ns, node, pod, port, sel } from '../../support/builders.js';
@@ -460,28 +460,74 @@ describe('translate agrees with the oracle', () => {
     );
   });
 
-  it('every set is referenced, sorted and made of pairwise disjoint elements', () => {
+  it('every shared set is referenced and sorted; inline ranges and ports are sorted and disjoint', () => {
     fc.assert(
       fc.property(scenarioArb, (scenario) => {
         for (const plan of plansFor(scenario.cluster).values()) {
           const used = new Set(
             plan.chains.flatMap((c) =>
-              c.allows.flatMap((a) => (a.match.kind === 'set' ? [a.match.set] : [])),
+              c.allows.flatMap((a) => [
+                ...(a.peer.kind === 'set' ? [`${a.peer.set} ${a.family ?? ''}`] : []),
+                ...(a.ports.kind === 'namedPort' ? [`${a.ports.set} ${a.family ?? ''}`] : []),
+              ]),
             ),
           );
           assert.deepEqual(
-            plan.sets.map((s) => s.name),
+            plan.sets.map((s) => `${s.id} ${s.family}`),
             [...used].sort(),
             'sets are exactly those referenced, sorted',
           );
-          for (const set of plan.sets) {
-            assert.ok(set.elements.length > 0, `${set.name} is not empty`);
-            assertDisjoint(set.elements.map(boxOf), set.name);
-            assertSorted(set.elements.map(boxOf), set.name);
+          for (const allow of plan.chains.flatMap((c) => c.allows)) {
+            const where = `${allow.policy} rule ${allow.rule}`;
+            if (allow.peer.kind === 'cidrs') {
+              const boxes = allow.peer.ranges.map((r) => ({
+                addr: [parseIp(r.first).value, parseIp(r.last).value] as const,
+                protocol: '*',
+                port: [0, 65535] as const,
+              }));
+              assertSorted(boxes, where);
+              assertDisjoint(boxes, where);
+            }
+            if (allow.ports.kind === 'ports') {
+              const boxes = allow.ports.ports.map((p) => ({
+                addr: [0n, 0n] as const,
+                protocol: p.protocol,
+                port: [p.port.first, p.port.last] as const,
+              }));
+              assertSorted(boxes, where);
+              assertDisjoint(boxes, where);
+            }
           }
         }
       }),
       { seed: SEED + 2, numRuns: Math.max(20, Math.floor(RUNS / 4)) },
+    );
+  });
+
+  it('the plan of a node does not change when remote pods or namespace labels do', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.nat(), (scenario, salt) => {
+        const c = scenario.cluster;
+        for (const n of c.nodes) {
+          // Remote pods relabelled, given other ports, or gone; namespaces relabelled.
+          const changed: Cluster = {
+            ...c,
+            namespaces: c.namespaces.map((x) => ({
+              ...x,
+              labels: { ...x.labels, [`salt${salt % 3}`]: 'x' },
+            })),
+            pods: c.pods
+              .filter((p, i) => p.nodeName === n.name || (i + salt) % 3 !== 0)
+              .map((p) =>
+                p.nodeName === n.name
+                  ? p
+                  : { ...p, labels: { other: String(salt % 2) }, ports: [] },
+              ),
+          };
+          assert.deepEqual(translateNode(changed, n.name), translateNode(c, n.name), n.name);
+        }
+      }),
+      { seed: SEED + 4, numRuns: Math.max(20, Math.floor(RUNS / 4)) },
     );
   });
 });
@@ -537,14 +583,6 @@ interface Box {
   readonly addr: readonly [bigint, bigint];
   readonly protocol: string;
   readonly port: readonly [number, number];
-}
-
-function boxOf(e: SetElement): Box {
-  return {
-    addr: e.addr ? [parseIp(e.addr.first).value, parseIp(e.addr.last).value] : [0n, 0n],
-    protocol: e.protocol ?? '*',
-    port: e.port ? [e.port.first, e.port.last] : [0, 65535],
-  };
 }
 
 /** Elements come sorted by first address, then protocol, then first port. */
