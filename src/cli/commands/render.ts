@@ -1,6 +1,8 @@
 /**
  * `nftpol render`: the controller's translate + render, offline. Prints each
- * node's script (for review) or writes one `<node>.nft` file per node (for CI
+ * node's complete script — its rules with the members of the shared sets
+ * they use added (nft/node-script.ts), the bytes its executor loads — or
+ * writes one `<node>.nft` file per node (for CI
  * and for `nft -c -f`), so that what a change does to the ruleset can be read
  * as a diff before it reaches a cluster. The node list is every node the input
  * knows of — Node objects and the nodes pods are scheduled on — so a cluster
@@ -8,9 +10,8 @@
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { renderScript } from '../../nft/render.js';
+import { nodeScripter } from '../../nft/node-script.js';
 import type { Cluster } from '../../policy/model.js';
-import { translateNode } from '../../policy/translate.js';
 import type { Command, FlagValues, Invocation } from '../command.js';
 import { FILE_FLAG, readFiles, readString } from '../command.js';
 import { InputError } from '../errors.js';
@@ -44,7 +45,10 @@ export interface WrittenScript {
 const HELP = `Usage: nftpol render -f PATH [-f PATH...] [--node NAME] [--out DIR] [--fail-closed]
 
 Translate the NetworkPolicies in the input and render each node's nft script
-(one "table inet nftpol", applied atomically with nft -f).
+(one "table inet nftpol", applied atomically with nft -f): the rules of the
+node's NodeFirewall, followed by "add element" lines holding the members of
+the shared peer sets they use (the AddressSets), exactly what the node's
+executor loads.
 
 Without --out, prints every node's script, each preceded by a line
 "# node: NAME", nodes sorted by name. With --out, writes DIR/NAME.nft for each
@@ -89,9 +93,9 @@ export function renderNodes(cluster: Cluster, options: RenderOptions): NodeScrip
     throw new InputError(`no node "${options.node}" in the input (nodes: ${list})`);
   }
   const names = options.node === null ? known : [options.node];
+  const scriptFor = nodeScripter(cluster);
   return names.map((node) => {
-    const plan = translateNode(cluster, node, { failClosed: options.failClosed });
-    const { script, scriptHash } = renderScript(plan);
+    const { script, scriptHash } = scriptFor(node, { failClosed: options.failClosed });
     return { node, script, scriptHash };
   });
 }
