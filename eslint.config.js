@@ -38,6 +38,7 @@ const PURE_FILES = [
   'src/nft/table-diff.ts',
   'src/nft/counters.ts',
   'src/nft/compose.ts',
+  'src/nft/live-members.ts',
   'src/nft/node-script.ts',
 ];
 const NO_DATE_NOW = {

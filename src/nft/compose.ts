@@ -168,17 +168,23 @@ const DECLARATION = /^\tset ((?:pods|port)_[0-9a-f]{16}_[46]) \{$/gm;
 
 /**
  * The shared sets `rulesScript` declares (lines `\tset pods_<hex>_4 {`),
- * sorted by name, each once.
+ * sorted by name, each once. The last script's answer is remembered: the
+ * executor asks again about the same script for every member change.
  */
-export function declaredSharedSets(rulesScript: string): DeclaredSet[] {
+export function declaredSharedSets(rulesScript: string): readonly DeclaredSet[] {
+  if (lastDeclared !== null && lastDeclared.script === rulesScript) return lastDeclared.sets;
   const byName = new Map<string, DeclaredSet>();
   for (const match of rulesScript.matchAll(DECLARATION)) {
     const name = match[1] ?? '';
     const shared = sharedSetOfName(name);
     if (shared !== null) byName.set(name, { name, ...shared });
   }
-  return [...byName.values()].sort((a, b) => compareText(a.name, b.name));
+  const sets = [...byName.values()].sort((a, b) => compareText(a.name, b.name));
+  lastDeclared = { script: rulesScript, sets };
+  return sets;
 }
+
+let lastDeclared: { readonly script: string; readonly sets: readonly DeclaredSet[] } | null = null;
 
 /**
  * The elements each shared set declared in `rulesScript` gets from
@@ -243,7 +249,9 @@ export function composeScript(
  * `before` into those for `after`: every `delete element` line first, then
  * every `add element` line, sets ascending, at most
  * {@link MAX_ELEMENTS_PER_LINE} sorted elements per line. Ids the script
- * does not declare are ignored on both sides.
+ * does not declare are ignored on both sides; an id whose list is the same
+ * array in `before` and `after` is unchanged and not even parsed (so keep
+ * an unchanged set's array when building `after`).
  * @returns the delta text, or null when no declared set changes.
  * @throws MemberError as {@link composeElements}.
  */
@@ -252,12 +260,16 @@ export function memberDelta(
   before: ReadonlyMap<string, readonly string[]>,
   after: ReadonlyMap<string, readonly string[]>,
 ): string | null {
-  const declared = declaredSharedSets(rulesScript);
-  const old = elementsOf(declared, before);
-  const now = elementsOf(declared, after);
+  // Only the sets of ids whose lists differ (the same array object cannot):
+  // a member change costs the sets it touches, not every member of the node.
+  const changed = declaredSharedSets(rulesScript).filter(
+    (set) => before.get(set.id) !== after.get(set.id),
+  );
+  const old = elementsOf(changed, before);
+  const now = elementsOf(changed, after);
   const deletes = new Map<string, readonly string[]>();
   const adds = new Map<string, readonly string[]>();
-  for (const { name } of declared) {
+  for (const { name } of changed) {
     const was = old.get(name) ?? [];
     const is = now.get(name) ?? [];
     const wasSet = new Set(was);

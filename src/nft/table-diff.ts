@@ -3,8 +3,15 @@
  * after its own apply, both normalized by ruleset.ts, and the one-line
  * summary that goes to logs and the InSync condition.
  *
+ * The members of shared peer sets (v2) change between full loads, by
+ * element deltas that are not read back: for those sets the caller passes
+ * the elements it loaded (compose.ts composeElements), and the live
+ * elements are compared with them, as member text (live-members.ts),
+ * instead of with the reference's.
+ *
  * PURE: no I/O.
  */
+import { memberOfElement } from './live-members.js';
 import type { NormalizedTable } from './ruleset.js';
 
 /** How a live table differs from the reference; every list sorted. */
@@ -30,11 +37,16 @@ export interface TableDiff {
 
 /**
  * Compares `live` against `reference`.
+ * @param elements the elements expected in some sets by nft set name, as
+ *   member text (the shared sets and what was last loaded into them): those
+ *   sets' live elements are compared with these, not with the reference's.
+ *   A set named here keeps its definition compared with the reference.
  * @returns null when they are equal (no drift), else what differs.
  */
 export function diffTables(
   reference: NormalizedTable,
   live: NormalizedTable | null,
+  elements: ReadonlyMap<string, readonly string[]> = new Map(),
 ): TableDiff | null {
   if (live === null) {
     return {
@@ -67,10 +79,11 @@ export function diffTables(
     const a = reference.sets[n];
     const b = live.sets[n];
     if (a === undefined || b === undefined) return true;
+    if (a.definition !== b.definition) return true;
+    const expected = elements.get(n);
+    if (expected !== undefined) return !sameMembers(expected, b.elements);
     return (
-      a.definition !== b.definition ||
-      a.elements.length !== b.elements.length ||
-      a.elements.some((e, i) => b.elements[i] !== e)
+      a.elements.length !== b.elements.length || a.elements.some((e, i) => b.elements[i] !== e)
     );
   });
   const differs =
@@ -112,6 +125,13 @@ export function summarizeDiff(diff: TableDiff): string {
   list('sets removed:', diff.setsRemoved);
   list('sets changed:', diff.setsChanged);
   return parts.join('; ');
+}
+
+/** Whether the live elements (nft JSON) are exactly the members `expected` (deduplicated). */
+function sameMembers(expected: readonly string[], live: readonly string[]): boolean {
+  if (expected.length !== live.length) return false;
+  const have = new Set(live.map(memberOfElement));
+  return have.size === live.length && expected.every((m) => have.has(m));
 }
 
 function split<T>(
