@@ -1,15 +1,40 @@
 /**
- * The plan's shape, row by row: which chains exist, which allows they hold and
- * what the sets contain. Each row prints its plan as short lines
- * (`in_a_web 10.0.0.5 ← a/deny`, `  a/allow#0 addrPort4 10.0.0.1 TCP 80`) so
- * that the expected value reads like the policy it came from. Semantics are
- * checked against the oracle in plan-vs-oracle.property.test.ts; here we pin
- * what render and operators rely on: dedup, naming, ordering, omissions.
+ * The plan's shape, row by row: which chains exist, which allows they hold,
+ * and which shared sets the node's script declares. Each row prints its plan
+ * as short lines so that the expected value reads like the policy it came
+ * from:
+ *
+ *   in_a_web 10.0.0.5 ← a/p                                   chain, its IPs, its policies
+ *     a/p#0 ip from [pods {app=client} in namespace a: 10.0.0.1] ports tcp.80
+ *     a/p#1 ip from {10.1.0.0-10.1.0.255} ports *              ipBlock ranges, inline
+ *     a/q#0 ip to * ports [any pod, port http/TCP: 10.0.0.7 . tcp . 8080]
+ *   set ip pods {app=client} in namespace a                   one declared set (family, peer)
+ *
+ * A shared set is printed by its meaning, not its id: the peer it stands for
+ * (peer-sets.ts describePeerSet) and its current members of the allow's
+ * family (membersOf). Members are not in the plan — they are what compose.ts
+ * adds to the script — so the rows show both halves of what the node loads.
+ * Semantics are checked against the oracle in plan-vs-oracle.property.test.ts;
+ * here we pin what render and operators rely on: set identity, inline
+ * ranges and ports, ordering, omissions.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Cluster } from '../../../src/policy/model.js';
-import type { FirewallPlan, SetElement } from '../../../src/policy/plan.js';
+import { ClusterIndex } from '../../../src/policy/cluster-index.js';
+import type { Cluster, Direction, Family } from '../../../src/policy/model.js';
+import {
+  describePeerSet,
+  membersOf,
+  peerSetsOf,
+  type PeerSet,
+} from '../../../src/policy/peer-sets.js';
+import type {
+  Allow,
+  FirewallPlan,
+  PeerMatch,
+  PortMatch,
+  SharedSetUse,
+} from '../../../src/policy/plan.js';
 import {
   MAX_CHAIN_NAME,
   translateNode,
@@ -31,27 +56,86 @@ import {
   sel,
 } from '../../support/builders.js';
 
-/** The plan as lines: one per chain, one per allow with its set's content. */
-function showPlan(plan: FirewallPlan): string[] {
-  const sets = new Map(plan.sets.map((s) => [s.name, s]));
-  return plan.chains.flatMap((c) => [
-    `${c.name} ${c.ips.join(',')} ← ${c.policies.join(',')}`,
-    ...c.allows.map((a) => {
-      if (a.match.kind === 'all') return `  ${a.policy}#${a.rule} all`;
-      const set = sets.get(a.match.set);
-      if (!set) return `  ${a.policy}#${a.rule} MISSING ${a.match.set}`;
-      const family = set.family === 'ip' ? '4' : set.family === 'ip6' ? '6' : '';
-      return `  ${a.policy}#${a.rule} ${set.kind}${family} ${set.elements.map(showElement).join(', ')}`;
-    }),
-  ]);
+/** The family of a member text: its address is the part before the first space. */
+function memberFamily(member: string): Family {
+  return (member.split(' ')[0] ?? '').includes(':') ? 'ip6' : 'ip';
 }
 
-function showElement(e: SetElement): string {
-  const range = (r: { first: string | number; last: string | number }): string =>
-    r.first === r.last ? String(r.first) : `${r.first}-${r.last}`;
-  return [e.addr && range(e.addr), e.protocol, e.port && range(e.port)]
-    .filter((x) => x !== undefined)
-    .join(' ');
+const range = (r: { first: string | number; last: string | number }): string =>
+  r.first === r.last ? String(r.first) : `${r.first}-${r.last}`;
+
+/**
+ * The plan as lines: one per chain, one per allow (family, peer, ports), then
+ * one per shared set the plan declares. `c` is the cluster the plan came
+ * from, for the sets' meaning and members.
+ */
+function showPlan(plan: FirewallPlan, c: Cluster): string[] {
+  const defined = peerSetsOf(c.policies);
+  const index = new ClusterIndex(c);
+  const showSet = (id: string, family: Family | null): string => {
+    const set = defined.get(id);
+    if (set === undefined) return `UNDEFINED ${id}`;
+    const members = membersOf(set, index).filter((m) => memberFamily(m) === family);
+    return `[${describePeerSet(set)}: ${members.length === 0 ? 'none' : members.join(', ')}]`;
+  };
+  const showPeer = (a: Allow, peer: PeerMatch): string => {
+    switch (peer.kind) {
+      case 'all':
+        return '*';
+      case 'set':
+        return showSet(peer.set, a.family);
+      case 'cidrs':
+        return `{${peer.ranges.map(range).join(', ')}}`;
+    }
+  };
+  const showPorts = (a: Allow, ports: PortMatch): string => {
+    switch (ports.kind) {
+      case 'all':
+        return '*';
+      case 'ports':
+        return ports.ports.map((p) => `${p.protocol.toLowerCase()}.${range(p.port)}`).join(', ');
+      case 'namedPort':
+        return showSet(ports.set, a.family);
+    }
+  };
+  const side: Record<Direction, string> = { ingress: 'from', egress: 'to' };
+  return [
+    ...plan.chains.flatMap((ch) => [
+      `${ch.name} ${ch.ips.join(',')} ← ${ch.policies.join(',')}`,
+      ...ch.allows.map(
+        (a) =>
+          `  ${a.policy}#${a.rule} ${a.family ?? 'any'} ${side[ch.direction]} ${showPeer(a, a.peer)} ports ${showPorts(a, a.ports)}`,
+      ),
+    ]),
+    // By meaning (ids are hashes); setsUsedBy checks the plan's own order.
+    ...plan.sets
+      .map((s) => {
+        const set = defined.get(s.id);
+        return `set ${s.family} ${set === undefined ? `UNDEFINED ${s.id}` : describePeerSet(set)}`;
+      })
+      .sort(),
+  ];
+}
+
+/** What `plan.sets` must be: every (set, family) an allow uses, once, sorted by id then family. */
+function setsUsedBy(plan: FirewallPlan): SharedSetUse[] {
+  const uses = new Map<string, SharedSetUse>();
+  for (const a of plan.chains.flatMap((ch) => ch.allows)) {
+    if (a.family === null) continue;
+    if (a.peer.kind === 'set') {
+      uses.set(`${a.peer.set} ${a.family}`, { id: a.peer.set, kind: 'addr', family: a.family });
+    }
+    if (a.ports.kind === 'namedPort') {
+      uses.set(`${a.ports.set} ${a.family}`, {
+        id: a.ports.set,
+        kind: 'addrPort',
+        family: a.family,
+      });
+    }
+  }
+  return [...uses.values()].sort((x, y) =>
+    x.id !== y.id ? (x.id < y.id ? -1 : 1) : x.family === y.family ? 0 : x.family === 'ip' ? -1 : 1,
+  );
 }
 
 interface Row {
@@ -60,8 +144,6 @@ interface Row {
   readonly node?: string;
   readonly options?: TranslateOptions;
   readonly expected: readonly string[];
-  /** Number of distinct sets, when the row is about deduplication. */
-  readonly sets?: number;
 }
 
 const web = (over: Parameters<typeof pod>[2] = {}) =>
@@ -69,6 +151,7 @@ const web = (over: Parameters<typeof pod>[2] = {}) =>
 const client = (over: Parameters<typeof pod>[2] = {}) =>
   pod('a/client', { app: 'client' }, { ips: ['10.0.0.1'], nodeName: 'node-2', ...over });
 const isolateWeb = { podSelector: sel({ app: 'web' }) };
+const clientsOfA = 'pods {app=client} in namespace a';
 
 const rows: readonly Row[] = [
   {
@@ -84,10 +167,10 @@ const rows: readonly Row[] = [
   {
     name: 'ingress: [{}] allows everything with one match-all allow',
     cluster: cluster([ns('a')], [web()], [policy('a/all', { ingress: [rule()] })]),
-    expected: ['in_a_web 10.0.0.5 ← a/all', '  a/all#0 all'],
+    expected: ['in_a_web 10.0.0.5 ← a/all', '  a/all#0 any from * ports *'],
   },
   {
-    name: 'a rule with ports but no peers becomes one family-independent port set',
+    name: 'a rule with ports but no peers is one family-independent line, ports inline',
     cluster: cluster(
       [ns('a')],
       [web({ ips: ['10.0.0.5', 'fd00::5'] })],
@@ -97,10 +180,13 @@ const rows: readonly Row[] = [
         }),
       ],
     ),
-    expected: ['in_a_web 10.0.0.5,fd00::5 ← a/p', '  a/p#0 port TCP 80, TCP 8000-8080, UDP 53'],
+    expected: [
+      'in_a_web 10.0.0.5,fd00::5 ← a/p',
+      '  a/p#0 any from * ports tcp.80, tcp.8000-8080, udp.53',
+    ],
   },
   {
-    name: 'a rule with peers but no ports becomes one addr set per family of the pod',
+    name: 'a pods peer is one shared set, used once per family of the pod, with members on every node',
     cluster: cluster(
       [ns('a')],
       [
@@ -112,8 +198,10 @@ const rows: readonly Row[] = [
     ),
     expected: [
       'in_a_web 10.0.0.5,fd00::5 ← a/p',
-      '  a/p#0 addr4 10.0.0.1-10.0.0.2',
-      '  a/p#0 addr6 fd00::1',
+      `  a/p#0 ip from [${clientsOfA}: 10.0.0.1, 10.0.0.2] ports *`,
+      `  a/p#0 ip6 from [${clientsOfA}: fd00::1] ports *`,
+      `set ip ${clientsOfA}`,
+      `set ip6 ${clientsOfA}`,
     ],
   },
   {
@@ -128,10 +216,36 @@ const rows: readonly Row[] = [
         }),
       ],
     ),
-    expected: ['in_a_web 10.0.0.5 ← a/p', '  a/p#0 addr4 10.0.0.1'],
+    expected: [
+      'in_a_web 10.0.0.5 ← a/p',
+      `  a/p#0 ip from [${clientsOfA}: 10.0.0.1] ports *`,
+      `set ip ${clientsOfA}`,
+    ],
   },
   {
-    name: 'peers and ports become address . protocol . port elements',
+    name: 'a pods peer on an IPv4-only pod declares only the IPv4 set, whatever families its members have',
+    cluster: cluster(
+      [ns('a')],
+      [
+        web(),
+        client({ ips: ['fd00::1', '10.0.0.1'] }),
+        pod('a/client6', { app: 'client' }, { ips: ['fd00::2'], nodeName: 'node-3' }),
+      ],
+      [
+        policy('a/p', {
+          ...isolateWeb,
+          ingress: [rule([podPeer(sel({ app: 'client' }))], [port(80)])],
+        }),
+      ],
+    ),
+    expected: [
+      'in_a_web 10.0.0.5 ← a/p',
+      `  a/p#0 ip from [${clientsOfA}: 10.0.0.1] ports tcp.80`,
+      `set ip ${clientsOfA}`,
+    ],
+  },
+  {
+    name: 'peers and ports: the peers as a set, the ports inline on the same line',
     cluster: cluster(
       [ns('a')],
       [web(), client()],
@@ -142,10 +256,14 @@ const rows: readonly Row[] = [
         }),
       ],
     ),
-    expected: ['in_a_web 10.0.0.5 ← a/p', '  a/p#0 addrPort4 10.0.0.1 SCTP 53, 10.0.0.1 TCP 443'],
+    expected: [
+      'in_a_web 10.0.0.5 ← a/p',
+      `  a/p#0 ip from [${clientsOfA}: 10.0.0.1] ports sctp.53, tcp.443`,
+      `set ip ${clientsOfA}`,
+    ],
   },
   {
-    name: 'ipBlock except is subtracted into disjoint ranges',
+    name: 'ipBlock except is subtracted into disjoint ranges, inline',
     cluster: cluster(
       [ns('a')],
       [web()],
@@ -157,11 +275,11 @@ const rows: readonly Row[] = [
     ),
     expected: [
       'in_a_web 10.0.0.5 ← a/p',
-      '  a/p#0 addr4 10.1.0.0-10.1.0.255, 10.1.2.0-10.1.127.255',
+      '  a/p#0 ip from {10.1.0.0-10.1.0.255, 10.1.2.0-10.1.127.255} ports *',
     ],
   },
   {
-    name: 'overlapping peers with different ports decompose into disjoint elements',
+    name: 'overlapping ports of a rule merge into disjoint ranges; overlapping peers are lines of their own',
     cluster: cluster(
       [ns('a')],
       [web()],
@@ -169,27 +287,53 @@ const rows: readonly Row[] = [
         policy('a/p', {
           ingress: [
             rule([ipBlock('10.1.0.0/30')], [port(80)]),
-            rule([ipBlock('10.1.0.0/30'), ipBlock('10.1.0.2/31')], [port(80, 'TCP', 90)]),
+            rule(
+              [ipBlock('10.1.0.0/30'), ipBlock('10.1.0.2/31')],
+              [port(80, 'TCP', 90), port(85), port(91), port(95, 'TCP', 99)],
+            ),
           ],
         }),
         policy('a/q', {
-          ingress: [
-            rule([ipBlock('10.1.0.0/29'), ipBlock('10.1.0.2/32')], [port(80), port(81)]),
-            rule([ipBlock('10.1.0.0/29'), ipBlock('10.1.0.2/32')], [port(443)]),
-          ],
+          ingress: [rule([ipBlock('10.1.0.0/29'), ipBlock('10.1.0.2/32')], [port(80), port(81)])],
         }),
       ],
     ),
     expected: [
       'in_a_web 10.0.0.5 ← a/p,a/q',
-      '  a/p#0 addrPort4 10.1.0.0-10.1.0.3 TCP 80',
-      '  a/p#1 addrPort4 10.1.0.0-10.1.0.3 TCP 80-90',
-      '  a/q#0 addrPort4 10.1.0.0-10.1.0.7 TCP 80-81',
-      '  a/q#1 addrPort4 10.1.0.0-10.1.0.7 TCP 443',
+      '  a/p#0 ip from {10.1.0.0-10.1.0.3} ports tcp.80',
+      '  a/p#1 ip from {10.1.0.0-10.1.0.3} ports tcp.80-91, tcp.95-99',
+      '  a/p#1 ip from {10.1.0.2-10.1.0.3} ports tcp.80-91, tcp.95-99',
+      '  a/q#0 ip from {10.1.0.0-10.1.0.7} ports tcp.80-81',
+      '  a/q#0 ip from {10.1.0.2} ports tcp.80-81',
     ],
   },
   {
-    name: 'a pods peer lists pods on every node, not only local ones',
+    name: 'a peer repeated within a rule is one line',
+    cluster: cluster(
+      [ns('a')],
+      [web(), client()],
+      [
+        policy('a/p', {
+          ingress: [
+            rule([
+              podPeer(sel({ app: 'client' })),
+              ipBlock('10.2.0.0/16'),
+              podPeer(sel({ app: 'client' })),
+              ipBlock('10.2.0.0/16'),
+            ]),
+          ],
+        }),
+      ],
+    ),
+    expected: [
+      'in_a_web 10.0.0.5 ← a/p',
+      `  a/p#0 ip from [${clientsOfA}: 10.0.0.1] ports *`,
+      '  a/p#0 ip from {10.2.0.0-10.2.255.255} ports *',
+      `set ip ${clientsOfA}`,
+    ],
+  },
+  {
+    name: 'a namespaceSelector peer is one set of the pods of the selected namespaces, on every node',
     cluster: cluster(
       [ns('a'), ns('b', { team: 'x' })],
       [
@@ -200,10 +344,14 @@ const rows: readonly Row[] = [
       ],
       [policy('a/p', { ...isolateWeb, ingress: [rule([nsPeer(sel({ team: 'x' }))])] })],
     ),
-    expected: ['in_a_web 10.0.0.5 ← a/p', '  a/p#0 addr4 10.0.1.1, 10.0.2.1'],
+    expected: [
+      'in_a_web 10.0.0.5 ← a/p',
+      '  a/p#0 ip from [pods {} in namespaces {team=x}: 10.0.1.1, 10.0.2.1] ports *',
+      'set ip pods {} in namespaces {team=x}',
+    ],
   },
   {
-    name: 'pods that are not enforceable are neither targets nor peers',
+    name: 'pods that are not enforceable are neither targets nor set members',
     cluster: cluster(
       [ns('a')],
       [
@@ -215,10 +363,42 @@ const rows: readonly Row[] = [
       ],
       [policy('a/p', { ingress: [rule([podPeer()])] })],
     ),
-    expected: ['in_a_web 10.0.0.5 ← a/p', '  a/p#0 addr4 10.0.0.5'],
+    expected: [
+      'in_a_web 10.0.0.5 ← a/p',
+      '  a/p#0 ip from [pods {} in namespace a: 10.0.0.5] ports *',
+      'set ip pods {} in namespace a',
+    ],
   },
   {
-    name: 'ingress named ports resolve on each local pod, giving each pod its own set',
+    name: 'an IP two live pods claim is a member only of the sets of the pod it is enforced for',
+    cluster: cluster(
+      [ns('a')],
+      [
+        web(),
+        pod(
+          'a/old',
+          { app: 'client' },
+          { ips: ['10.0.0.7'], nodeName: 'node-2', terminating: true },
+        ),
+        pod('a/successor', { app: 'other' }, { ips: ['10.0.0.7'], nodeName: 'node-3' }),
+      ],
+      [
+        policy('a/p', {
+          ...isolateWeb,
+          ingress: [rule([podPeer(sel({ app: 'client' })), podPeer(sel({ app: 'other' }))])],
+        }),
+      ],
+    ),
+    expected: [
+      'in_a_web 10.0.0.5 ← a/p',
+      `  a/p#0 ip from [${clientsOfA}: none] ports *`,
+      '  a/p#0 ip from [pods {app=other} in namespace a: 10.0.0.7] ports *',
+      `set ip ${clientsOfA}`,
+      'set ip pods {app=other} in namespace a',
+    ],
+  },
+  {
+    name: 'ingress named ports resolve on each local pod, inline in its own chain',
     cluster: cluster(
       [ns('a')],
       [
@@ -230,13 +410,12 @@ const rows: readonly Row[] = [
     ),
     expected: [
       'in_a_web1 10.0.0.5 ← a/p',
-      '  a/p#0 port TCP 80',
+      '  a/p#0 any from * ports tcp.80',
       'in_a_web2 10.0.0.6 ← a/p',
-      '  a/p#0 port TCP 8080',
+      '  a/p#0 any from * ports tcp.8080',
       'in_a_web3 10.0.0.7 ← a/p',
-      '  a/p#0 port TCP 8080',
+      '  a/p#0 any from * ports tcp.8080',
     ],
-    sets: 2,
   },
   {
     name: 'a named port the pod does not declare (or declares for another protocol) emits no allow',
@@ -254,10 +433,14 @@ const rows: readonly Row[] = [
         }),
       ],
     ),
-    expected: ['in_a_web 10.0.0.5 ← a/p', '  a/p#2 addrPort4 10.0.0.1 UDP 53, 10.0.0.5 UDP 53'],
+    expected: [
+      'in_a_web 10.0.0.5 ← a/p',
+      '  a/p#2 ip from [pods {} in namespace a: 10.0.0.1, 10.0.0.5] ports udp.53',
+      'set ip pods {} in namespace a',
+    ],
   },
   {
-    name: 'egress named ports resolve on each peer pod',
+    name: 'egress named ports resolve on each peer pod: a set of address . protocol . port',
     cluster: cluster(
       [ns('a')],
       [
@@ -284,11 +467,14 @@ const rows: readonly Row[] = [
     ),
     expected: [
       'eg_a_client 10.0.0.1 ← a/p',
-      '  a/p#0 addrPort4 10.0.0.11 TCP 80, 10.0.0.11 TCP 443, 10.0.0.12 TCP 443, 10.0.0.12 TCP 8080, 10.0.0.13 TCP 443',
+      '  a/p#0 ip to [pods {app=api} in namespace a: 10.0.0.11, 10.0.0.12, 10.0.0.13] ports tcp.443',
+      '  a/p#0 ip to * ports [pods {app=api} in namespace a, port http/TCP: 10.0.0.11 . tcp . 80, 10.0.0.12 . tcp . 8080]',
+      'set ip pods {app=api} in namespace a',
+      'set ip pods {app=api} in namespace a, port http/TCP',
     ],
   },
   {
-    name: 'an ipBlock peer with an egress named port holds only the pods inside the block',
+    name: 'an ipBlock peer with an egress named port: a set of the pods inside the block',
     cluster: cluster(
       [ns('a'), ns('b')],
       [
@@ -309,7 +495,45 @@ const rows: readonly Row[] = [
         }),
       ],
     ),
-    expected: ['eg_a_client 10.0.0.1 ← a/p', '  a/p#0 addrPort4 10.0.2.1 TCP 80'],
+    expected: [
+      'eg_a_client 10.0.0.1 ← a/p',
+      '  a/p#0 ip to * ports [pods in 10.0.2.0/24 except 10.0.2.8/29, port http/TCP: 10.0.2.1 . tcp . 80]',
+      'set ip pods in 10.0.2.0/24 except 10.0.2.8/29, port http/TCP',
+    ],
+  },
+  {
+    name: 'an ipBlock peer with numbered and named egress ports: ranges inline, the named port per pod inside',
+    cluster: cluster(
+      [ns('a'), ns('b')],
+      [
+        client({ nodeName: 'node-1' }),
+        pod(
+          'b/in',
+          {},
+          { ips: ['10.0.2.1'], nodeName: 'node-2', ports: [named('dns', 53, 'UDP')] },
+        ),
+        pod(
+          'b/out',
+          {},
+          { ips: ['10.0.3.1'], nodeName: 'node-2', ports: [named('dns', 54, 'UDP')] },
+        ),
+      ],
+      [
+        policy('a/p', {
+          podSelector: sel({ app: 'client' }),
+          policyTypes: ['egress'],
+          egress: [
+            rule([ipBlock('10.0.2.0/24', '10.0.2.128/25')], [port(443), port('dns', 'UDP')]),
+          ],
+        }),
+      ],
+    ),
+    expected: [
+      'eg_a_client 10.0.0.1 ← a/p',
+      '  a/p#0 ip to {10.0.2.0-10.0.2.127} ports tcp.443',
+      '  a/p#0 ip to * ports [pods in 10.0.2.0/24 except 10.0.2.128/25, port dns/UDP: 10.0.2.1 . udp . 53]',
+      'set ip pods in 10.0.2.0/24 except 10.0.2.128/25, port dns/UDP',
+    ],
   },
   {
     name: 'an egress rule without peers splits numbered ports (any address) from named ports (per pod)',
@@ -333,9 +557,43 @@ const rows: readonly Row[] = [
     ),
     expected: [
       'eg_a_client 10.0.0.1,fd00::1 ← a/p',
-      '  a/p#0 port UDP 53',
-      '  a/p#0 addrPort4 10.0.0.11 TCP 8080',
-      '  a/p#0 addrPort6 fd00::11 TCP 8080',
+      '  a/p#0 any to * ports udp.53',
+      '  a/p#0 ip to * ports [any pod, port http/TCP: 10.0.0.11 . tcp . 8080]',
+      '  a/p#0 ip6 to * ports [any pod, port http/TCP: fd00::11 . tcp . 8080]',
+      'set ip any pod, port http/TCP',
+      'set ip6 any pod, port http/TCP',
+    ],
+  },
+  {
+    name: 'an egress named port without `to` is a set over every pod of every namespace that declares it',
+    cluster: cluster(
+      [ns('a'), ns('b')],
+      [
+        client({ nodeName: 'node-1', ports: [named('metrics', 9090)] }),
+        pod(
+          'b/api',
+          {},
+          { ips: ['10.0.1.1'], nodeName: 'node-2', ports: [named('metrics', 8080)] },
+        ),
+        pod(
+          'b/udp',
+          {},
+          { ips: ['10.0.1.2'], nodeName: 'node-2', ports: [named('metrics', 53, 'UDP')] },
+        ),
+        pod('b/none', {}, { ips: ['10.0.1.3'], nodeName: 'node-3' }),
+      ],
+      [
+        policy('a/p', {
+          podSelector: sel({ app: 'client' }),
+          policyTypes: ['egress'],
+          egress: [rule(null, [port('metrics')])],
+        }),
+      ],
+    ),
+    expected: [
+      'eg_a_client 10.0.0.1 ← a/p',
+      '  a/p#0 ip to * ports [any pod, port metrics/TCP: 10.0.0.1 . tcp . 9090, 10.0.1.1 . tcp . 8080]',
+      'set ip any pod, port metrics/TCP',
     ],
   },
   {
@@ -360,13 +618,13 @@ const rows: readonly Row[] = [
     ),
     expected: [
       'eg_a_b 10.0.0.2 ← a/a',
-      '  a/a#0 all',
+      '  a/a#0 any to * ports *',
       'in_a_b 10.0.0.2 ← a/a,a/z',
-      '  a/a#0 port TCP 1',
-      '  a/z#0 port TCP 2',
+      '  a/a#0 any from * ports tcp.1',
+      '  a/z#0 any from * ports tcp.2',
       'in_z_b 10.0.0.3 ← z/p',
-      '  z/p#0 addr4 10.9.0.0-10.9.255.255',
-      '  z/p#1 all',
+      '  z/p#0 ip from {10.9.0.0-10.9.255.255} ports *',
+      '  z/p#1 any from * ports *',
     ],
   },
   {
@@ -394,34 +652,49 @@ describe('translateNode: plan shape', () => {
   for (const row of rows) {
     it(row.name, () => {
       const plan = translateNode(row.cluster, row.node ?? 'node-1', row.options);
-      assert.deepEqual(showPlan(plan), row.expected);
-      if (row.sets !== undefined) assert.equal(plan.sets.length, row.sets);
+      assert.deepEqual(showPlan(plan, row.cluster), row.expected);
+      assert.deepEqual(plan.sets, setsUsedBy(plan), 'plan.sets: exactly the sets the allows use');
     });
   }
 });
 
 describe('translateNode: the table above', () => {
-  it('covers every set kind and family, both directions, every protocol and match-all', () => {
+  it('covers both directions, every peer and port match, every family, set kind and protocol', () => {
     const seen = new Set<string>();
     for (const row of rows) {
       const plan = translateNode(row.cluster, row.node ?? 'node-1', row.options);
-      for (const c of plan.chains) seen.add(c.direction);
-      for (const c of plan.chains) for (const a of c.allows) seen.add(a.match.kind);
-      for (const set of plan.sets) {
-        seen.add(`${set.kind}/${set.family ?? 'any'}`);
-        for (const e of set.elements) if (e.protocol) seen.add(e.protocol);
+      const defined = peerSetsOf(row.cluster.policies);
+      for (const c of plan.chains) {
+        seen.add(c.direction);
+        for (const a of c.allows) {
+          seen.add(`peer ${a.peer.kind}`);
+          seen.add(`ports ${a.ports.kind}`);
+          seen.add(`family ${a.family ?? 'any'}`);
+          if (a.ports.kind === 'ports') for (const p of a.ports.ports) seen.add(p.protocol);
+        }
+      }
+      for (const s of plan.sets) {
+        seen.add(`${s.kind}/${s.family}`);
+        const protocol = defined.get(s.id)?.namedPort?.protocol;
+        if (protocol !== undefined) seen.add(protocol);
       }
     }
     const wanted = [
       'ingress',
       'egress',
-      'all',
-      'set',
+      'peer all',
+      'peer set',
+      'peer cidrs',
+      'ports all',
+      'ports ports',
+      'ports namedPort',
+      'family any',
+      'family ip',
+      'family ip6',
       'addr/ip',
       'addr/ip6',
       'addrPort/ip',
       'addrPort/ip6',
-      'port/any',
       'TCP',
       'UDP',
       'SCTP',
@@ -433,55 +706,197 @@ describe('translateNode: the table above', () => {
   });
 });
 
-describe('translateNode: sets', () => {
-  it('identical content across pods, rules and policies is one set', () => {
+describe('translateNode: shared sets are named by identity, not by members', () => {
+  /** The set ids the allows of `plan` use, per `policy#rule`, in line order. */
+  const idsByRule = (plan: FirewallPlan): Map<string, string[]> => {
+    const out = new Map<string, string[]>();
+    for (const a of plan.chains.flatMap((ch) => ch.allows)) {
+      const id =
+        a.peer.kind === 'set' ? a.peer.set : a.ports.kind === 'namedPort' ? a.ports.set : null;
+      if (id === null) continue;
+      const key = `${a.policy}#${a.rule}`;
+      out.set(key, [...(out.get(key) ?? []), id]);
+    }
+    return out;
+  };
+
+  it('identical peers in two policies are one set; the same selector in another namespace is another', () => {
+    const c = cluster(
+      [ns('a'), ns('b')],
+      [web(), pod('b/web', { app: 'web' }, { ips: ['10.0.0.6'] }), client()],
+      [
+        policy('a/p', { ingress: [rule([podPeer(sel({ app: 'client', tier: 'x' }))])] }),
+        // Same peer, labels and expression values written in another order.
+        policy('a/q', {
+          ingress: [
+            rule([podPeer(sel({ tier: 'x', app: 'client' }))]),
+            rule([podPeer(sel({}, expr('env', 'In', 'a', 'b')))]),
+            rule([podPeer(sel({}, expr('env', 'In', 'b', 'a')))]),
+          ],
+        }),
+        policy('b/r', { ingress: [rule([podPeer(sel({ app: 'client', tier: 'x' }))])] }),
+      ],
+    );
+    const ids = idsByRule(translateNode(c, 'node-1'));
+    assert.equal(ids.get('a/p#0')?.[0], ids.get('a/q#0')?.[0]);
+    assert.equal(ids.get('a/q#1')?.[0], ids.get('a/q#2')?.[0]);
+    assert.notEqual(ids.get('a/p#0')?.[0], ids.get('b/r#0')?.[0]);
+    assert.notEqual(ids.get('a/p#0')?.[0], ids.get('a/q#1')?.[0]);
+    assert.equal(translateNode(c, 'node-1').sets.length, 3);
+    // peerSetsOf defines the same three sets, whichever pods they hold.
+    assert.deepEqual(
+      [...peerSetsOf(c.policies).keys()].sort(),
+      [...new Set([...ids.values()].flat())].sort(),
+    );
+  });
+
+  it('a peer selecting the same pods in other words is another set: identity, not content', () => {
     const c = cluster(
       [ns('a')],
-      [web(), pod('a/web2', { app: 'web' }, { ips: ['10.0.0.6'] }), client()],
+      [web(), client()],
       [
         policy('a/p', {
-          ingress: [rule([podPeer(sel({ app: 'client' }))]), rule([ipBlock('10.0.0.1/32')])],
+          ingress: [
+            rule([podPeer(sel({ app: 'client' }))]),
+            rule([nsPeer(sel({ 'kubernetes.io/metadata.name': 'a' }), sel({ app: 'client' }))]),
+          ],
         }),
-        policy('a/q', { ingress: [rule([ipBlock('10.0.0.1/32')])] }),
       ],
     );
     const plan = translateNode(c, 'node-1');
-    const used = plan.chains.flatMap((ch) =>
-      ch.allows.map((a) => (a.match.kind === 'set' ? a.match.set : '')),
+    const ids = idsByRule(plan);
+    assert.notEqual(ids.get('a/p#0')?.[0], ids.get('a/p#1')?.[0]);
+    const index = new ClusterIndex(c);
+    const members = plan.sets.map((s) =>
+      membersOf(peerSetsOf(c.policies).get(s.id) as PeerSet, index),
     );
-    assert.equal(used.length, 6);
-    assert.equal(new Set(used).size, 1);
-    assert.equal(plan.sets.length, 1);
+    assert.deepEqual(members, [['10.0.0.1'], ['10.0.0.1']]);
   });
 
-  it('set names carry kind and family and a 16-hex content hash', () => {
+  it('set ids are pods-<16 hex> for peers and port-<16 hex> for egress named ports', () => {
     const c = cluster(
       [ns('a')],
       [web({ ips: ['10.0.0.5', 'fd00::5'] })],
       [
         policy('a/p', {
-          ingress: [rule([ipBlock('10.1.0.0/16'), ipBlock('fd01::/64')]), rule(null, [port(1)])],
-          egress: [rule([ipBlock('10.1.0.0/16'), ipBlock('fd01::/64')], [port(2)])],
+          ingress: [rule([podPeer(sel({ app: 'client' })), ipBlock('10.1.0.0/16')], [port(1)])],
+          egress: [rule([podPeer(sel({ app: 'db' }))], [port('sql'), port(2)])],
         }),
       ],
     );
-    const names = translateNode(c, 'node-1').sets.map((s) =>
-      s.name.replace(/_[0-9a-f]{16}$/, '_#'),
+    const sets = translateNode(c, 'node-1').sets.map(
+      (s) => `${s.id.replace(/^(pods|port)-[0-9a-f]{16}$/, '$1-#')} ${s.kind} ${s.family}`,
     );
-    assert.deepEqual(names, ['addr4_#', 'addr6_#', 'addrPort4_#', 'addrPort6_#', 'port_#']);
+    assert.deepEqual(sets.sort(), [
+      'pods-# addr ip',
+      'pods-# addr ip',
+      'pods-# addr ip6',
+      'pods-# addr ip6',
+      'port-# addrPort ip',
+      'port-# addrPort ip6',
+    ]);
   });
 
-  it('a set name changes exactly when its content does', () => {
-    const planFor = (cidr: string): FirewallPlan =>
-      translateNode(
-        cluster([ns('a')], [web()], [policy('a/p', { ingress: [rule([ipBlock(cidr)])] })]),
-        'node-1',
+  it('a set id does not change when its members do, and changes when its peer does', () => {
+    const idFor = (
+      pods: Parameters<typeof cluster>[1],
+      egress: Parameters<typeof rule>,
+    ): string => {
+      const c = cluster(
+        [ns('a'), ns('b', { team: 'x' })],
+        [web(), ...(pods ?? [])],
+        [policy('a/p', { ...isolateWeb, policyTypes: ['egress'], egress: [rule(...egress)] })],
       );
-    const [a, b, c] = ['10.1.0.0/16', '10.1.0.0/16', '10.2.0.0/16'].map(
-      (x) => planFor(x).sets[0]?.name,
+      const [use] = translateNode(c, 'node-1').sets;
+      assert.ok(use);
+      return use.id;
+    };
+    const peer = [nsPeer(sel({ team: 'x' }), sel({ app: 'api' }))];
+    const api = (ip: string, http: number) =>
+      pod(
+        `b/api-${ip}`,
+        { app: 'api' },
+        { ips: [ip], nodeName: 'node-2', ports: [named('http', http)] },
+      );
+    const base = idFor([api('10.0.1.1', 80)], [peer, [port('http')]]);
+    assert.equal(idFor([], [peer, [port('http')]]), base, 'no member at all');
+    assert.equal(
+      idFor([api('10.0.1.1', 8080), api('10.0.1.2', 80)], [peer, [port('http')]]),
+      base,
+      'other members, other ports',
     );
-    assert.equal(a, b);
-    assert.notEqual(a, c);
+    assert.notEqual(idFor([api('10.0.1.1', 80)], [peer, [port('web')]]), base, 'another port name');
+    assert.notEqual(idFor([api('10.0.1.1', 80)], [peer, [port('http', 'UDP')]]), base, 'protocol');
+    assert.notEqual(
+      idFor(
+        [api('10.0.1.1', 80)],
+        [[nsPeer(sel({ team: 'y' }), sel({ app: 'api' }))], [port('http')]],
+      ),
+      base,
+      'another namespace selector',
+    );
+    assert.notEqual(
+      idFor([api('10.0.1.1', 80)], [peer, null]),
+      base,
+      'the peer set, not the port set',
+    );
+  });
+
+  it('a remote pod or a namespace label changing leaves the node’s plan as it was; only members change', () => {
+    const policies = [
+      policy('a/p', {
+        ...isolateWeb,
+        ingress: [rule([nsPeer(sel({ team: 'x' }), sel({ app: 'client' }))])],
+        egress: [rule([podPeer(sel({ app: 'api' }))], [port('http')])],
+      }),
+    ];
+    const before = cluster(
+      [ns('a'), ns('b', { team: 'x' })],
+      [
+        web(),
+        pod('b/client', { app: 'client' }, { ips: ['10.0.1.1'], nodeName: 'node-2' }),
+        pod(
+          'a/api',
+          { app: 'api' },
+          { ips: ['10.0.0.9'], nodeName: 'node-2', ports: [named('http', 80)] },
+        ),
+      ],
+      policies,
+    );
+    const after = cluster(
+      [ns('a'), ns('b'), ns('c', { team: 'x' })],
+      [
+        web(),
+        pod('b/client', { app: 'client' }, { ips: ['10.0.1.1'], nodeName: 'node-2' }),
+        pod('c/client', { app: 'client' }, { ips: ['10.0.2.1'], nodeName: 'node-3' }),
+        pod(
+          'a/api',
+          { app: 'api' },
+          { ips: ['10.0.0.9'], nodeName: 'node-2', ports: [named('http', 8080)] },
+        ),
+        pod(
+          'a/api2',
+          { app: 'api' },
+          { ips: ['10.0.0.10'], nodeName: 'node-3', ports: [named('http', 80)] },
+        ),
+      ],
+      policies,
+    );
+    const plan = translateNode(before, 'node-1');
+    assert.deepEqual(translateNode(after, 'node-1'), plan);
+    const lines = (egressMembers: string, ingressMembers: string): string[] => [
+      'eg_a_web 10.0.0.5 ← a/p',
+      `  a/p#0 ip to * ports [pods {app=api} in namespace a, port http/TCP: ${egressMembers}]`,
+      'in_a_web 10.0.0.5 ← a/p',
+      `  a/p#0 ip from [pods {app=client} in namespaces {team=x}: ${ingressMembers}] ports *`,
+      'set ip pods {app=api} in namespace a, port http/TCP',
+      'set ip pods {app=client} in namespaces {team=x}',
+    ];
+    assert.deepEqual(showPlan(plan, before), lines('10.0.0.9 . tcp . 80', '10.0.1.1'));
+    assert.deepEqual(
+      showPlan(plan, after),
+      lines('10.0.0.9 . tcp . 8080, 10.0.0.10 . tcp . 80', '10.0.2.1'),
+    );
   });
 });
 
