@@ -76,6 +76,12 @@ const RESOURCES: readonly Resource[] = [
     namespaced: false,
   },
   {
+    plural: 'addresssets',
+    kind: 'AddressSet',
+    apiVersion: 'nftpol.io/v1alpha1',
+    namespaced: false,
+  },
+  {
     plural: 'customresourcedefinitions',
     kind: 'CustomResourceDefinition',
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -238,15 +244,12 @@ export function realServerSkip(): string | undefined {
   return assets.kind === 'found' ? undefined : `no real kube-apiserver: ${assets.why}`;
 }
 
-const NODEFIREWALL_CRD = join(
-  import.meta.dirname,
-  '..',
-  '..',
-  'crds',
-  'nodefirewalls.nftpol.io.yaml',
+/** nftpol's CRDs, installed on the real server before a suite starts. */
+const CRDS = ['nodefirewalls.nftpol.io.yaml', 'addresssets.nftpol.io.yaml'].map((file) =>
+  join(import.meta.dirname, '..', '..', 'crds', file),
 );
 
-/** Starts the API server a suite asked for, with the NodeFirewall CRD established. */
+/** Starts the API server a suite asked for, with the NodeFirewall and AddressSet CRDs established. */
 export async function startTestApi(suite: string, options: TestApiOptions = {}): Promise<TestApi> {
   const kind = options.server ?? 'kube-apiserver';
   const tmp = mkdtempSync(join(tmpdir(), 'nftpol-api-'));
@@ -292,7 +295,7 @@ export async function startTestApi(suite: string, options: TestApiOptions = {}):
     );
     try {
       await ensureDefaultServiceAccount((m, p, o) => api.request(m, p, o), 'default');
-      await installCrd(api, readFileSync(NODEFIREWALL_CRD, 'utf8'));
+      await Promise.all(CRDS.map((file) => installCrd(api, readFileSync(file, 'utf8'))));
     } catch (err) {
       await api.stop();
       throw err;

@@ -7,6 +7,13 @@
  * One table row per resource: adding a resource is adding a row.
  */
 import {
+  ADDRESS_SET_KIND,
+  ADDRESS_SET_LIST_KIND,
+  ADDRESS_SET_PLURAL,
+  ADDRESS_SET_SHORT_NAMES,
+  ADDRESS_SET_SINGULAR,
+} from '../../../src/k8s/addressset.js';
+import {
   GROUP as NFW_GROUP,
   KIND as NFW_KIND,
   LIST_KIND as NFW_LIST_KIND,
@@ -102,7 +109,28 @@ export const RESOURCES: readonly ResourceDef[] = [
     shortNames: NFW_SHORT_NAMES,
     fields: [],
   },
+  {
+    group: NFW_GROUP,
+    version: NFW_VERSION,
+    plural: ADDRESS_SET_PLURAL,
+    singular: ADDRESS_SET_SINGULAR,
+    kind: ADDRESS_SET_KIND,
+    listKind: ADDRESS_SET_LIST_KIND,
+    namespaced: false,
+    crd: true,
+    statusSubresource: false,
+    shortNames: ADDRESS_SET_SHORT_NAMES,
+    fields: [],
+  },
 ];
+
+/**
+ * Whether `<plural>/status` is served: always for built-in resources, and for
+ * a CRD only when it declares the status subresource (as on a real server).
+ */
+export function servesStatus(def: ResourceDef): boolean {
+  return !def.crd || def.statusSubresource;
+}
 
 /** `v1` or `group/version`. */
 export function apiVersionOf(def: ResourceDef): string {
@@ -177,13 +205,17 @@ export function resourceList(group: string, version: string): object | undefined
       verbs: VERBS,
       ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
     },
-    {
-      name: `${r.plural}/status`,
-      singularName: '',
-      namespaced: r.namespaced,
-      kind: r.kind,
-      verbs: ['get', 'patch', 'update'],
-    },
+    ...(servesStatus(r)
+      ? [
+          {
+            name: `${r.plural}/status`,
+            singularName: '',
+            namespaced: r.namespaced,
+            kind: r.kind,
+            verbs: ['get', 'patch', 'update'],
+          },
+        ]
+      : []),
   ]);
   return {
     kind: 'APIResourceList',

@@ -6,7 +6,8 @@
  *
  * Served: core v1 namespaces, nodes, pods, events; networking.k8s.io/v1
  * networkpolicies; coordination.k8s.io/v1 leases; nftpol.io/v1alpha1
- * nodefirewalls with its status subresource; discovery (`/api`, `/apis`, …)
+ * nodefirewalls with its status subresource and addresssets (no status);
+ * discovery (`/api`, `/apis`, …)
  * and `/version`. No authentication or authorization: any bearer token works.
  *
  * Test hooks: `cutWatches()` drops every open watch (clients resume from their
@@ -26,6 +27,7 @@ import {
   groups,
   groupList,
   resourceList,
+  servesStatus,
   type ResourceDef,
 } from './resources.js';
 import { parseFieldSelector, parseLabelSelector, type ObjectFilter } from './selectors.js';
@@ -312,18 +314,18 @@ function routeResource(segments: readonly string[]): ResourceRoute {
     const def = findResource(group, version, third);
     if (def?.namespaced === true) {
       if (extra.length > 0) notServed();
-      return { def, namespace: second, name: fourth, subresource: subresourceOf(fifth) };
+      return { def, namespace: second, name: fourth, subresource: subresourceOf(def, fifth) };
     }
   }
   const def = findResource(group, version, first ?? '');
   if (def === undefined || fourth !== undefined) return notServed();
   if (def.namespaced && second !== undefined) return notServed();
-  return { def, namespace: undefined, name: second, subresource: subresourceOf(third) };
+  return { def, namespace: undefined, name: second, subresource: subresourceOf(def, third) };
 }
 
-function subresourceOf(segment: string | undefined): 'status' | undefined {
+function subresourceOf(def: ResourceDef, segment: string | undefined): 'status' | undefined {
   if (segment === undefined) return undefined;
-  if (segment === 'status') return 'status';
+  if (segment === 'status' && servesStatus(def)) return 'status';
   return notServed();
 }
 

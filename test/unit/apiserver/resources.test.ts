@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { apiVersionOf, resourceByPlural } from '../../support/apiserver/resources.js';
+import * as nas from '../../../src/k8s/addressset.js';
 import * as nfw from '../../../src/k8s/nodefirewall.js';
 
 interface Crd {
@@ -42,6 +43,38 @@ describe('the NodeFirewall CRD, TS constants and the served resource agree', () 
         listKind: nfw.LIST_KIND,
         singular: nfw.SINGULAR,
         shortNames: nfw.SHORT_NAMES,
+        clusterScoped: !served.namespaced,
+        status: served.statusSubresource,
+      },
+    );
+    assert.equal(apiVersionOf(served), nfw.API_VERSION);
+  });
+});
+
+describe('the AddressSet CRD, TS constants and the served resource agree', () => {
+  it('group, version, names, scope and no status subresource match', async () => {
+    const crd = parse(await readFile('crds/addresssets.nftpol.io.yaml', 'utf8')) as Crd;
+    const served = resourceByPlural(nas.ADDRESS_SET_PLURAL);
+    assert.deepEqual(
+      {
+        group: crd.spec.group,
+        version: crd.spec.versions[0]?.name,
+        kind: crd.spec.names.kind,
+        listKind: crd.spec.names.listKind,
+        plural: crd.spec.names.plural,
+        singular: crd.spec.names.singular,
+        shortNames: crd.spec.names.shortNames,
+        clusterScoped: crd.spec.scope === 'Cluster',
+        status: crd.spec.versions[0]?.subresources?.status !== undefined,
+      },
+      {
+        group: nfw.GROUP,
+        version: nfw.VERSION,
+        kind: nas.ADDRESS_SET_KIND,
+        listKind: nas.ADDRESS_SET_LIST_KIND,
+        plural: nas.ADDRESS_SET_PLURAL,
+        singular: nas.ADDRESS_SET_SINGULAR,
+        shortNames: nas.ADDRESS_SET_SHORT_NAMES,
         clusterScoped: !served.namespaced,
         status: served.statusSubresource,
       },

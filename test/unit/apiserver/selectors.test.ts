@@ -77,6 +77,24 @@ describe('label selectors', () => {
       want: false,
     },
     { name: 'the empty selector matches everything', selector: '', labels: {}, want: true },
+    {
+      name: 'in works on a prefixed key (an executor selecting its sets)',
+      selector: 'nftpol.io/set in (pods-000000000000000a, port-000000000000000b)',
+      labels: { 'nftpol.io/set': 'port-000000000000000b' },
+      want: true,
+    },
+    {
+      name: 'in rejects a set not listed',
+      selector: 'nftpol.io/set in (pods-000000000000000a)',
+      labels: { 'nftpol.io/set': 'pods-000000000000000c' },
+      want: false,
+    },
+    {
+      name: 'in rejects an object without the label',
+      selector: 'nftpol.io/set in (pods-000000000000000a)',
+      labels: {},
+      want: false,
+    },
   ];
   for (const row of rows) {
     it(row.name, () => {

@@ -282,6 +282,36 @@ describe('REST semantics with the real client-node', () => {
     );
   });
 
+  it('AddressSets are listed by set label (`nftpol.io/set in (…)`) and have no status subresource', async () => {
+    const slice = (setId: string, index: number): object => ({
+      apiVersion: `${group}/${version}`,
+      kind: 'AddressSet',
+      metadata: { name: `${setId}-${index}`, labels: { 'nftpol.io/set': setId } },
+      spec: { setId, kind: 'addr', peer: 'p', memberCount: 0 },
+    });
+    const [a, b, c] = ['pods-000000000000000a', 'pods-000000000000000b', 'pods-000000000000000c'];
+    for (const body of [slice(a, 0), slice(a, 1), slice(b, 0), slice(c, 0)]) {
+      await custom.createClusterCustomObject({ group, version, plural: 'addresssets', body });
+    }
+    const list = (await custom.listClusterCustomObject({
+      group,
+      version,
+      plural: 'addresssets',
+      labelSelector: `nftpol.io/set in (${a},${b})`,
+    })) as { items: { metadata: { name: string } }[] };
+    assert.deepEqual(list.items.map((i) => i.metadata.name).sort(), [`${a}-0`, `${a}-1`, `${b}-0`]);
+    const status = await fetch(`${server.url}/apis/${group}/${version}/addresssets/${a}-0/status`);
+    assert.equal(status.status, 404);
+    const resources = (await (await fetch(`${server.url}/apis/${group}/${version}`)).json()) as {
+      resources: { name: string }[];
+    };
+    assert.deepEqual(resources.resources.map((r) => r.name).sort(), [
+      'addresssets',
+      'nodefirewalls',
+      'nodefirewalls/status',
+    ]);
+  });
+
   it('discovery names the served groups and /version answers', async () => {
     const groups = (await (await fetch(`${server.url}/apis`)).json()) as {
       groups: { name: string }[];
