@@ -3,16 +3,17 @@
  * policy on), applied server-side, and exercised with the components' own
  * credentials rather than an administrator's:
  *
- *  - the CRD is accepted and Established, and the ValidatingAdmissionPolicy
+ *  - the CRDs are accepted and Established, and the ValidatingAdmissionPolicy
  *    type-checks without warnings (kube-controller-manager's check);
  *  - the controller, with the Deployment's own flags and a token of its
  *    ServiceAccount, becomes leader, writes every node's NodeFirewall and
- *    records an Event — every permission it uses is granted;
+ *    records an Event — every permission it uses is granted — and may write
+ *    and delete AddressSet slices;
  *  - an executor, with the DaemonSet's own flags and a token bound to its Pod
  *    on node-a, applies node-a's script (in a network namespace) and reports
- *    Ready; it is denied node-b's status (by the admission policy), any
- *    NodeFirewall spec write or delete (by RBAC), and reads of Pods and
- *    Secrets;
+ *    Ready; it may list and watch AddressSets; it is denied node-b's status
+ *    (by the admission policy), any NodeFirewall spec write or delete and any
+ *    AddressSet write (by RBAC), and reads of Pods and Secrets;
  *  - kube-controller-manager's garbage collector deletes the NodeFirewall of
  *    a deleted Node through its owner reference, with no controller running.
  *
@@ -30,6 +31,8 @@ import { startController, type ControllerHandle } from '../../src/controller/mai
 import { parseOptions as parseControllerOptions } from '../../src/controller/options.js';
 import { startExecutor, type ExecutorHandle } from '../../src/executor/main.js';
 import { parseOptions as parseExecutorOptions } from '../../src/executor/options.js';
+import { addressSetBody, apiAddressSetWriter } from '../../src/k8s/addressset-api.js';
+import { makeApiClients } from '../../src/k8s/client.js';
 import type { NodeFirewallStatus } from '../../src/k8s/nodefirewall.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { dataplaneSkipReason } from '../support/netns/lifecycle.js';
@@ -50,6 +53,7 @@ const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 const NS = 'nftpol-system';
 const NFW = 'nodefirewalls';
+const NAS = 'addresssets';
 const MANAGER = 'nftpol-chart-test';
 
 async function findHelm(): Promise<string | null> {
@@ -249,6 +253,7 @@ describe('the Helm chart on the real kube-apiserver', { skip }, () => {
   let controller: ControllerHandle | undefined;
   let executor: ExecutorHandle | undefined;
   let executorKc: KubeConfig;
+  let controllerKc: KubeConfig;
   const netns = `nftpol-chart-${process.pid}`;
   const logs: string[] = [];
 
@@ -297,19 +302,16 @@ describe('the Helm chart on the real kube-apiserver', { skip }, () => {
     await run('ip', ['netns', 'delete', netns]).catch(() => undefined);
   });
 
-  it('renders a CRD that the server accepts and marks Established', async () => {
+  it('renders the CRDs, which the server accepts and marks Established', async () => {
     const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
-    assert.deepEqual(
-      crds.map((c) => c.metadata.name),
-      ['nodefirewalls.nftpol.io'],
-    );
-    await view.waitFor(() => {
-      const conditions = (
-        view.get('customresourcedefinitions', 'nodefirewalls.nftpol.io')?.['status'] as
+    const names = crds.map((c) => c.metadata.name).sort();
+    assert.deepEqual(names, ['addresssets.nftpol.io', 'nodefirewalls.nftpol.io']);
+    const established = (name: string): boolean =>
+      (
+        view.get('customresourcedefinitions', name)?.['status'] as
           { conditions?: { type: string; status: string }[] } | undefined
-      )?.conditions;
-      return conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
-    }, 'the CRD Established');
+      )?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
+    await view.waitFor(() => names.every(established), 'the CRDs Established');
   });
 
   it('renders a ValidatingAdmissionPolicy that type-checks without warnings', async () => {
@@ -339,6 +341,7 @@ describe('the Helm chart on the real kube-apiserver', { skip }, () => {
     assert.deepEqual(parsed.problems, []);
     assert.equal(parsed.options.leaderElect, true, 'the chart elects a leader');
     const kc = kubeConfigOf(api.real!.tokenKubeconfig(await tokenFor(api, sa)));
+    controllerKc = kc;
     const destination = { write: (line: string) => void logs.push(line) };
     controller = await startController(parsed.options, kc, {
       log: createLogger({ component: 'chart-controller', level: 'info', destination }),
@@ -371,6 +374,22 @@ describe('the Helm chart on the real kube-apiserver', { skip }, () => {
     assert.deepEqual(refused, [], 'no call of the controller was refused');
   });
 
+  it("the controller's token may write and delete AddressSet slices", async () => {
+    const writer = apiAddressSetWriter(makeApiClients(controllerKc));
+    const setId = 'pods-00000000000c4a27';
+    const at = '2025-01-01T00:00:00.000Z';
+    await writer.apply(addressSetBody(setId, 'addr', 'chart test', 0, ['10.200.1.10'], at));
+    assert.deepEqual((await api.get(NAS, `${setId}-0`))?.['spec'], {
+      setId,
+      kind: 'addr',
+      peer: 'chart test',
+      members: ['10.200.1.10'],
+      memberCount: 1,
+    });
+    await writer.remove(`${setId}-0`);
+    assert.equal(await api.get(NAS, `${setId}-0`), undefined);
+  });
+
   it('an executor with a token bound to its Pod on node-a applies node-a and reports Ready', async () => {
     const sa = saOf('DaemonSet');
     await api.create([pod(NS, 'nftpol-executor-a', 'node-a', '172.30.0.1', sa)]);
@@ -398,10 +417,19 @@ describe('the Helm chart on the real kube-apiserver', { skip }, () => {
     );
   });
 
-  it("the executor of node-a may write node-a's status and nothing else", async () => {
+  it("the executor of node-a may write node-a's status and read AddressSets, and nothing else", async () => {
     const patch = { status: { observedGeneration: 1 } };
     const merge = 'application/merge-patch+json';
     const nfwPath = (name: string) => objectPath(NFW, name);
+    const nasSelected = `${collectionPath(NAS)}?labelSelector=${encodeURIComponent('nftpol.io/set in (pods-00000000000000e0)')}`;
+    const slice = addressSetBody(
+      'pods-00000000000000e0',
+      'addr',
+      'p',
+      0,
+      [],
+      '2025-01-01T00:00:00.000Z',
+    );
     await admissionPolicyInForce(() =>
       statusOfRequest(executorKc, 'PATCH', `${nfwPath('node-b')}/status?dryRun=All`, patch, merge),
     );
@@ -423,6 +451,28 @@ describe('the Helm chart on the real kube-apiserver', { skip }, () => {
         403,
       ],
       ['delete node-a', statusOfRequest(executorKc, 'DELETE', nfwPath('node-a')), 403],
+      ['list addresssets', statusOfRequest(executorKc, 'GET', nasSelected), 200],
+      // Selects nothing, so the watch sends no event and ends after a second.
+      [
+        'watch addresssets',
+        statusOfRequest(executorKc, 'GET', `${nasSelected}&watch=true&timeoutSeconds=1`),
+        200,
+      ],
+      [
+        'create an addressset',
+        statusOfRequest(executorKc, 'POST', collectionPath(NAS), slice),
+        403,
+      ],
+      [
+        'patch an addressset',
+        statusOfRequest(executorKc, 'PATCH', objectPath(NAS, slice.metadata.name), slice, merge),
+        403,
+      ],
+      [
+        'delete an addressset',
+        statusOfRequest(executorKc, 'DELETE', objectPath(NAS, slice.metadata.name)),
+        403,
+      ],
       ['list pods', statusOfRequest(executorKc, 'GET', collectionPath('pods')), 403],
       ['list secrets', statusOfRequest(executorKc, 'GET', collectionPath('secrets', NS)), 403],
     ];

@@ -173,7 +173,7 @@ describe('helm chart', { skip }, () => {
 
   const rbac = [
     {
-      name: 'the controller reads the cluster, owns NodeFirewalls and records Events',
+      name: 'the controller reads the cluster, owns NodeFirewalls and AddressSets and records Events',
       kind: 'ClusterRole',
       object: 'nftpol-controller',
       rules: [
@@ -190,6 +190,11 @@ describe('helm chart', { skip }, () => {
         {
           apiGroups: ['nftpol.io'],
           resources: ['nodefirewalls'],
+          verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+        },
+        {
+          apiGroups: ['nftpol.io'],
+          resources: ['addresssets'],
           verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
         },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
@@ -210,7 +215,7 @@ describe('helm chart', { skip }, () => {
       ],
     },
     {
-      name: 'the executor reads NodeFirewalls and writes only their status',
+      name: 'the executor reads NodeFirewalls and AddressSets and writes only NodeFirewall status',
       kind: 'ClusterRole',
       object: 'nftpol-executor',
       rules: [
@@ -220,6 +225,7 @@ describe('helm chart', { skip }, () => {
           resources: ['nodefirewalls/status'],
           verbs: ['get', 'update', 'patch'],
         },
+        { apiGroups: ['nftpol.io'], resources: ['addresssets'], verbs: ['get', 'list', 'watch'] },
       ],
     },
   ] as const;
