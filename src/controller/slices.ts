@@ -65,7 +65,7 @@ const SLICE_NAME = /^(.*)-(0|[1-9][0-9]{0,8})$/;
 export function observedSlice(object: AddressSet): ObservedSlice | null {
   const m = SLICE_NAME.exec(object.metadata.name);
   if (m === null || m[1] !== object.spec.setId) return null;
-  // Server-side apply stores an empty list as absent, whatever the type says.
+  // The CRD lets a writer omit an empty list, whatever the type says.
   const members: readonly string[] | undefined = object.spec.members;
   return { setId: object.spec.setId, index: Number(m[2]), members: members ?? [] };
 }

@@ -50,8 +50,8 @@ export interface AddressSetWriter {
  *
  * - `members` is written as given: pass them sorted as the composed script
  *   sorts them (SliceBook does); `memberCount` is their number. An empty
- *   list is sent as `[]` and the server may store it as absent: readers take
- *   absent as empty.
+ *   list is sent as `[]` (the real server keeps it); readers still take an
+ *   absent list as empty, as the CRD allows it.
  * - `peer` longer than {@link PEER_MAX_LENGTH} characters is cut to fit, ending
  *   in `…` (it is for people; the set id carries the identity).
  * - `writtenAt` is the controller's clock at write (RFC 3339 with
