@@ -35,9 +35,10 @@ import type {
   PeerMatch,
   PodChain,
   PortMatch,
+  SharedSetKind,
   SharedSetUse,
 } from '../policy/plan.js';
-import { sharedSetName } from './members.js';
+import { sharedSetName, sharedSetOfName } from './members.js';
 import { formatAllowComment, formatDenyComment } from './comments.js';
 import { hashScript } from './hash.js';
 import {
@@ -101,11 +102,12 @@ const ACCEPT_REPLIES = 'ct state established,related accept';
  *  - the script touches `table inet nftpol` only.
  *
  * @throws RenderError when the plan breaks an invariant nft would reject
- *   (an invalid or reserved name, an allow naming a missing set, one IP
- *   dispatched to two chains of the same direction).
+ *   (an invalid or reserved name, a set whose kind is not its id's, an
+ *   allow naming a missing set or one of the other kind, one IP dispatched
+ *   to two chains of the same direction).
  */
 export function renderScript(plan: FirewallPlan): RenderedScript {
-  const sets = new Set(plan.sets.map((s) => `${s.id} ${s.family}`));
+  const sets: DeclaredSets = new Map(plan.sets.map((s) => [`${s.id} ${s.family}`, s.kind]));
   const body: string[] = [
     indentBlock([
       `comment ${quoteComment('managed by nftpol; replaced as a whole on every apply')}`,
@@ -157,9 +159,24 @@ function indentBlock(lines: readonly string[]): string {
   return lines.map((l) => `\t${l}`).join('\n');
 }
 
+/** The plan's shared sets by `<id> <family>`: their kinds. */
+type DeclaredSets = ReadonlyMap<string, SharedSetKind>;
+
 /** A shared set's declaration: its type only; members are added by compose.ts. */
 function renderSet(set: SharedSetUse): string[] {
-  const name = sharedSetName(set.id, set.family);
+  let name: string;
+  try {
+    name = sharedSetName(set.id, set.family);
+  } catch (err) {
+    throw new RenderError(`cannot declare set ${set.id}: ${(err as Error).message}`);
+  }
+  // compose.ts types a set's members by its name: the declaration must agree.
+  const kind = sharedSetOfName(name)?.kind;
+  if (kind !== set.kind) {
+    throw new RenderError(
+      `set ${set.id} is declared as ${set.kind}, but its id holds ${kind ?? '?'}`,
+    );
+  }
   if (RESERVED_SET_NAMES.has(name)) {
     throw new RenderError(`set name ${name} is reserved by the ruleset`);
   }
@@ -239,7 +256,7 @@ function renderMaps(chains: readonly PodChain[]): string[][] {
   return maps;
 }
 
-function renderPodChain(chain: PodChain, sets: ReadonlySet<string>): string[] {
+function renderPodChain(chain: PodChain, sets: DeclaredSets): string[] {
   if (RESERVED_CHAIN_NAMES.has(chain.name)) {
     throw new RenderError(`chain name ${chain.name} is reserved by the ruleset`);
   }
@@ -256,7 +273,7 @@ function renderPodChain(chain: PodChain, sets: ReadonlySet<string>): string[] {
  *  - `meta l4proto . th dport { tcp . 80 }` (inline ports);
  *  - `ip daddr . meta l4proto . th dport @port_<hex>_4` (egress named port).
  */
-function renderAllow(direction: Direction, allow: Allow, sets: ReadonlySet<string>): string {
+function renderAllow(direction: Direction, allow: Allow, sets: DeclaredSets): string {
   const verdict = direction === 'ingress' ? 'accept' : 'return';
   const comment = formatAllowComment(allow.policy, direction, allow.rule);
   const match = [
@@ -272,11 +289,11 @@ function matchPeer(
   direction: Direction,
   allow: Allow,
   peer: PeerMatch,
-  sets: ReadonlySet<string>,
+  sets: DeclaredSets,
 ): string {
   if (peer.kind === 'all') return '';
   const addr = `${familyOf(allow)} ${direction === 'ingress' ? 'saddr' : 'daddr'}`;
-  if (peer.kind === 'set') return `${addr} @${sharedSetRef(peer.set, allow, sets)}`;
+  if (peer.kind === 'set') return `${addr} @${sharedSetRef(peer.set, 'addr', allow, sets)}`;
   if (peer.ranges.length === 0) throw new RenderError(`an allow of ${allow.policy} has no ranges`);
   return `${addr} { ${peer.ranges.map(formatAddrRange).join(', ')} }`;
 }
@@ -285,7 +302,7 @@ function matchPorts(
   direction: Direction,
   allow: Allow,
   ports: PortMatch,
-  sets: ReadonlySet<string>,
+  sets: DeclaredSets,
 ): string {
   if (ports.kind === 'all') return '';
   if (ports.kind === 'ports') {
@@ -297,7 +314,7 @@ function matchPorts(
       `a named-port set is only an egress allow's whole match (${allow.policy})`,
     );
   }
-  const ref = sharedSetRef(ports.set, allow, sets);
+  const ref = sharedSetRef(ports.set, 'addrPort', allow, sets);
   return `${familyOf(allow)} daddr . meta l4proto . th dport @${ref}`;
 }
 
@@ -308,11 +325,21 @@ function familyOf(allow: Allow): Family {
   return allow.family;
 }
 
-/** The nft name of shared set `id` in the allow's family, which the plan must declare. */
-function sharedSetRef(id: string, allow: Allow, sets: ReadonlySet<string>): string {
+/**
+ * The nft name of shared set `id` in the allow's family, which the plan must
+ * declare with `kind` (a peer looks up addresses, a named port
+ * address . protocol . port).
+ */
+function sharedSetRef(id: string, kind: SharedSetKind, allow: Allow, sets: DeclaredSets): string {
   const family = familyOf(allow);
-  if (!sets.has(`${id} ${family}`)) {
+  const declared = sets.get(`${id} ${family}`);
+  if (declared === undefined) {
     throw new RenderError(`an allow refers to set ${id} (${family}), which the plan does not have`);
+  }
+  if (declared !== kind) {
+    throw new RenderError(
+      `an allow of ${allow.policy} uses set ${id} (${declared}) where a ${kind} set belongs`,
+    );
   }
   return formatName(sharedSetName(id, family));
 }
