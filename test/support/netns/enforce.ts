@@ -1,21 +1,22 @@
 /**
  * The pipeline under test, end to end on the netns cluster: for each node,
- * translateNode and renderScript from the same Cluster, loaded into that
- * node's namespace with `nft -f -`; then every probe compared with the
- * oracle. One call per test case; re-applying replaces each node's table
+ * translateNode and renderScript from the same Cluster, with the members of
+ * the shared peer sets added as the executor adds them (compose-plan.ts),
+ * loaded into that node's namespace with `nft -f -`; then every probe
+ * compared with the oracle. One call per test case; re-applying replaces each node's table
  * atomically, so cases (and policy changes) follow each other on the same
  * namespaces.
  */
-import { renderScript } from '../../../src/nft/render.js';
 import type { Cluster } from '../../../src/policy/model.js';
-import { translateNode } from '../../../src/policy/translate.js';
 import type { TranslateOptions } from '../../../src/policy/translate.js';
+import { composedScripter } from '../compose-plan.js';
 import type { NetnsCluster } from './netns-cluster.js';
 import { assertMatchesOracle, probeCluster, type ProbeOptions, type ProbeReport } from './probe.js';
 
 /**
- * Render each node's script from `cluster` and load it in the node's namespace.
- * @returns the scripts by node name.
+ * Render each node's complete script from `cluster` (rules and shared-set
+ * members) and load it in the node's namespace.
+ * @returns the complete scripts by node name.
  * @throws NftError when nft rejects a script (the message names the node).
  */
 export async function applyPolicies(
@@ -24,9 +25,10 @@ export async function applyPolicies(
   options: TranslateOptions = {},
 ): Promise<ReadonlyMap<string, string>> {
   const scripts = new Map<string, string>();
+  const scriptFor = composedScripter(cluster);
   await Promise.all(
     nc.nodes.map(async (n) => {
-      const { script } = renderScript(translateNode(cluster, n.name, options));
+      const { script } = scriptFor(n.name, options);
       scripts.set(n.name, script);
       try {
         await nc.applyScript(n.name, script);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { NftError, runNft } from '../../../src/nft/nft.js';
 import { applyScript, checkScript, deleteTable, listTable } from '../../../src/nft/apply.js';
 import { renderScript } from '../../../src/nft/render.js';
-import type { FirewallPlan } from '../../../src/policy/plan.js';
+import type { Allow, FirewallPlan } from '../../../src/policy/plan.js';
 import { NFT_SKIP_REASON, withNetns } from '../../support/nft-check.js';
 
 /** A one-pod plan: shop/web accepts TCP 8080 from 10.244.2.0/24. */
@@ -17,23 +17,21 @@ function webPlan(over: Partial<FirewallPlan> = {}): FirewallPlan {
         direction: 'ingress',
         ips: ['10.244.1.5'],
         policies: ['shop/allow'],
-        allows: [{ policy: 'shop/allow', rule: 0, match: { kind: 'set', set: 'addrPort4_web' } }],
-      },
-    ],
-    sets: [
-      {
-        name: 'addrPort4_web',
-        kind: 'addrPort',
-        family: 'ip',
-        elements: [
+        allows: [
           {
-            addr: { first: '10.244.2.0', last: '10.244.2.255' },
-            protocol: 'TCP',
-            port: { first: 8080, last: 8080 },
+            policy: 'shop/allow',
+            rule: 0,
+            family: 'ip',
+            peer: { kind: 'cidrs', ranges: [{ first: '10.244.2.0', last: '10.244.2.255' }] },
+            ports: {
+              kind: 'ports',
+              ports: [{ protocol: 'TCP', port: { first: 8080, last: 8080 } }],
+            },
           },
         ],
       },
     ],
+    sets: [],
     policies: ['shop/allow'],
     localPods: 1,
     failClosed: null,
@@ -41,27 +39,26 @@ function webPlan(over: Partial<FirewallPlan> = {}): FirewallPlan {
   };
 }
 
-/** A script the parser accepts but the kernel rejects: overlapping elements of a concatenated interval set. */
+/**
+ * A script the parser accepts but the kernel rejects (EEXIST): overlapping
+ * elements in the inline concatenated set of an allow's ports.
+ */
 function kernelRejectedScript(): string {
   const plan = webPlan();
-  const [set] = plan.sets;
-  assert.ok(set);
-  return renderScript({
-    ...plan,
-    sets: [
-      {
-        ...set,
-        elements: [
-          ...set.elements,
-          {
-            addr: { first: '10.244.2.7', last: '10.244.2.7' },
-            protocol: 'TCP',
-            port: { first: 8080, last: 8080 },
-          },
-        ],
-      },
-    ],
-  }).script;
+  const [chain] = plan.chains;
+  const [allow] = chain?.allows ?? [];
+  assert.ok(chain && allow);
+  const overlapping: Allow = {
+    ...allow,
+    ports: {
+      kind: 'ports',
+      ports: [
+        { protocol: 'TCP', port: { first: 8000, last: 8090 } },
+        { protocol: 'TCP', port: { first: 8080, last: 8080 } },
+      ],
+    },
+  };
+  return renderScript({ ...plan, chains: [{ ...chain, allows: [overlapping] }] }).script;
 }
 
 /** Another tool's table, which nftpol must never touch. */
@@ -165,7 +162,8 @@ describe('apply, check, list and delete on a real kernel', { skip: NFT_SKIP_REAS
       const listed = JSON.stringify(await listTable(nft));
       assert.match(listed, /"table":\{"family":"inet","name":"nftpol"/);
       assert.match(listed, /"chain":\{[^}]*"name":"in_shop_web"/);
-      assert.match(listed, /\{"prefix":\{"addr":"10\.244\.2\.0","len":24\}\},"tcp",8080/);
+      assert.match(listed, /"right":\{"prefix":\{"addr":"10\.244\.2\.0","len":24\}\}/);
+      assert.match(listed, /\{"concat":\["tcp",8080\]\}/);
     }));
 
   it('checkScript validates without committing anything', () =>

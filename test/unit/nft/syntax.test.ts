@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Family, Protocol } from '../../../src/policy/model.js';
-import type { SetElement, SetKind } from '../../../src/policy/plan.js';
+import type { ProtocolPort, SharedSetKind } from '../../../src/policy/plan.js';
 import {
   COMMENT_MAX_BYTES,
   RenderError,
   formatAddrRange,
   formatCidr,
-  formatElement,
   formatName,
   formatPortRange,
   formatProtocol,
+  formatProtocolPort,
   formatSetType,
   quoteComment,
 } from '../../../src/nft/syntax.js';
@@ -117,62 +117,47 @@ describe('formatPortRange and formatProtocol', () => {
 });
 
 describe('formatSetType', () => {
-  const cases: readonly { kind: SetKind; family: Family | null; want: string }[] = [
+  const cases: readonly { kind: SharedSetKind; family: Family; want: string }[] = [
     { kind: 'addr', family: 'ip', want: 'ipv4_addr' },
     { kind: 'addr', family: 'ip6', want: 'ipv6_addr' },
-    { kind: 'port', family: null, want: 'inet_proto . inet_service' },
     { kind: 'addrPort', family: 'ip', want: 'ipv4_addr . inet_proto . inet_service' },
     { kind: 'addrPort', family: 'ip6', want: 'ipv6_addr . inet_proto . inet_service' },
   ];
   for (const c of cases) {
-    it(`a ${c.kind} set of family ${c.family ?? 'any'} is ${c.want}`, () =>
+    it(`a shared ${c.kind} set of family ${c.family} is ${c.want}`, () =>
       assert.equal(formatSetType(c.kind, c.family), c.want));
   }
-
-  it('refuses an address set without a family', () => {
-    assert.throws(() => formatSetType('addrPort', null), RenderError);
-  });
 });
 
-describe('formatElement', () => {
-  const v4 = { first: '10.0.0.0', last: '10.0.0.255' };
-  const cases: readonly { name: string; kind: SetKind; element: SetElement; want: string }[] = [
+describe('formatProtocolPort', () => {
+  const cases: readonly { name: string; port: ProtocolPort; want: string }[] = [
     {
-      name: 'an addr element is the address',
-      kind: 'addr',
-      element: { addr: v4 },
-      want: '10.0.0.0/24',
+      name: 'one port is protocol . port',
+      port: { protocol: 'TCP', port: { first: 80, last: 80 } },
+      want: 'tcp . 80',
     },
     {
-      name: 'a port element is protocol . port',
-      kind: 'port',
-      element: { protocol: 'SCTP', port: { first: 3868, last: 3868 } },
-      want: 'sctp . 3868',
+      name: 'a range is protocol . first-last',
+      port: { protocol: 'UDP', port: { first: 8000, last: 8080 } },
+      want: 'udp . 8000-8080',
     },
     {
-      name: 'an addrPort element is address . protocol . port range',
-      kind: 'addrPort',
-      element: { addr: v4, protocol: 'UDP', port: { first: 53, last: 54 } },
-      want: '10.0.0.0/24 . udp . 53-54',
+      name: 'SCTP over every port',
+      port: { protocol: 'SCTP', port: { first: 0, last: 65535 } },
+      want: 'sctp . 0-65535',
     },
   ];
   for (const c of cases) {
-    it(c.name, () => assert.equal(formatElement({ name: 's', kind: c.kind }, c.element), c.want));
+    it(c.name, () => assert.equal(formatProtocolPort(c.port), c.want));
   }
-
-  it('refuses an element missing a field of its kind, naming the set', () => {
-    assert.throws(
-      () => formatElement({ name: 'addrPort4_x', kind: 'addrPort' }, { addr: v4, protocol: 'TCP' }),
-      /set addrPort4_x \(addrPort\): element without port/,
-    );
-  });
 });
 
 describe('formatName', () => {
   const valid = [
     'in_shop_web',
     'eg_kube-system_coredns-5d78c9869d-abcde',
-    'addrPort4_0123456789abcdef',
+    'pods_0123456789abcdef_4',
+    'port_0123456789abcdef_6',
     'in_a_b.c',
     `in_${'x'.repeat(252)}`,
   ];
