@@ -1,8 +1,18 @@
 /**
  * The incremental engine: nodes marked dirty by the snapshot are rendered in
- * coalesced batches and handed to a sink (the publisher). Level-based: a mark
- * says only "look at this node again"; the render reads the snapshot as it
- * is when the batch runs, so ten events on one node cost one render.
+ * coalesced batches and handed to a sink (the publisher), together with the
+ * shared sets whose members changed (v2: members go to AddressSet slices,
+ * rules to NodeFirewalls). Level-based: a mark says only "look at this node
+ * (or set) again"; the render reads the snapshot as it is when the batch
+ * runs, so ten events on one node cost one render.
+ *
+ * Streaming: a batch reaches the sink in chunks of at most `chunkNodes`
+ * rendered nodes, the changed sets with the first chunk, so no batch — not
+ * even the full build after a restart — holds every node's script at once.
+ *
+ * Sets no policy defines any more are handed over for deletion only after
+ * `setGraceMs`, and not at all when a policy defines them again meanwhile:
+ * an executor still loading the rules that name a set keeps finding it.
  *
  * Coalescing: a batch runs `debounceMs` after the last mark, but never later
  * than `maxDelayMs` after the first mark of the batch, so a steady stream of
@@ -21,10 +31,11 @@
  * No API calls here: the engine translates and renders, the sink writes.
  */
 import { renderScript } from '../nft/render.js';
-import type { Cluster } from '../policy/model.js';
 import type { NodeFirewallSummary } from '../k8s/nodefirewall.js';
+import type { PeerSet } from '../policy/peer-sets.js';
 import { summarizePlan } from '../policy/plan.js';
-import { translatorFor } from '../policy/translate.js';
+import { RuleCompiler } from '../policy/rule-compiler.js';
+import { nodeTranslator, type NodeSource } from '../policy/translate.js';
 import { boundCauses, MAX_CAUSES } from '../history/store.js';
 import { SYSTEM_CLOCK, type Clock } from '../telemetry/clock.js';
 import type { ClusterSnapshot } from './snapshot.js';
@@ -36,6 +47,8 @@ export interface RenderedNode {
   /** `sha256:<hex>` of the script. */
   readonly scriptHash: string;
   readonly summary: NodeFirewallSummary;
+  /** Ids of the shared sets the script declares, sorted (NodeFirewall `spec.addressSets`). */
+  readonly addressSets: readonly string[];
   /**
    * What marked the node dirty since its last render (`Kind namespace/name`,
    * `resync`), bounded by history/store.ts boundCauses; set by the engine.
@@ -43,16 +56,28 @@ export interface RenderedNode {
   readonly causes?: readonly string[];
 }
 
-/** What one batch asks the sink to do. */
+/** A shared set's current members, to be written to its slices. */
+export interface SetMembers {
+  readonly id: string;
+  readonly set: PeerSet;
+  /** Unsorted, unique. */
+  readonly members: readonly string[];
+}
+
+/** What one chunk of a batch asks the sink to do; sets come before the nodes naming them. */
 export interface Batch {
+  /** Shared sets whose members (may have) changed, or that must be written anew. */
+  readonly sets?: readonly SetMembers[];
+  /** Sets no policy has defined for the grace period: their slices should go. */
+  readonly removedSets?: readonly string[];
   /** Scripts of dirty nodes that exist. */
   readonly rendered: readonly RenderedNode[];
   /** Dirty nodes that no longer exist: their NodeFirewall should go. */
   readonly removed: readonly string[];
 }
 
-/** Translates and renders one node of `cluster`. */
-export type RenderNode = (cluster: Cluster, node: string) => RenderedNode;
+/** Translates and renders one node from what `source` holds. */
+export type RenderNode = (source: NodeSource, node: string) => RenderedNode;
 
 /** Options of {@link Engine}. */
 export interface EngineOptions {
@@ -62,6 +87,10 @@ export interface EngineOptions {
   readonly maxDelayMs: number;
   /** @default SYSTEM_CLOCK */
   readonly clock?: Clock;
+  /** Most rendered nodes per sink call. @default 256 */
+  readonly chunkNodes?: number;
+  /** How long a set no policy defines is kept before its slices are deleted. @default 60000 */
+  readonly setGraceMs?: number;
   /** @default translate + render, see {@link renderNodeWith} */
   readonly render?: RenderNode;
   /** Called after each batch with its duration and size (for metrics and logs). */
@@ -96,38 +125,22 @@ export interface RenderFailure {
 }
 
 /**
- * The production render: translate, then renderScript, then the summary.
- * The translator is shared by every call made with the same Cluster object,
- * so a batch rendered against one snapshot indexes the cluster once; and as
- * one translator hands every plan the same NamedSet object for the same
- * content, a set shared by many nodes' scripts is written out once (the
- * render cache is keyed by those objects and forgets them with the plans).
+ * The production render: translate from the snapshot (only the node's own
+ * pods and their namespaces' policies are read), then renderScript, then the
+ * summary. One rule compiler is shared by every call, so each policy's set
+ * ids are hashed once while the policy object lives.
  */
 export function renderNodeWith(options: { readonly failClosed: boolean }): RenderNode {
-  // A Cluster that cannot be indexed fails every node: remember the error so
-  // that a batch of N nodes indexes it once, not N times.
-  const translators = new WeakMap<
-    Cluster,
-    ReturnType<typeof translatorFor> | { readonly failed: unknown }
-  >();
-  return (cluster, node) => {
-    let translate = translators.get(cluster);
-    if (translate === undefined) {
-      try {
-        translate = translatorFor(cluster);
-      } catch (err) {
-        translate = { failed: err };
-      }
-      translators.set(cluster, translate);
-    }
-    if (typeof translate !== 'function') throw translate.failed;
-    const plan = translate(node, { failClosed: options.failClosed });
+  const compiler = new RuleCompiler();
+  return (source, node) => {
+    const plan = nodeTranslator(source, compiler)(node, { failClosed: options.failClosed });
     const { script, scriptHash } = renderScript(plan);
     return {
       node,
       script,
       scriptHash,
       summary: { ...summarizePlan(plan), policyNames: plan.policies },
+      addressSets: [...new Set(plan.sets.map((s) => s.id))],
     };
   };
 }
@@ -140,6 +153,11 @@ export class Engine {
   private readonly render: RenderNode;
   private readonly sink: (batch: Batch) => Promise<void>;
   private dirty = new Set<string>();
+  /** Sets marked by hand (activation, retries), besides the snapshot's own changes. */
+  private dirtySets = new Set<string>();
+  /** Sets no policy defines, with when their slices may be deleted. */
+  private readonly retiring = new Map<string, number>();
+  private retireTimer: unknown = null;
   /** Why each dirty node is dirty (for the change history), at most MAX_CAUSES each. */
   private causes = new Map<string, { readonly set: Set<string>; more: number }>();
   private firstMarkAt = 0;
@@ -189,17 +207,30 @@ export class Engine {
    * Turns batching on or off. While inactive (a follower, or before the
    * informers synced) marks are dropped: activation marks every node.
    */
-  setActive(active: boolean, extra: Iterable<string> = []): void {
+  setActive(active: boolean, extra: Iterable<string> = [], extraSets: Iterable<string> = []): void {
     if (this.active === active) return;
     this.active = active;
     if (!active) {
       this.cancelTimer();
       this.cancelRetries();
       this.dirty.clear();
+      this.dirtySets.clear();
       this.causes.clear();
+      this.retiring.clear();
+      if (this.retireTimer !== null) this.clock.clearTimer(this.retireTimer);
+      this.retireTimer = null;
       return;
     }
+    this.snapshot.memberships.takeChanges(); // everything is written below
+    this.markSets([...this.snapshot.memberships.ids(), ...extraSets]);
     this.markDirty([...this.snapshot.nodeNames(), ...extra], ['resync']);
+  }
+
+  /** Marks shared sets for a write of their current members (or retirement); schedules a batch. */
+  markSets(ids: Iterable<string>): void {
+    if (!this.active || this.stopped) return;
+    for (const id of ids) this.dirtySets.add(id);
+    this.markDirty([]);
   }
 
   /**
@@ -216,9 +247,11 @@ export class Engine {
       any = true;
       if (why.length > 0) this.addCauses(n, why);
     }
-    if (!any) return;
+    const sets = this.dirtySets.size > 0 || this.snapshot.memberships.hasChanges();
+    if (!any && !sets) return;
     const now = this.clock.now();
-    if (before === 0) this.firstMarkAt = now;
+    // The first mark since the last batch started its delay (a pending timer means one did).
+    if (before === 0 && this.timer === null) this.firstMarkAt = now;
     this.schedule(now);
   }
 
@@ -284,14 +317,10 @@ export class Engine {
   }
 
   /** Renders one node; on failure reports it, schedules a retry and returns null. */
-  private renderOne(
-    cluster: () => Cluster,
-    node: string,
-    why: readonly string[],
-  ): RenderedNode | null {
+  private renderOne(node: string, why: readonly string[]): RenderedNode | null {
     let r: RenderedNode;
     try {
-      r = this.render(cluster(), node);
+      r = this.render(this.snapshot, node);
     } catch (error) {
       const failures = (this.renderFailures.get(node) ?? 0) + 1;
       this.renderFailures.set(node, failures);
@@ -335,13 +364,14 @@ export class Engine {
       await this.running;
       return;
     }
-    if (this.dirty.size === 0) return;
+    const sets = this.takeSets();
+    if (this.dirty.size === 0 && sets.sets.length === 0 && sets.removedSets.length === 0) return;
     const nodes = [...this.dirty].sort();
     const causes = this.causes;
     this.dirty = new Set();
     this.causes = new Map();
     this.inFlight = nodes.length;
-    const batch = this.renderAndSink(nodes, causes);
+    const batch = this.renderAndSink(nodes, causes, sets);
     this.running = batch.then(() => undefined);
     try {
       const done = await batch;
@@ -356,7 +386,7 @@ export class Engine {
     } finally {
       this.running = null;
       this.inFlight = 0;
-      if (this.dirty.size > 0 && !this.stopped) {
+      if ((this.dirty.size > 0 || this.hasSetWork()) && !this.stopped) {
         // Marks that arrived during the batch: a fresh debounce, still
         // bounded by the max delay from their first mark.
         this.schedule(this.clock.now());
@@ -364,28 +394,71 @@ export class Engine {
     }
   }
 
+  private hasSetWork(): boolean {
+    return this.dirtySets.size > 0 || this.snapshot.memberships.hasChanges();
+  }
+
+  /**
+   * The sets to write now (current members of every changed or marked set a
+   * policy defines) and the retired sets whose grace has passed; sets no
+   * longer defined start their grace period here.
+   */
+  private takeSets(): { sets: SetMembers[]; removedSets: string[] } {
+    const { changed, removed } = this.snapshot.memberships.takeChanges();
+    const ids = new Set([...changed, ...removed, ...this.dirtySets]);
+    this.dirtySets = new Set();
+    const now = this.clock.now();
+    const sets: SetMembers[] = [];
+    for (const id of [...ids].sort()) {
+      const set = this.snapshot.memberships.setOf(id);
+      if (set !== undefined) {
+        this.retiring.delete(id);
+        sets.push({ id, set, members: this.snapshot.memberships.membersOf(id) });
+      } else if (!this.retiring.has(id)) {
+        this.retiring.set(id, now + (this.options.setGraceMs ?? 60_000));
+      }
+    }
+    const removedSets: string[] = [];
+    let next = Infinity;
+    for (const [id, due] of this.retiring) {
+      if (this.snapshot.memberships.setOf(id) !== undefined) this.retiring.delete(id);
+      else if (due <= now) {
+        removedSets.push(id);
+        this.retiring.delete(id);
+      } else next = Math.min(next, due);
+    }
+    if (this.retireTimer !== null) this.clock.clearTimer(this.retireTimer);
+    this.retireTimer = null;
+    if (next !== Infinity) {
+      this.retireTimer = this.clock.setTimer(() => {
+        this.retireTimer = null;
+        this.markSets([]);
+        if (this.active && !this.stopped) this.schedule(this.clock.now());
+      }, next - now);
+    }
+    return { sets, removedSets: removedSets.sort() };
+  }
+
   private async renderAndSink(
     nodes: readonly string[],
     causes: ReadonlyMap<string, { readonly set: Set<string>; readonly more: number }>,
+    sets: { readonly sets: readonly SetMembers[]; readonly removedSets: readonly string[] },
   ): Promise<{ readonly durationMs: number; readonly nodes: number }> {
     const started = this.clock.now();
-    const rendered: RenderedNode[] = [];
-    const removed: string[] = [];
-    // One Cluster object per batch, so every node shares one translator and
-    // its caches (measured faster than per-node sub-clusters from 1 node up).
-    // Built on first use inside a node's render, so that a snapshot that
-    // cannot be assembled fails those renders (retried) like any other cause.
-    let cluster: { readonly ok: Cluster } | { readonly failed: unknown } | undefined;
-    const clusterOf = (): Cluster => {
-      if (cluster === undefined) {
-        try {
-          cluster = { ok: this.snapshot.cluster() };
-        } catch (err) {
-          cluster = { failed: err };
-        }
+    const chunk = this.options.chunkNodes ?? 256;
+    let rendered: RenderedNode[] = [];
+    let removed: string[] = [];
+    let first = true;
+    const flush = async (): Promise<void> => {
+      const part: Batch = first ? { ...sets, rendered, removed } : { rendered, removed };
+      first = false;
+      rendered = [];
+      removed = [];
+      try {
+        await this.sink(part);
+      } catch (err) {
+        this.report(err);
       }
-      if ('failed' in cluster) throw cluster.failed;
-      return cluster.ok;
     };
     for (const node of nodes) {
       if (!this.snapshot.hasNode(node)) {
@@ -396,16 +469,13 @@ export class Engine {
       }
       const entry = causes.get(node);
       const why = entry === undefined ? undefined : boundCauses(entry.set, entry.more);
-      const r = this.renderOne(clusterOf, node, why ?? []);
+      const r = this.renderOne(node, why ?? []);
       if (r === null) continue; // keeps its last written script; retried later
       this.hashes.set(node, r.scriptHash);
       rendered.push(why === undefined ? r : { ...r, causes: why });
+      if (rendered.length >= chunk) await flush();
     }
-    try {
-      await this.sink({ rendered, removed });
-    } catch (err) {
-      this.report(err);
-    }
+    if (first || rendered.length > 0 || removed.length > 0) await flush();
     return { durationMs: this.clock.now() - started, nodes: nodes.length };
   }
 }

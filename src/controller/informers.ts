@@ -14,6 +14,8 @@ import {
   type RunningInformer,
 } from '../k8s/informer.js';
 import { GROUP, PLURAL, VERSION } from '../k8s/nodefirewall.js';
+import { ADDRESS_SET_PLURAL, type AddressSet } from '../k8s/addressset.js';
+import { observedSlice, type ObservedSlice } from './slices.js';
 import { decodeSpecScript } from '../k8s/script-encoding.js';
 import { hashScript } from '../nft/hash.js';
 import type { Problem } from '../policy/from-k8s.js';
@@ -41,6 +43,8 @@ export interface ModelSink {
   node(ref: ObjectRef, node: Node | null): void;
   /** What the informer observed of a NodeFirewall; `null` when it was deleted. */
   nodeFirewall(ref: ObjectRef, observed: NodeFirewallObservation | null): void;
+  /** An AddressSet slice as observed; `null` when deleted or not a slice nftpol writes. */
+  addressSet(ref: ObjectRef, slice: ObservedSlice | null): void;
   /** Every informer event, for the events metric. */
   event?(kind: WatchedKind): void;
 }
@@ -79,7 +83,7 @@ export interface InformerSettings {
 
 type Json = Record<string, unknown>;
 
-/** Starts all five informers, feeding `sink`. */
+/** Starts all six informers, feeding `sink`. */
 export function startControllerInformers(
   clients: ApiClients,
   sink: ModelSink,
@@ -174,6 +178,24 @@ export function startControllerInformers(
     },
     (obj) => sink.nodeFirewall(refOf(obj), obj.observed),
     (obj) => sink.nodeFirewall(refOf(obj), null),
+  );
+
+  watch<KubernetesObject>(
+    'AddressSet',
+    {
+      path: `/apis/${GROUP}/${VERSION}/${ADDRESS_SET_PLURAL}`,
+      list: async () =>
+        (await custom.listClusterCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: ADDRESS_SET_PLURAL,
+        })) as {
+          items: unknown[];
+        },
+      strip: (obj) => ({ metadata: meta(obj), spec: plain(get(obj, 'spec')) }) as KubernetesObject,
+    },
+    (obj) => sink.addressSet(refOf(obj), observedSlice(obj as unknown as AddressSet)),
+    (obj) => sink.addressSet(refOf(obj), null),
   );
 
   return {

@@ -5,7 +5,9 @@
  * state), records the uids Events and owner references need, and warns on a
  * policy that is skipped as invalid or names a port no pod declares. A
  * NodeFirewall deleted or edited by hand marks its node so the engine writes
- * it again. Kept apart from main.ts so the composition root only wires.
+ * it again; AddressSet slices go to the set publisher, which rewrites one
+ * changed by someone else. Kept apart from main.ts so the composition root
+ * only wires.
  */
 import { policyObject, type WarningEvents } from '../k8s/events.js';
 import type { Logger } from '../telemetry/log.js';
@@ -13,6 +15,7 @@ import type { ControllerMetrics } from '../telemetry/metrics.js';
 import type { Engine } from './engine.js';
 import type { ModelSink } from './informers.js';
 import type { Publisher } from './publisher.js';
+import type { SetPublisher } from './set-publisher.js';
 import { findUnresolvedNamedPorts, type ClusterSnapshot } from './snapshot.js';
 import { isEnforceable, qualifiedName, type Pod } from '../policy/model.js';
 import { claimReason, compareIpClaims } from '../policy/shared-ips.js';
@@ -22,6 +25,7 @@ export interface ModelSinkDeps {
   readonly snapshot: ClusterSnapshot;
   readonly engine: Engine;
   readonly publisher: Publisher;
+  readonly setPublisher: SetPublisher;
   readonly events: WarningEvents;
   readonly log: Logger;
   readonly metrics: ControllerMetrics;
@@ -132,6 +136,9 @@ export function controllerModelSink(deps: ModelSinkDeps): {
       } else if (!exists || engine.lastHash(ref.name) !== fingerprint) {
         mark([ref.name], `NodeFirewall ${ref.name}`); // orphan, or edited by hand: restore
       }
+    },
+    addressSet: (ref, slice) => {
+      deps.setPublisher.observe(ref.name, slice);
     },
   };
   return {

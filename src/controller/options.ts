@@ -4,6 +4,7 @@
  * {@link validate} checks — all problems at once, so an operator fixes a bad
  * Deployment in one round trip. docs/controller.md lists the same table.
  */
+import { DEFAULT_SLICE_SIZE } from '../k8s/addressset.js';
 import { hostname } from 'node:os';
 
 import { DEFAULT_COMPRESS_THRESHOLD_BYTES } from '../k8s/script-encoding.js';
@@ -80,6 +81,18 @@ export interface ControllerOptions {
    */
   readonly compressThresholdBytes: number;
   /**
+   * Most members per AddressSet slice: one member joining or leaving a shared
+   * set rewrites one slice of at most this many members. Whole number 1–1000.
+   * @default 100
+   */
+  readonly setSliceSize: number;
+  /**
+   * How long the slices of a set no policy defines any more are kept before
+   * they are deleted, so executors still loading rules that name it find it.
+   * Must be ≥ 0. @default 60000
+   */
+  readonly setGraceMs: number;
+  /**
    * Redis for the change history (`redis://host:6379/0`, `rediss://` for
    * TLS); empty keeps a bounded in-memory history. Redis being down never
    * stops publishing (docs/history.md). @default ""
@@ -115,6 +128,8 @@ export const DEFAULTS: ControllerOptions = {
   informerBackoffMs: 500,
   informerMaxBackoffMs: 30_000,
   compressThresholdBytes: DEFAULT_COMPRESS_THRESHOLD_BYTES,
+  setSliceSize: DEFAULT_SLICE_SIZE,
+  setGraceMs: 60_000,
   redisUrl: '',
   redisPassword: '',
   historyEntries: 50,
@@ -244,6 +259,18 @@ const SPEC: OptionSpecs<ControllerOptions> = {
     kind: 'number',
     help: 'scripts larger than this (UTF-8 bytes) are written gzip-compressed in spec.scriptGzip, see Large scripts; whole number ≥ 0, 0 = compress every script',
   },
+  setSliceSize: {
+    flag: 'set-slice-size',
+    env: 'NFTPOL_SET_SLICE_SIZE',
+    kind: 'number',
+    help: 'most members per AddressSet slice; whole number 1–1000',
+  },
+  setGraceMs: {
+    flag: 'set-grace-ms',
+    env: 'NFTPOL_SET_GRACE_MS',
+    kind: 'number',
+    help: 'how long slices of a set no policy defines are kept before deletion; ≥ 0',
+  },
   redisUrl: {
     flag: 'redis-url',
     env: 'NFTPOL_REDIS_URL',
@@ -331,6 +358,11 @@ export function validate(o: ControllerOptions): string[] {
     Number.isInteger(o.compressThresholdBytes) && o.compressThresholdBytes >= 0,
     `compressThresholdBytes must be a whole number ≥ 0 (got ${o.compressThresholdBytes})`,
   );
+  need(
+    Number.isInteger(o.setSliceSize) && o.setSliceSize >= 1 && o.setSliceSize <= 1000,
+    `setSliceSize must be a whole number 1–1000 (got ${o.setSliceSize})`,
+  );
+  need(o.setGraceMs >= 0, `setGraceMs must be ≥ 0 (got ${o.setGraceMs})`);
   need(o.historyEntries >= 1, `historyEntries must be ≥ 1 (got ${o.historyEntries})`);
   need(
     o.redisUrl === '' || /^rediss?:\/\//.test(o.redisUrl),

@@ -37,6 +37,7 @@ import type { Logger } from '../telemetry/log.js';
 import type { ControllerMetrics } from '../telemetry/metrics.js';
 import type { Clock } from '../telemetry/clock.js';
 import type { Batch, RenderedNode } from './engine.js';
+import { runLimited } from './set-publisher.js';
 
 /** Options of {@link Publisher}. */
 export interface PublisherOptions {
@@ -99,6 +100,7 @@ export function applyBodyFor(
       ...encodeSpecScript(rendered.script, compressThresholdBytes),
       scriptHash: rendered.scriptHash,
       summary: { ...rendered.summary, policyNames: [...rendered.summary.policyNames] },
+      ...(rendered.addressSets.length > 0 ? { addressSets: [...rendered.addressSets] } : {}),
     },
   };
 }
@@ -260,16 +262,4 @@ export class Publisher {
     }, delay);
     this.timers.add(timer);
   }
-}
-
-/** Runs `jobs` with at most `limit` in flight. */
-async function runLimited(jobs: ReadonlyArray<() => Promise<void>>, limit: number): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const job = jobs[next++]!;
-      await job();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
 }

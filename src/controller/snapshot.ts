@@ -1,28 +1,27 @@
 /**
  * The controller's incremental picture of the cluster. Informer events land
  * here as model objects (already converted by policy/from-k8s); each update
- * returns the nodes whose script it can change, so the engine re-renders
- * those and no others. The rules, each an over-approximation that never
- * misses a node:
+ * returns the nodes whose *rules* it can change, and keeps the shared peer
+ * sets' members (memberships.ts) up to date. The v2 rules, each an
+ * over-approximation that never misses a node:
  *
- *  - pod: its own node, old and new; plus the nodes hosting the targets of
- *    every policy with a peer matching the pod before or after the change
- *    (pods peers by namespace and pod selector, ipBlock peers by its IPs,
- *    and egress rules without peers whose named ports resolve on any pod);
- *  - namespace labels: the nodes hosting the targets of every policy with a
- *    namespaceSelector peer matching the old or the new labels;
+ *  - pod: its own node, old and new; plus the nodes of other pods claiming
+ *    one of its IPs (which pod an IP is enforced for may flip). A pod being a
+ *    peer no longer touches any node: only the sets it is a member of change;
+ *  - namespace labels: no node (they decide memberships, never rules);
  *  - policy: the nodes hosting pods the old or the new policy selects;
  *  - node: itself.
  *
  * An update that leaves the model object equal marks nothing.
  *
- * {@link ClusterSnapshot.cluster} returns one Cluster object until the next
- * change, so every node of a batch is translated with one shared translator
- * and its caches.
+ * The snapshot is also what translate reads for one node ({@link NodeSource}):
+ * the node's pods, the policies of their namespaces, which IPs are enforced
+ * for whom — all from indexes, so rendering one node costs that node.
  */
-import { parseCidr, parseIp, rangeContains, type Range } from '../policy/cidr.js';
+import { parseIp, type Address } from '../policy/cidr.js';
 import {
   isEnforceable,
+  NAMESPACE_NAME_LABEL,
   qualifiedName,
   type Cluster,
   type Labels,
@@ -33,7 +32,11 @@ import {
   type Policy,
   type Rule,
 } from '../policy/model.js';
+import { compareText } from '../policy/order.js';
 import { matchesSelector } from '../policy/selector.js';
+import { compareIpClaims } from '../policy/shared-ips.js';
+import type { NodeSource } from '../policy/translate.js';
+import { Memberships, type MembershipHost } from './memberships.js';
 
 type PodsPeer = Extract<Peer, { kind: 'pods' }>;
 
@@ -46,7 +49,9 @@ export interface SnapshotSize {
 }
 
 /** The cluster as the informers last saw it, indexed for dirty-node computation. */
-export class ClusterSnapshot {
+export class ClusterSnapshot implements NodeSource, MembershipHost {
+  /** Members of every shared set the policies define, kept per event. */
+  readonly memberships: Memberships = new Memberships(this);
   private readonly namespaces = new Map<string, Namespace>();
   private readonly pods = new Map<string, Pod>();
   private readonly podsByNamespace = new Map<string, Map<string, Pod>>();
@@ -56,8 +61,8 @@ export class ClusterSnapshot {
   private readonly policies = new Map<string, Policy>();
   private readonly policiesByNamespace = new Map<string, Map<string, Policy>>();
   private readonly nodes = new Map<string, Node>();
-  /** Parsed ipBlock CIDRs per policy, computed once. */
-  private readonly blocks = new WeakMap<Policy, readonly Range[]>();
+  /** policiesIn results, sorted, until the namespace's policies change. */
+  private readonly sortedPolicies = new Map<string, readonly Policy[]>();
   private cached: Cluster | null = null;
 
   /** Adds or replaces a pod. @returns the nodes whose script may change. */
@@ -65,14 +70,15 @@ export class ClusterSnapshot {
     const key = qualifiedName(pod);
     const old = this.pods.get(key);
     if (old !== undefined && sameJson(old, pod)) return new Set();
-    const dirty = this.nodesAffectedByPod(old, pod);
+    const sharers = this.sharersByKey(old, pod);
     if (old !== undefined) this.unindexPod(old);
     this.pods.set(key, pod);
     addTo(this.podsByNamespace, pod.namespace, key, pod);
     if (pod.nodeName !== '') addTo(this.podsByNode, pod.nodeName, key, pod);
     for (const ip of pod.ips) addTo(this.podsByIp, ip, key, pod);
     this.cached = null;
-    return dirty;
+    this.memberships.refreshPods([[key, pod], ...sharers]);
+    return nodesOf([old, pod, ...sharers.map(([, p]) => p)]);
   }
 
   /** The other enforceable pods that claim one of `pod`'s IPs, with the IP. */
@@ -87,12 +93,14 @@ export class ClusterSnapshot {
 
   /** Removes a pod. @returns the nodes whose script may change. */
   deletePod(namespace: string, name: string): Set<string> {
-    const old = this.pods.get(`${namespace}/${name}`);
+    const key = `${namespace}/${name}`;
+    const old = this.pods.get(key);
     if (old === undefined) return new Set();
-    const dirty = this.nodesAffectedByPod(old, undefined);
+    const sharers = this.sharersByKey(old, undefined);
     this.unindexPod(old);
     this.cached = null;
-    return dirty;
+    this.memberships.refreshPods([[key, undefined], ...sharers]);
+    return nodesOf([old, ...sharers.map(([, p]) => p)]);
   }
 
   /** Adds or replaces a namespace. @returns the nodes whose script may change. */
@@ -101,7 +109,8 @@ export class ClusterSnapshot {
     if (old !== undefined && sameJson(old.labels, namespace.labels)) return new Set();
     this.namespaces.set(namespace.name, namespace);
     this.cached = null;
-    return this.nodesAffectedByNamespace(old?.labels, namespace.labels);
+    this.memberships.refreshNamespace(namespace.name);
+    return new Set();
   }
 
   /** Removes a namespace. @returns the nodes whose script may change. */
@@ -110,7 +119,8 @@ export class ClusterSnapshot {
     if (old === undefined) return new Set();
     this.namespaces.delete(name);
     this.cached = null;
-    return this.nodesAffectedByNamespace(old.labels, undefined);
+    this.memberships.refreshNamespace(name);
+    return new Set();
   }
 
   /** Adds or replaces a policy. @returns the nodes whose script may change. */
@@ -120,7 +130,9 @@ export class ClusterSnapshot {
     if (old !== undefined && sameJson(old, policy)) return new Set();
     this.policies.set(key, policy);
     addTo(this.policiesByNamespace, policy.namespace, key, policy);
+    this.sortedPolicies.delete(policy.namespace);
     this.cached = null;
+    this.memberships.setPolicy(key, policy);
     const dirty = this.nodesHostingTargets(policy);
     if (old !== undefined) for (const n of this.nodesHostingTargets(old)) dirty.add(n);
     return dirty;
@@ -133,7 +145,9 @@ export class ClusterSnapshot {
     if (old === undefined) return new Set();
     this.policies.delete(key);
     removeFrom(this.policiesByNamespace, namespace, key);
+    this.sortedPolicies.delete(namespace);
     this.cached = null;
+    this.memberships.setPolicy(key, undefined);
     return this.nodesHostingTargets(old);
   }
 
@@ -178,7 +192,14 @@ export class ClusterSnapshot {
   /** Enforceable pods a pods peer of `policy` can match. */
   peerPods(policy: Policy, peer: PodsPeer): Pod[] {
     const out: Pod[] = [];
-    for (const ns of this.peerNamespaces(policy, peer)) {
+    const selector = peer.namespaceSelector;
+    const namespaces =
+      selector === null
+        ? [policy.namespace]
+        : [...this.namespaceNames()].filter((n) =>
+            matchesSelector(selector, this.namespaceLabels(n)),
+          );
+    for (const ns of namespaces) {
       for (const p of this.podsByNamespace.get(ns)?.values() ?? []) {
         if (isEnforceable(p) && matchesSelector(peer.podSelector, p.labels)) out.push(p);
       }
@@ -216,90 +237,90 @@ export class ClusterSnapshot {
   }
 
   /**
-   * The nodes a pod change may touch: its own node(s), and those hosting the
-   * targets of policies it is a peer of. Other pods claiming one of its IPs
-   * count as changed too: which of them the IP is enforced for (shared-ips.ts)
-   * may flip to a pod on another node, with other peers.
+   * Other pods claiming one of the IPs of `old` or `now`, by key: which of
+   * them an IP is enforced for (shared-ips.ts) may flip with this change.
    */
-  private nodesAffectedByPod(old: Pod | undefined, now: Pod | undefined): Set<string> {
-    const dirty = new Set<string>();
+  private sharersByKey(old: Pod | undefined, now: Pod | undefined): [string, Pod][] {
     const changed = [old, now].filter((p): p is Pod => p !== undefined);
     const self = changed[0] === undefined ? '' : qualifiedName(changed[0]);
     const sharers = new Map<string, Pod>();
     for (const p of changed)
       for (const ip of p.ips)
         for (const [key, q] of this.podsByIp.get(ip) ?? []) if (key !== self) sharers.set(key, q);
-    for (const p of [...changed, ...sharers.values()]) if (p.nodeName !== '') dirty.add(p.nodeName);
-    const versions = [...changed, ...sharers.values()].filter((p) => isEnforceable(p));
-    if (versions.length === 0) return dirty;
-    for (const policy of this.policies.values()) {
-      if (versions.some((p) => this.isPeerOf(policy, p))) {
-        for (const n of this.nodesHostingTargets(policy)) dirty.add(n);
+    return [...sharers];
+  }
+
+  // --- NodeSource: what translate reads for one node -------------------------
+
+  podsOn(nodeName: string): readonly Pod[] {
+    return this.localPods(nodeName).filter((p) => this.ownedIps(p).length > 0);
+  }
+
+  claimantsOn(nodeName: string): readonly Pod[] {
+    return this.localPods(nodeName);
+  }
+
+  addresses(pod: Pod): readonly Address[] {
+    return this.ownedIps(pod).map(parseIp);
+  }
+
+  ips(pod: Pod): readonly string[] {
+    return this.ownedIps(pod);
+  }
+
+  policiesIn(namespace: string): readonly Policy[] {
+    let found = this.sortedPolicies.get(namespace);
+    if (found === undefined) {
+      found = [...(this.policiesByNamespace.get(namespace) ?? new Map<string, Policy>())]
+        .sort(([a], [b]) => compareText(a, b))
+        .map(([, p]) => p);
+      this.sortedPolicies.set(namespace, found);
+    }
+    return found;
+  }
+
+  node(name: string): Node | undefined {
+    return this.nodes.get(name);
+  }
+
+  // --- MembershipHost: what memberships read ---------------------------------
+
+  podsIn(namespace: string): Iterable<Pod> {
+    return this.podsByNamespace.get(namespace)?.values() ?? [];
+  }
+
+  allPods(): Iterable<Pod> {
+    return this.pods.values();
+  }
+
+  namespaceNames(): Iterable<string> {
+    return new Set([...this.namespaces.keys(), ...this.podsByNamespace.keys()]);
+  }
+
+  namespaceLabels(namespace: string): Labels {
+    // A namespace not seen yet still has the label the API server sets.
+    return this.namespaces.get(namespace)?.labels ?? { [NAMESPACE_NAME_LABEL]: namespace };
+  }
+
+  /** The IPs of `pod` enforced for it: none unless enforceable; a shared IP goes to one claimant. */
+  ownedIps(pod: Pod): readonly string[] {
+    if (!isEnforceable(pod)) return [];
+    const self = qualifiedName(pod);
+    return pod.ips.filter((ip) => {
+      let owner: Pod | undefined;
+      for (const q of this.podsByIp.get(ip)?.values() ?? []) {
+        if (isEnforceable(q) && (owner === undefined || compareIpClaims(q, owner) < 0)) owner = q;
       }
-    }
-    return dirty;
+      return owner !== undefined && qualifiedName(owner) === self;
+    });
   }
 
-  private nodesAffectedByNamespace(old: Labels | undefined, now: Labels | undefined): Set<string> {
-    const dirty = new Set<string>();
-    const versions = [old, now].filter((l): l is Labels => l !== undefined);
-    for (const policy of this.policies.values()) {
-      const hit = allPeers(policy).some(
-        (peer) =>
-          peer.kind === 'pods' &&
-          peer.namespaceSelector !== null &&
-          versions.some((labels) => matchesSelector(peer.namespaceSelector!, labels)),
-      );
-      if (hit) for (const n of this.nodesHostingTargets(policy)) dirty.add(n);
-    }
-    return dirty;
-  }
-
-  /** True when some peer of `policy` can match the (enforceable) pod `pod`. */
-  private isPeerOf(policy: Policy, pod: Pod): boolean {
-    if (policy.egress.some((r) => r.peers === null && hasNamedPort(r))) return true;
-    let addresses: ReturnType<typeof parseIp>[] | null = null;
-    let blockIndex = 0;
-    const blocks = this.blocksOf(policy);
-    for (const peer of allPeers(policy)) {
-      if (peer.kind === 'pods') {
-        if (this.peerNamespaceMatches(policy, peer, pod.namespace)) {
-          if (matchesSelector(peer.podSelector, pod.labels)) return true;
-        }
-        continue;
-      }
-      const block = blocks[blockIndex++];
-      if (block === undefined) continue;
-      addresses ??= pod.ips.flatMap(tryParseIp);
-      if (addresses.some((a) => rangeContains(block, a))) return true;
-    }
-    return false;
-  }
-
-  private peerNamespaceMatches(policy: Policy, peer: PodsPeer, namespace: string): boolean {
-    if (peer.namespaceSelector === null) return namespace === policy.namespace;
-    const labels = this.namespaces.get(namespace)?.labels;
-    return labels !== undefined && matchesSelector(peer.namespaceSelector, labels);
-  }
-
-  private peerNamespaces(policy: Policy, peer: PodsPeer): string[] {
-    if (peer.namespaceSelector === null) return [policy.namespace];
-    const selector = peer.namespaceSelector;
-    return [...this.namespaces.values()]
-      .filter((n) => matchesSelector(selector, n.labels))
-      .map((n) => n.name);
-  }
-
-  /** ipBlock peers of `policy` parsed, in {@link allPeers} order (unparseable ones omitted as undefined). */
-  private blocksOf(policy: Policy): readonly Range[] {
-    let blocks = this.blocks.get(policy);
-    if (blocks === undefined) {
-      blocks = allPeers(policy)
-        .filter((p): p is Extract<Peer, { kind: 'ipBlock' }> => p.kind === 'ipBlock')
-        .map((p) => tryParseCidr(p.cidr));
-      this.blocks.set(policy, blocks);
-    }
-    return blocks;
+  /** Enforceable pods scheduled on `nodeName`, by namespace/name. */
+  private localPods(nodeName: string): Pod[] {
+    return [...(this.podsByNode.get(nodeName) ?? new Map<string, Pod>())]
+      .filter(([, p]) => isEnforceable(p))
+      .sort(([a], [b]) => compareText(a, b))
+      .map(([, p]) => p);
   }
 
   /** Nodes hosting a pod `policy` selects (any pod with a node: over-approximation). */
@@ -312,31 +333,11 @@ export class ClusterSnapshot {
   }
 }
 
-function allPeers(policy: Policy): Peer[] {
-  const out: Peer[] = [];
-  for (const rule of [...policy.ingress, ...policy.egress]) out.push(...(rule.peers ?? []));
-  return out;
-}
-
-function hasNamedPort(rule: Rule): boolean {
-  return (rule.ports ?? []).some((p) => typeof p.port === 'string');
-}
-
-function tryParseIp(text: string): ReturnType<typeof parseIp>[] {
-  try {
-    return [parseIp(text)];
-  } catch {
-    return [];
-  }
-}
-
-/** The CIDR's range; an unparseable CIDR (rejected on load anyway) matches nothing. */
-function tryParseCidr(text: string): Range {
-  try {
-    return parseCidr(text);
-  } catch {
-    return { family: 'ip', first: 1n, last: 0n };
-  }
+/** The nodes the pods are scheduled on. */
+function nodesOf(pods: readonly (Pod | undefined)[]): Set<string> {
+  const nodes = new Set<string>();
+  for (const p of pods) if (p !== undefined && p.nodeName !== '') nodes.add(p.nodeName);
+  return nodes;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -1,10 +1,11 @@
 /**
  * startController: the controller's wiring, options → kube client →
- * informers → snapshot → engine → publisher, gated by leader election. Every
- * replica keeps its model warm; only the leader renders and writes, and on
- * taking over it renders every node once, writing only the scripts whose hash
- * differs from the NodeFirewall already there (so a restart with nothing
- * changed writes nothing). The API calls live in k8s/ (NodeFirewall writes,
+ * informers → snapshot → engine → publishers (AddressSet slices first, then
+ * NodeFirewalls), gated by leader election. Every replica keeps its model
+ * warm; only the leader renders and writes, and on taking over it renders
+ * every node and every set once, writing only the scripts whose hash differs
+ * from the NodeFirewall already there and the slices whose members differ
+ * (so a restart with nothing changed writes nothing). The API calls live in k8s/ (NodeFirewall writes,
  * the Lease, Events), the informer-to-model wiring in model-sink.ts. Tests
  * and the demo run it in-process; main.ts is the binary around it.
  */
@@ -13,7 +14,7 @@ import { createLogger, type Logger } from '../telemetry/log.js';
 import { createControllerMetrics, type ControllerMetrics } from '../telemetry/metrics.js';
 import { startHealthServer, type HealthServer } from '../telemetry/health.js';
 import { SYSTEM_CLOCK, type Clock } from '../telemetry/clock.js';
-import { Engine, renderNodeWith, type RenderNode } from './engine.js';
+import { Engine, renderNodeWith, type Batch, type RenderNode } from './engine.js';
 import { EnforceTracker } from './enforce-tracker.js';
 import { WarningEvents } from '../k8s/events.js';
 import { renderFailureHandler } from './render-failures.js';
@@ -29,6 +30,8 @@ import type { ControllerOptions } from './options.js';
 import { Publisher } from './publisher.js';
 import { apiNodeFirewallWriter, CONTROLLER_FIELD_MANAGER } from '../k8s/nodefirewall-api.js';
 import { ClusterSnapshot } from './snapshot.js';
+import { SetPublisher } from './set-publisher.js';
+import { apiAddressSetWriter } from '../k8s/addressset-api.js';
 
 /** A running controller. */
 export interface ControllerHandle {
@@ -98,7 +101,7 @@ export async function startController(
   let leader = false;
   let synced = false;
   const updateQueueGauge = (): void => {
-    metrics.queueDepth.set(engine.queueDepth + publisher.pending);
+    metrics.queueDepth.set(engine.queueDepth + publisher.pending + setPublisher.pending);
     metrics.renderFailingNodes.set(engine.failingNodes().length);
   };
 
@@ -126,6 +129,40 @@ export async function startController(
     metrics,
     compressThresholdBytes: options.compressThresholdBytes,
   });
+  /** Nodes whose NodeFirewall waits for a set whose slice write failed, by set id. */
+  const heldBySet = new Map<string, Set<string>>();
+  const setPublisher: SetPublisher = new SetPublisher(apiAddressSetWriter(clients), {
+    sliceSize: options.setSliceSize,
+    concurrency: options.writeConcurrency,
+    retryDelayMs: options.retryDelayMs,
+    clock,
+    retry: (ids) => {
+      engine.markSets(ids);
+      for (const id of ids) {
+        engine.markDirty(heldBySet.get(id) ?? [], [`AddressSet ${id}`]);
+        heldBySet.delete(id);
+      }
+    },
+    log,
+    metrics,
+  });
+  /** Sets first, then the NodeFirewalls, leaving out those naming a set that failed. */
+  const publish = async (batch: Batch): Promise<void> => {
+    const failed = await setPublisher.publish(batch.sets ?? [], batch.removedSets ?? []);
+    if (failed.size === 0) {
+      await publisher.publish(batch);
+      return;
+    }
+    const ready = batch.rendered.filter((r) => {
+      const waiting = r.addressSets.filter((id) => failed.has(id));
+      for (const id of waiting) {
+        const held = heldBySet.get(id) ?? new Set<string>();
+        heldBySet.set(id, held.add(r.node));
+      }
+      return waiting.length === 0;
+    });
+    await publisher.publish({ ...batch, rendered: ready });
+  };
   const production = renderNodeWith({ failClosed: options.failClosed });
   const render = deps.wrapRender?.(production) ?? production;
   const engine: Engine = new Engine(
@@ -134,10 +171,11 @@ export async function startController(
       debounceMs: options.debounceMs,
       maxDelayMs: options.maxDelayMs,
       clock,
-      render: (cluster, node) => {
+      render: (source, node) => {
         metrics.nodesRendered.inc();
-        return render(cluster, node);
+        return render(source, node);
       },
+      setGraceMs: options.setGraceMs,
       onBatchDone: ({ durationMs, nodes }) => {
         metrics.reconcileDuration.observe(durationMs / 1000);
         updateQueueGauge();
@@ -153,7 +191,7 @@ export async function startController(
         nodeUid: (node) => nodeUids.get(node),
       }),
     },
-    (batch) => publisher.publish(batch),
+    publish,
   );
 
   const active = (): boolean => leader && synced;
@@ -161,6 +199,7 @@ export async function startController(
     snapshot,
     engine,
     publisher,
+    setPublisher,
     events,
     log,
     metrics,
@@ -170,7 +209,8 @@ export async function startController(
   });
   const refreshActive = (): void => {
     const on = active();
-    engine.setActive(on, publisher.observedNames());
+    setPublisher.setLeading(on);
+    engine.setActive(on, publisher.observedNames(), setPublisher.observedIds());
     if (on) model.checkAllNamedPorts();
     updateQueueGauge();
   };
@@ -178,7 +218,7 @@ export async function startController(
     clock,
     histogram: metrics.policyEnforceDuration,
     isActive: active,
-    isIdle: () => engine.queueDepth === 0 && publisher.pending === 0,
+    isIdle: () => engine.queueDepth === 0 && publisher.pending === 0 && setPublisher.pending === 0,
     desiredHash: (node) => engine.lastHash(node),
     onEnforced: (policy, seconds) => log.info({ policy, seconds }, 'enforced policy on every node'),
     onError: (err) => log.error({ err: errorText(err) }, 'failed to check policy enforcement'),
@@ -254,7 +294,7 @@ export async function startController(
   return {
     synced: syncedPromise,
     isLeader: () => leader,
-    isIdle: () => engine.queueDepth === 0 && publisher.pending === 0,
+    isIdle: () => engine.queueDepth === 0 && publisher.pending === 0 && setPublisher.pending === 0,
     healthPort: health?.port ?? null,
     historyPort: historyServer?.port ?? null,
     metrics,
@@ -264,6 +304,7 @@ export async function startController(
       await engine.stop();
       tracker.stop();
       publisher.stop();
+      setPublisher.stop();
       await informers.stop();
       await health?.close();
       await historyServer?.close();

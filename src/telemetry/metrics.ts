@@ -7,7 +7,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The resource kinds whose informer events the controller counts. */
-export type WatchedKind = 'Pod' | 'Namespace' | 'NetworkPolicy' | 'Node' | 'NodeFirewall';
+export type WatchedKind =
+  'Pod' | 'Namespace' | 'NetworkPolicy' | 'Node' | 'NodeFirewall' | 'AddressSet';
 
 /** The controller's metrics. */
 export interface ControllerMetrics {
@@ -28,6 +29,10 @@ export interface ControllerMetrics {
   readonly handlerFailures: Counter<'kind'>;
   /** NodeFirewall writes (applies and deletes) sent to the API. */
   readonly writes: Counter;
+  /** AddressSet slice writes (applies and deletes) sent to the API. */
+  readonly setWrites: Counter;
+  /** Bytes of AddressSet apply bodies sent to the API. */
+  readonly setWriteBytes: Counter;
   /** Bytes of NodeFirewall specs sent to the API. */
   readonly writeBytes: Counter;
   /** Scripts not written because even compressed they exceed the API object limit. */
@@ -82,6 +87,16 @@ export function createControllerMetrics(registry: Registry = new Registry()): Co
     writes: new Counter({
       name: 'nftpol_controller_writes_total',
       help: 'NodeFirewall writes (server-side applies and deletes) sent to the API server.',
+      registers,
+    }),
+    setWrites: new Counter({
+      name: 'nftpol_controller_addressset_writes_total',
+      help: 'AddressSet slice writes (server-side applies and deletes) sent to the API server.',
+      registers,
+    }),
+    setWriteBytes: new Counter({
+      name: 'nftpol_controller_addressset_write_bytes_total',
+      help: 'Bytes of AddressSet slice apply bodies sent to the API server.',
       registers,
     }),
     writeBytes: new Counter({
@@ -147,6 +162,20 @@ export interface ExecutorMetrics {
    * (namespace/name) and direction, as last read from the table.
    */
   readonly allowedPackets: Counter<'policy' | 'direction'>;
+  /**
+   * Member deltas (one `nft -f` of `add element` / `delete element` lines
+   * for the shared sets whose members changed), by result `ok` or `failed`
+   * (a failed one is followed by a full load).
+   */
+  readonly memberUpdates: Counter<'result'>;
+  /**
+   * Time from a slice's `nftpol.io/written-at` (the controller's clock at
+   * its write) to the delta carrying its change being in the kernel, in
+   * seconds; one observation per changed slice.
+   */
+  readonly memberLag: Histogram;
+  /** `nft -f` loads by kind: `full` (the whole composed script) or `delta` (members only). */
+  readonly loads: Counter<'kind'>;
 }
 
 /** Creates the executor's metrics on `registry` (a fresh one by default). */
@@ -180,6 +209,24 @@ export function createExecutorMetrics(registry: Registry = new Registry()): Exec
       name: 'nftpol_executor_allowed_packets_total',
       help: 'New-connection packets accepted by a policy allow rule on this node, by policy (namespace/name) and direction, read from the table.',
       labelNames: ['policy', 'direction'],
+      registers,
+    }),
+    memberUpdates: new Counter({
+      name: 'nftpol_executor_member_updates_total',
+      help: 'Member deltas of the shared address sets loaded with nft -f, by result (ok, failed; a failed one is followed by a full load).',
+      labelNames: ['result'],
+      registers,
+    }),
+    memberLag: new Histogram({
+      name: 'nftpol_executor_member_lag_seconds',
+      help: "Time from an AddressSet slice's write (its nftpol.io/written-at annotation) to its members being in the kernel, in seconds.",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    loads: new Counter({
+      name: 'nftpol_executor_loads_total',
+      help: 'nft -f loads by kind: full (the whole composed script) or delta (shared-set members only).',
+      labelNames: ['kind'],
       registers,
     }),
   };

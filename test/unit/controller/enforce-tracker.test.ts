@@ -56,6 +56,7 @@ function setup() {
     namespace: noop,
     policy: noop,
     node: noop,
+    addressSet: noop,
     nodeFirewall: noop,
   };
   const sink = tracker.wrap(inner);

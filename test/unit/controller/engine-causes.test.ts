@@ -19,6 +19,7 @@ const render: RenderNode = (_cluster, n) => ({
   script: `script ${n}`,
   scriptHash: `sha256:${n}`,
   summary: EMPTY_SUMMARY,
+  addressSets: [],
 });
 
 /** Runs `steps` on an active engine over nodes n1, n2 and returns the causes per node of each batch. */

@@ -16,6 +16,7 @@ const fakeRender: RenderNode = (_cluster, n) => ({
   script: `script ${n}`,
   scriptHash: `sha256:${n}`,
   summary: EMPTY_SUMMARY,
+  addressSets: [],
 });
 
 function setup(nodes: readonly string[] = ['n1', 'n2', 'n3']): {

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { Engine } from '../../../src/controller/engine.js';
 import { controllerModelSink } from '../../../src/controller/model-sink.js';
 import { Publisher } from '../../../src/controller/publisher.js';
+import { SetPublisher } from '../../../src/controller/set-publisher.js';
 import { ClusterSnapshot } from '../../../src/controller/snapshot.js';
 import { WarningEvents } from '../../../src/k8s/events.js';
 import { createLogger } from '../../../src/telemetry/log.js';
@@ -40,10 +41,15 @@ function sinkWithLog() {
     log,
     clock,
   });
+  const setPublisher = new SetPublisher(
+    { apply: () => Promise.resolve(), remove: () => Promise.resolve() },
+    { sliceSize: 100, concurrency: 1, retryDelayMs: 10, clock, retry: () => undefined, log },
+  );
   const { sink } = controllerModelSink({
     snapshot,
     engine,
     publisher,
+    setPublisher,
     events,
     log,
     metrics: createControllerMetrics(),

@@ -20,7 +20,7 @@ import { createControllerMetrics } from '../../../src/telemetry/metrics.js';
 const SUMMARY = EMPTY_SUMMARY;
 
 function rendered(node: string, script: string): RenderedNode {
-  return { node, script, scriptHash: hashScript(script), summary: SUMMARY };
+  return { node, script, scriptHash: hashScript(script), summary: SUMMARY, addressSets: [] };
 }
 
 /** A script that compresses well: many similar lines. */

@@ -62,6 +62,7 @@ function renderFor(
       script: `script ${n} v${version}`,
       scriptHash: `sha256:${n}-v${version}`,
       summary: EMPTY_SUMMARY,
+      addressSets: [],
     };
   };
 }
