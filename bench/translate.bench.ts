@@ -1,10 +1,17 @@
 /**
  * Full translate + render of every node of generated clusters at growing
- * sizes. Reports time, peak memory, script size per node (as text and as the
- * controller's gzip+base64 `spec.scriptGzip`, against the ~1.5 MiB API object
- * limit) and set elements per node, prints a table and writes
+ * sizes. Reports time, peak memory, rules script size per node (the
+ * NodeFirewall `spec.script`, as text and as the controller's gzip+base64
+ * `spec.scriptGzip`, against the ~1.5 MiB API object limit), inline elements
+ * (ipBlock ranges, ports) and shared sets per node, prints a table and writes
  * bench/results/translate.json. Compression time is measured apart and not
  * included in the translate+render time.
+ *
+ * The members of the shared peer sets (v2: AddressSets, not part of any
+ * node's script) are timed apart too: every set the policies define
+ * (peerSetsOf) computed from scratch with membersOf over one ClusterIndex,
+ * as the CLI does and the controller's incremental memberships are checked
+ * against.
  *
  *   make bench                                   # small, medium, large
  *   NFTPOL_BENCH_SIZES=small make bench          # one size
@@ -17,7 +24,9 @@ import { performance } from 'node:perf_hooks';
 import { generateCluster, SIZES } from './generate.js';
 import { quantile, formatBytes, machineNote } from './stats.js';
 import { translatorFor } from '../src/policy/translate.js';
-import { renderScript, type RenderCache } from '../src/nft/render.js';
+import { renderScript } from '../src/nft/render.js';
+import { ClusterIndex } from '../src/policy/cluster-index.js';
+import { membersOf, peerSetsOf } from '../src/policy/peer-sets.js';
 import { summarizePlan } from '../src/policy/plan.js';
 import { compressScript } from '../src/k8s/script-encoding.js';
 
@@ -37,9 +46,18 @@ interface Row {
   scriptGzipBytesMedian: number;
   scriptGzipBytesMax: number;
   gzipPerNodeMs: number;
+  /** Inline elements (ipBlock ranges, protocol . port ranges) per node. */
   setElementsMedian: number;
   setElementsMax: number;
+  /** Shared sets a node's script declares (per family). */
+  sharedSetsMedian: number;
+  sharedSetsMax: number;
   rulesMedian: number;
+  /** Shared sets the policies define, and their members computed from scratch. */
+  peerSets: number;
+  membersMs: number;
+  membersTotal: number;
+  membersMax: number;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -56,25 +74,33 @@ for (const name of names) {
   const gzipBytes: number[] = [];
   let gzipMs = 0;
   const elements: number[] = [];
+  const sharedSets: number[] = [];
   const rules: number[] = [];
   const t0 = performance.now();
   const translate = translatorFor(cluster);
-  // As the controller's engine does: set texts shared across the nodes' scripts.
-  const setTexts: RenderCache = new WeakMap();
   const nodes = sample > 0 ? cluster.nodes.slice(0, sample) : cluster.nodes;
   for (const node of nodes) {
     const plan = translate(node.name);
-    const { script } = renderScript(plan, setTexts);
+    const { script } = renderScript(plan);
     const s = summarizePlan(plan);
     scriptBytes.push(Buffer.byteLength(script));
     const g0 = performance.now();
     gzipBytes.push(compressScript(script).length);
     gzipMs += performance.now() - g0;
     elements.push(s.setElements);
+    sharedSets.push(s.sets);
     rules.push(s.rules);
     if (scriptBytes.length % 100 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }
   const ms = performance.now() - t0 - gzipMs;
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  gc?.();
+  const m0 = performance.now();
+  const index = new ClusterIndex(cluster);
+  const memberCounts = [...peerSetsOf(cluster.policies).values()].map(
+    (set) => membersOf(set, index).length,
+  );
+  const membersMs = performance.now() - m0;
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   gc?.();
   rows.push({
@@ -92,7 +118,13 @@ for (const name of names) {
     gzipPerNodeMs: Number((gzipMs / nodes.length).toFixed(2)),
     setElementsMedian: quantile(elements, 0.5),
     setElementsMax: quantile(elements, 1),
+    sharedSetsMedian: quantile(sharedSets, 0.5),
+    sharedSetsMax: quantile(sharedSets, 1),
     rulesMedian: quantile(rules, 0.5),
+    peerSets: memberCounts.length,
+    membersMs: Math.round(membersMs),
+    membersTotal: memberCounts.reduce((n, k) => n + k, 0),
+    membersMax: quantile(memberCounts, 1),
   });
   const r = rows[rows.length - 1]!;
   console.log(
@@ -100,7 +132,9 @@ for (const name of names) {
       `${r.translateRenderMs} ms total${nodes.length < size.nodes ? ` (extrapolated from ${nodes.length} nodes)` : ''} (${r.perNodeMs} ms/node), peak RSS ${formatBytes(r.peakRssBytes)}, ` +
       `script median ${formatBytes(r.scriptBytesMedian)} max ${formatBytes(r.scriptBytesMax)}, ` +
       `scriptGzip median ${formatBytes(r.scriptGzipBytesMedian)} max ${formatBytes(r.scriptGzipBytesMax)} (${r.gzipPerNodeMs} ms/node), ` +
-      `set elements median ${r.setElementsMedian} max ${r.setElementsMax}, rules median ${r.rulesMedian}`,
+      `inline elements median ${r.setElementsMedian} max ${r.setElementsMax}, ` +
+      `shared sets median ${r.sharedSetsMedian} max ${r.sharedSetsMax}, rules median ${r.rulesMedian}; ` +
+      `members of ${r.peerSets} sets: ${r.membersMs} ms, ${r.membersTotal} in all, max ${r.membersMax}`,
   );
 }
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
