@@ -14,7 +14,8 @@ import { createLogger, type Logger } from '../telemetry/log.js';
 import { createControllerMetrics, type ControllerMetrics } from '../telemetry/metrics.js';
 import { startHealthServer, type HealthServer } from '../telemetry/health.js';
 import { SYSTEM_CLOCK, type Clock } from '../telemetry/clock.js';
-import { Engine, renderNodeWith, type Batch, type RenderNode } from './engine.js';
+import { Engine, renderNodeWith, type RenderNode } from './engine.js';
+import { OrderedPublisher } from './publish-order.js';
 import { EnforceTracker } from './enforce-tracker.js';
 import { WarningEvents } from '../k8s/events.js';
 import { renderFailureHandler } from './render-failures.js';
@@ -129,8 +130,6 @@ export async function startController(
     metrics,
     compressThresholdBytes: options.compressThresholdBytes,
   });
-  /** Nodes whose NodeFirewall waits for a set whose slice write failed, by set id. */
-  const heldBySet = new Map<string, Set<string>>();
   const setPublisher: SetPublisher = new SetPublisher(apiAddressSetWriter(clients), {
     sliceSize: options.setSliceSize,
     concurrency: options.writeConcurrency,
@@ -138,31 +137,15 @@ export async function startController(
     clock,
     retry: (ids) => {
       engine.markSets(ids);
-      for (const id of ids) {
-        engine.markDirty(heldBySet.get(id) ?? [], [`AddressSet ${id}`]);
-        heldBySet.delete(id);
-      }
+      engine.markDirty(
+        ordered.release(ids),
+        ids.map((id) => `AddressSet ${id}`),
+      );
     },
     log,
     metrics,
   });
-  /** Sets first, then the NodeFirewalls, leaving out those naming a set that failed. */
-  const publish = async (batch: Batch): Promise<void> => {
-    const failed = await setPublisher.publish(batch.sets ?? [], batch.removedSets ?? []);
-    if (failed.size === 0) {
-      await publisher.publish(batch);
-      return;
-    }
-    const ready = batch.rendered.filter((r) => {
-      const waiting = r.addressSets.filter((id) => failed.has(id));
-      for (const id of waiting) {
-        const held = heldBySet.get(id) ?? new Set<string>();
-        heldBySet.set(id, held.add(r.node));
-      }
-      return waiting.length === 0;
-    });
-    await publisher.publish({ ...batch, rendered: ready });
-  };
+  const ordered = new OrderedPublisher(setPublisher, publisher);
   const production = renderNodeWith({ failClosed: options.failClosed });
   const render = deps.wrapRender?.(production) ?? production;
   const engine: Engine = new Engine(
@@ -191,7 +174,7 @@ export async function startController(
         nodeUid: (node) => nodeUids.get(node),
       }),
     },
-    publish,
+    (batch) => ordered.publish(batch),
   );
 
   const active = (): boolean => leader && synced;
