@@ -163,7 +163,7 @@ describe('SetPublisher: the fewest slice writes', () => {
     const next = rig();
     next.sets.setLeading(false);
     for (const body of first.applied.values()) {
-      next.sets.observe(body.metadata.name, observedSlice(body as never));
+      next.sets.observe(body.metadata.name, observedSlice(body));
     }
     next.sets.setLeading(true);
     assert.deepEqual(next.sets.observedIds(), [WEB.id]);
@@ -175,7 +175,7 @@ describe('SetPublisher: the fewest slice writes', () => {
     const r = rig();
     await r.sets.publish([members(WEB, '10.0.0.1')], []);
     for (const body of r.applied.values())
-      r.sets.observe(body.metadata.name, observedSlice(body as never));
+      r.sets.observe(body.metadata.name, observedSlice(body));
     r.sets.observe(`${WEB.id}-0`, null);
     assert.deepEqual(r.retried, [[WEB.id]]);
     r.calls.length = 0;
