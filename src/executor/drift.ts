@@ -1,7 +1,8 @@
 /**
  * Self-healing: every `driftIntervalMs` the executor reads `table inet
  * nftpol` back and compares it with the reference it read right after its
- * own apply. Anything else changing our table — an operator's `nft delete
+ * own apply — and the shared sets' elements with the members it loaded
+ * since (deltas are not read back). Anything else changing our table — an operator's `nft delete
  * rule`, a `flush ruleset`, another agent — is drift; the executor reloads
  * the script and reports `InSync=False/Drifted` then `True/Repaired`.
  *
@@ -20,13 +21,16 @@ import { diffTables, summarizeDiff } from '../nft/table-diff.js';
 
 /**
  * What drifted, in one line for logs and conditions, or null when the live
- * table (null: absent) equals `reference`. Pure.
+ * table (null: absent) equals `reference` — the shared sets named in
+ * `elements` holding exactly those elements (member text; what was last
+ * loaded into them, by a full load or a delta). Pure.
  */
 export function driftSummaryOf(
   reference: NormalizedTable,
   live: NormalizedTable | null,
+  elements: ReadonlyMap<string, readonly string[]> = new Map(),
 ): string | null {
-  const diff = diffTables(reference, live);
+  const diff = diffTables(reference, live, elements);
   return diff === null ? null : summarizeDiff(diff);
 }
 

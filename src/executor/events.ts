@@ -15,6 +15,20 @@ export type ExecutorEvent =
   | { readonly kind: 'decodeFailed'; readonly message: string }
   | { readonly kind: 'adopted'; readonly hash: string }
   | { readonly kind: 'drifted'; readonly summary: string }
+  | {
+      readonly kind: 'membersApplied';
+      /** Elements added and deleted by the delta. */
+      readonly added: number;
+      readonly removed: number;
+    }
+  | { readonly kind: 'membersFailed'; readonly error: string }
+  | {
+      readonly kind: 'waitingForSets';
+      /** The AddressSets not seen yet, sorted. */
+      readonly missing: readonly string[];
+      /** Clock time the wait ends (milliseconds). */
+      readonly until: number;
+    }
   | { readonly kind: 'statusWritten'; readonly status: NodeFirewallStatus }
   | { readonly kind: 'statusFailed'; readonly error: string }
   | { readonly kind: 'passDone' };

@@ -1,8 +1,9 @@
 /**
  * What the executor knows about its node, as one record, and the pure
  * transitions the reconciler (reconciler.ts) makes on it: a new view of the
- * NodeFirewall, a script loaded or rejected, drift found, a table adopted.
- * Each returns a new record; nothing here does I/O or reads a clock.
+ * NodeFirewall, a script loaded or rejected, a member delta loaded, drift
+ * found, a table adopted. Each returns a new record; nothing here does I/O
+ * or reads a clock.
  */
 import type { NodeFirewall } from '../k8s/nodefirewall.js';
 import type { NormalizedTable } from '../nft/ruleset.js';
@@ -16,7 +17,13 @@ export const TIMER_SLACK_MS = 20;
 /** The script in the kernel that this executor loaded or adopted. */
 export interface Applied {
   readonly hash: string;
+  /** The rules script (the spec's, without members). */
   readonly script: string;
+  /**
+   * The members of the shared sets the script declares, by set id, as last
+   * loaded (by the full load or a delta since): what the kernel holds.
+   */
+  readonly members: ReadonlyMap<string, readonly string[]>;
   /** The table as read back after the load; null until a read succeeds. */
   readonly reference: NormalizedTable | null;
   /** When it was loaded (wall clock); null when adopted without a time. */
@@ -44,8 +51,10 @@ export interface NodeState {
   readonly sync: SyncState;
   /** "No NodeFirewall yet" was logged and not since contradicted. */
   readonly reportedMissing: boolean;
-  /** Number of `nft -f` loads made. */
+  /** Number of `nft -f` loads made (full loads and member deltas). */
   readonly applyCount: number;
+  /** When each referenced AddressSet found missing was first found so (clock ms). */
+  readonly missingSince: ReadonlyMap<string, number>;
 }
 
 /** The state of an executor that has just started. */
@@ -57,6 +66,7 @@ export const INITIAL_STATE: NodeState = {
   sync: { kind: 'unknown' },
   reportedMissing: false,
   applyCount: 0,
+  missingSince: new Map(),
 };
 
 /** Which script a load was: the spec's, or the last good one restored in its place. */
@@ -83,6 +93,14 @@ export function afterLoaded(
   };
 }
 
+/** A member delta loaded: the kernel's sets now hold `members`; the rest stays. */
+export function afterMembers(
+  s: NodeState,
+  members: ReadonlyMap<string, readonly string[]>,
+): NodeState {
+  return s.applied === null ? s : { ...s, applied: { ...s.applied, members } };
+}
+
 /** nft rejected the script `hash`; the previous ruleset stays, a retry is due at `retryAt`. */
 export function afterRejected(
   s: NodeState,
@@ -98,9 +116,17 @@ export function afterDrift(s: NodeState, summary: string): NodeState {
   return { ...s, sync: { kind: 'drifted', summary } };
 }
 
-/** A predecessor's table adopted after a restart, `table` as its reference. */
-export function afterAdopted(s: NodeState, found: Adoptable, table: NormalizedTable): NodeState {
-  return { ...s, applied: { ...found, reference: table }, sync: { kind: 'inSync' } };
+/**
+ * A predecessor's table adopted after a restart, `table` as its reference
+ * and `members` (read from it) as the members in force.
+ */
+export function afterAdopted(
+  s: NodeState,
+  found: Adoptable,
+  table: NormalizedTable,
+  members: ReadonlyMap<string, readonly string[]>,
+): NodeState {
+  return { ...s, applied: { ...found, reference: table, members }, sync: { kind: 'inSync' } };
 }
 
 /** The live table as the reference of a load whose read-back failed. */

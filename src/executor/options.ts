@@ -47,6 +47,13 @@ export interface ExecutorOptions {
   readonly informerBackoffMs: number;
   /** Longest watch reconnect delay. Must be ≥ informerBackoffMs. @default 30000 */
   readonly informerMaxBackoffMs: number;
+  /**
+   * How long a new script waits for AddressSets it references that have not
+   * arrived (no slice seen); after that it is loaded with those sets empty
+   * (their peers match nothing) and `SetsReady=False/SetsMissing` says which.
+   * Must be ≥ 0. @default 10000
+   */
+  readonly setWaitMs: number;
   /** Delete `table inet nftpol` on SIGTERM (default is fail-static: keep enforcing). @default false */
   readonly cleanupOnExit: boolean;
   /** Delete `table inet nftpol` and exit; touches nothing else. @default false */
@@ -74,6 +81,7 @@ export const DEFAULTS: ExecutorOptions = {
   retryMaxBackoffMs: 60_000,
   informerBackoffMs: 500,
   informerMaxBackoffMs: 30_000,
+  setWaitMs: 10_000,
   cleanupOnExit: false,
   uninstall: false,
   forwardingSysctl: '/proc/sys/net/ipv4/ip_forward',
@@ -154,6 +162,12 @@ const SPEC: OptionSpecs<ExecutorOptions> = {
     kind: 'number',
     help: 'longest watch reconnect delay; ≥ informer-backoff-ms',
   },
+  setWaitMs: {
+    flag: 'set-wait-ms',
+    env: 'NFTPOL_SET_WAIT_MS',
+    kind: 'number',
+    help: 'how long a new script waits for AddressSets not yet seen before loading them empty (SetsReady=False); ≥ 0',
+  },
   cleanupOnExit: {
     flag: 'cleanup-on-exit',
     env: 'NFTPOL_CLEANUP_ON_EXIT',
@@ -229,6 +243,7 @@ export function validate(o: ExecutorOptions): string[] {
     o.informerMaxBackoffMs >= o.informerBackoffMs,
     `informerMaxBackoffMs (${o.informerMaxBackoffMs}) must be ≥ informerBackoffMs (${o.informerBackoffMs})`,
   );
+  need(o.setWaitMs >= 0, `setWaitMs must be ≥ 0 (got ${o.setWaitMs})`);
   need(
     o.healthPort >= -1 && o.healthPort <= 65535,
     `healthPort must be -1 (off), 0 (any) or a port (got ${o.healthPort})`,

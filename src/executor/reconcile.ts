@@ -47,8 +47,11 @@ export interface KernelState {
   readonly appliedScript?: string | null;
 }
 
-/** Why a script is loaded. */
-export type ApplyCause = 'changed' | 'repair' | 'retry';
+/**
+ * Why a script is loaded: a new spec, a repair of drift, a retry after nft
+ * rejected it, or a member delta nft rejected (the whole script instead).
+ */
+export type ApplyCause = 'changed' | 'repair' | 'retry' | 'members';
 
 /** Why the last good script is loaded again instead of the spec's. */
 export type RestoreWhy = 'NoNodeFirewall' | 'HashMismatch' | 'DecodeFailed' | 'RetryPending';

@@ -10,6 +10,16 @@
  * would not change). So whatever happened while the API was unreachable is
  * reported by the first pass after it comes back.
  *
+ * Members (v2): the script declares shared sets; their members come from the
+ * AddressSet slices (set-members.ts). A load is always the composed script
+ * (compose.ts composeScript: rules + members), so the kernel gets exactly
+ * what `nftpol render` prints. A new script waits (bounded) for sets not yet
+ * seen. When only members change — a slice event — the pass is a members
+ * pass: no read of the table (that costs far more than the change), just
+ * one `nft -f` of the element delta, or the whole composed script if nft
+ * rejects the delta. Status is written as always — only when it changes,
+ * so never because members changed.
+ *
  * Everything outside — nft, the probe, the status write, time — comes in as
  * a dependency, so test/unit/executor/reconciler.test.ts drives it with a
  * fake clock and an in-memory table, without root.
@@ -18,6 +28,9 @@ import type { NodeFirewall } from '../k8s/nodefirewall.js';
 import type { PatchNodeFirewallStatus } from '../k8s/nodefirewall-status.js';
 import { errorText } from '../k8s/errors.js';
 import { decodeSpecScript, type DecodedScript } from '../k8s/script-encoding.js';
+import { NftError } from '../nft/apply.js';
+import { composeElements, composeScript, memberDelta } from '../nft/compose.js';
+import { liveSharedMembers } from '../nft/live-members.js';
 import type { NormalizedTable, ParsedRuleset } from '../nft/ruleset.js';
 import type { Clock } from '../telemetry/clock.js';
 import type { Logger } from '../telemetry/log.js';
@@ -31,11 +44,14 @@ import {
   afterAdopted,
   afterDrift,
   afterLoaded,
+  afterMembers,
   afterRejected,
   hostStateOf,
   INITIAL_STATE,
   kernelStateOf,
+  TIMER_SLACK_MS,
   withReference,
+  type Applied,
   type LoadKind,
   type NodeState,
 } from './node-state.js';
@@ -50,7 +66,23 @@ import {
   type ApplyCause,
 } from './reconcile.js';
 import { SerialPasses } from './serial-passes.js';
-import { applyStateOf, type ApplyState, type Refusal } from './status.js';
+import {
+  NO_SETS,
+  planSets,
+  referencedSetIds,
+  setsStateOf,
+  validMembers,
+  type SetsPlan,
+  type SetsView,
+  type Slice,
+} from './set-members.js';
+import {
+  applyStateOf,
+  firstLines,
+  type ApplyState,
+  type Refusal,
+  type SetsState,
+} from './status.js';
 import { StatusWriter } from './status-writer.js';
 
 /** What the reconciler acts through. */
@@ -71,8 +103,12 @@ export interface ReconcilerDeps {
 /** The options the reconciler reads. */
 export type ReconcilerOptions = Pick<
   ExecutorOptions,
-  'retryBackoffMs' | 'retryMaxBackoffMs' | 'countersIntervalMs'
+  'retryBackoffMs' | 'retryMaxBackoffMs' | 'countersIntervalMs' | 'setWaitMs'
 >;
+
+/** Members by set id. */
+type Members = ReadonlyMap<string, readonly string[]>;
+const NO_MEMBERS: Members = new Map();
 
 /** One node's reconciler: feed it events, it keeps the table and the status right. */
 export class NodeReconciler {
@@ -85,6 +121,23 @@ export class NodeReconciler {
   private readonly counters: LiveCounters;
   private readonly status: StatusWriter;
   private readonly passes: SerialPasses;
+  private readonly setWaitMs: number;
+  /** The AddressSets as the watch has them. */
+  private sets: SetsView = NO_SETS;
+  /** A full pass (table read, drift, decision) was asked for; else a pass only syncs members. */
+  private fullPending = false;
+  /** What the status says about the sets (kept while a missing set is awaited). */
+  private setsState: SetsState = { kind: 'ready' };
+  /** A missing set is awaited: status writes wait for the outcome. */
+  private awaitingSets = false;
+  /** The timer of the next set wait to end. */
+  private wake: { readonly at: number; readonly handle: unknown } | null = null;
+  /** What was last logged about waiting and missing sets, to log each change once. */
+  private loggedSets = '';
+  /** `slice\0member` of the invalid members logged (each once while it stays). */
+  private loggedInvalid = new Set<string>();
+  /** The elements the applied members give, for the drift check (computed once per change). */
+  private expected: { readonly applied: Applied; readonly elements: Members } | null = null;
   /** The last spec decoded and its script: decompressing a large script costs milliseconds. */
   private lastDecoded: {
     readonly spec: NodeFirewall['spec'];
@@ -93,6 +146,7 @@ export class NodeReconciler {
 
   constructor(options: ReconcilerOptions, deps: ReconcilerDeps) {
     this.deps = deps;
+    this.setWaitMs = options.setWaitMs;
     const backoff = (): Backoff => new Backoff(options.retryBackoffMs, options.retryMaxBackoffMs);
     this.retryBackoff = backoff();
     this.probeBackoff = backoff();
@@ -130,6 +184,16 @@ export class NodeReconciler {
     void this.requestPass();
   }
 
+  /**
+   * Event: the AddressSets changed (`view` is the watch's store). Asks for a
+   * members pass: unless a full pass is due anyway, only the members of the
+   * script in force are brought up to date.
+   */
+  observeSets(view: SetsView): void {
+    this.sets = view;
+    void this.passes.request();
+  }
+
   /** Event: the watch delivered its first list (and the first probe is done). */
   async synced(): Promise<void> {
     if (this.s.object === null) {
@@ -165,6 +229,7 @@ export class NodeReconciler {
 
   /** Event: look again (a drift tick, `checkNow`). Resolves when the loop is idle. */
   requestPass(): Promise<void> {
+    this.fullPending = true;
     return this.passes.request();
   }
 
@@ -184,6 +249,8 @@ export class NodeReconciler {
   // ------------------------------------------------------------ the pass
 
   private async pass(): Promise<void> {
+    const full = this.fullPending;
+    this.fullPending = false;
     const { object, host } = this.s;
     if (host === null) return; // not probed yet: nothing true to report
     if (!host.usable) {
@@ -192,10 +259,29 @@ export class NodeReconciler {
       }
       return;
     }
-    const live = await this.counters.read();
-    const drift = await this.detectDrift(object, live);
-    const refused = await this.enforce(object, drift);
-    if (object !== null) await this.writeStatus(object, this.applyStateNow(object, refused));
+    if (!full && object !== null && this.inForce(object)) {
+      await this.syncMembers();
+    } else {
+      const live = await this.counters.read();
+      const drift = await this.detectDrift(object, live);
+      const refused = await this.enforce(object, drift);
+      if (object === null || this.awaitingSets) return;
+      await this.writeStatus(object, this.applyStateNow(object, refused));
+      return;
+    }
+    if (!this.awaitingSets) await this.writeStatus(object, this.applyStateNow(object, null));
+  }
+
+  /**
+   * The spec's script is the one in force, in sync and not failing: a change
+   * of members needs no decision, only their delta.
+   */
+  private inForce(object: NodeFirewall): boolean {
+    const { applied, failed, sync } = this.s;
+    if (applied === null || failed !== null || sync.kind === 'drifted') return false;
+    if (applied.hash !== object.spec.scriptHash) return false;
+    const decoded = this.decode(object.spec);
+    return decoded.kind === 'decoded' && decoded.script === applied.script;
   }
 
   /**
@@ -213,7 +299,7 @@ export class NodeReconciler {
     if (live?.table != null) this.s = withReference(this.s, live.table);
     const applied = this.s.applied;
     if (applied?.reference == null || live === null) return null;
-    const summary = driftSummaryOf(applied.reference, live.table);
+    const summary = driftSummaryOf(applied.reference, live.table, this.expectedElements(applied));
     if (summary === null) return null;
     this.s = afterDrift(this.s, summary);
     this.deps.log.warn({ hash: applied.hash, drift: summary }, 'detected drift of the live table');
@@ -222,11 +308,32 @@ export class NodeReconciler {
     return summary;
   }
 
-  /** A restart with nothing changed: the table applied before is still there, and the status says so. */
+  /** The elements each shared set of `applied` holds (member text), for the drift check. */
+  private expectedElements(applied: Applied): Members {
+    const known = this.expected;
+    if (known?.applied.script === applied.script && known.applied.members === applied.members) {
+      return known.elements;
+    }
+    const elements = composeElements(applied.script, applied.members);
+    this.expected = { applied, elements };
+    return elements;
+  }
+
+  /**
+   * A restart with nothing changed: the table applied before is still there,
+   * and the status says so. The members in its sets are taken as in force
+   * (a members pass brings them up to date once the AddressSets are listed).
+   */
   private adopt(object: NodeFirewall, table: NormalizedTable): void {
     const found = findAdoptable(object.spec, object.status, this.decode(object.spec));
     if (found === null) return;
-    this.s = afterAdopted(this.s, found, table);
+    const live = liveSharedMembers(table);
+    const members = new Map(
+      referencedSetIds(object.spec).map(
+        (id) => [id, validMembers(id, live.get(id) ?? [])] as const,
+      ),
+    );
+    this.s = afterAdopted(this.s, found, table, members);
     this.deps.log.info({ hash: found.hash }, 'adopted the table already in force');
     this.deps.emit({ kind: 'adopted', hash: found.hash });
   }
@@ -247,27 +354,172 @@ export class NodeReconciler {
     const spec = object?.spec ?? null;
     const decoded = spec === null ? null : this.decode(spec);
     const action = decideAction(spec, kernelStateOf(this.s, drift, this.deps.clock.now()), decoded);
+    this.awaitingSets = false;
     switch (action.kind) {
-      case 'apply':
-        if (!(await this.load(action, action.cause, drift, 'spec'))) {
+      case 'apply': {
+        const plan = this.planFor(action.script, spec);
+        if (action.cause !== 'repair' && plan.waitUntil !== null) {
+          this.reportWaiting(plan, plan.waitUntil);
+          return null;
+        }
+        if (!(await this.load(action, plan.members, action.cause, drift, 'spec'))) {
           await this.afterRejection(spec, decoded, drift);
         }
         return null;
+      }
       case 'restore':
-        await this.load(action, 'repair', drift, 'restore');
+        await this.load(action, this.s.applied?.members ?? NO_MEMBERS, 'repair', drift, 'restore');
         return null;
       case 'refuse':
         this.reportRefusal(action);
         if (action.restore !== undefined) {
-          await this.load(action.restore, 'repair', drift, 'restore');
+          const members = this.s.applied?.members ?? NO_MEMBERS;
+          await this.load(action.restore, members, 'repair', drift, 'restore');
         }
         return action;
       case 'none':
-        if (action.why !== 'NoNodeFirewall') {
+        if (action.why === 'UpToDate') {
+          await this.syncMembers();
+        } else if (action.why !== 'NoNodeFirewall') {
           this.deps.log.debug({ why: action.why, hash: spec?.scriptHash }, 'nothing to apply');
         }
         return null;
     }
+  }
+
+  // ------------------------------------------------------------ members
+
+  /**
+   * What the sets `spec` lists hold now for `script` (set-members.ts
+   * planSets): missing sets tracked, their wait's end woken up for, invalid
+   * members logged, the status's view of the sets updated.
+   */
+  private planFor(script: string, spec: NodeFirewall['spec'] | null): SetsPlan {
+    const { applied } = this.s;
+    const plan = planSets({
+      ids: referencedSetIds(spec),
+      view: this.sets,
+      missingSince: this.s.missingSince,
+      inKernel: applied?.script === script ? applied.members : null,
+      nowMs: this.deps.clock.now(),
+      setWaitMs: this.setWaitMs,
+      slackMs: TIMER_SLACK_MS,
+    });
+    this.update({ missingSince: plan.missingSince });
+    this.reportInvalid(plan);
+    const state = setsStateOf(plan);
+    this.awaitingSets = state === null;
+    if (state !== null) this.setsState = state;
+    this.wakeAt(plan.nextDeadline);
+    if (state?.kind === 'missing') {
+      this.logOnce(`missing:${plan.missing.join(',')}`, () =>
+        this.deps.log.warn(
+          {
+            missing: plan.missing.slice(0, 10),
+            count: plan.missing.length,
+            waitMs: this.setWaitMs,
+          },
+          'AddressSets still missing after the wait; their sets are loaded empty (fail closed)',
+        ),
+      );
+    } else if (state !== null) {
+      this.loggedSets = '';
+    }
+    return plan;
+  }
+
+  /** A new script waits for sets not seen yet: said once per set of missing ids. */
+  private reportWaiting(plan: SetsPlan, until: number): void {
+    this.logOnce(`waiting:${plan.missing.join(',')}`, () => {
+      this.deps.log.info(
+        {
+          missing: plan.missing.slice(0, 10),
+          count: plan.missing.length,
+          waitMs: until - this.deps.clock.now(),
+        },
+        'waiting for AddressSets before loading the new script',
+      );
+      this.deps.emit({ kind: 'waitingForSets', missing: plan.missing, until });
+    });
+  }
+
+  private logOnce(key: string, log: () => void): void {
+    if (key === this.loggedSets) return;
+    this.loggedSets = key;
+    log();
+  }
+
+  private reportInvalid(plan: SetsPlan): void {
+    const keys = new Set<string>();
+    for (const m of plan.invalid) {
+      const key = `${m.slice}\0${m.member}`;
+      keys.add(key);
+      if (!this.loggedInvalid.has(key)) {
+        this.deps.log.warn(
+          { slice: m.slice, member: m.member, problem: m.message },
+          'skipped an invalid AddressSet member',
+        );
+      }
+    }
+    this.loggedInvalid = keys;
+  }
+
+  /** Asks for a pass when the set wait ending at `at` (clock ms) is over; null: no wait. */
+  private wakeAt(at: number | null): void {
+    if (this.wake?.at === at) return;
+    if (this.wake !== null) this.cancel(this.wake.handle);
+    this.wake = null;
+    if (at === null) return;
+    const handle = this.later(Math.max(0, at - this.deps.clock.now()), () => {
+      this.wake = null;
+      void this.requestPass();
+    });
+    this.wake = { at, handle };
+  }
+
+  /**
+   * Brings the members of the script in force up to date: one `nft -f` of
+   * the delta; if nft rejects it, the whole composed script. Nothing when
+   * nothing changed.
+   */
+  private async syncMembers(): Promise<void> {
+    const applied = this.s.applied;
+    if (applied === null) return;
+    const plan = this.planFor(applied.script, this.s.object?.spec ?? null);
+    const changed = this.sets.takeChanged();
+    const delta = memberDelta(applied.script, applied.members, plan.members);
+    if (delta === null) {
+      this.s = afterMembers(this.s, plan.members); // same members; keep the new lists' identity
+      return;
+    }
+    const { log, emit, metrics, table } = this.deps;
+    this.update({ applyCount: this.s.applyCount + 1 });
+    metrics.loads.inc({ kind: 'delta' });
+    const started = performance.now();
+    try {
+      await table.load(delta);
+    } catch (err) {
+      const error = err instanceof NftError && err.stderr.trim() !== '' ? err.stderr : String(err);
+      metrics.memberUpdates.inc({ result: 'failed' });
+      log.warn(
+        { hash: applied.hash, err: firstLines(error).split('\n') },
+        'nft rejected the member delta; loading the whole script instead',
+      );
+      emit({ kind: 'membersFailed', error });
+      await this.load(applied, plan.members, 'members', null, 'spec');
+      return;
+    }
+    const durationMs = performance.now() - started;
+    metrics.memberUpdates.inc({ result: 'ok' });
+    this.s = afterMembers(this.s, plan.members);
+    const nowMs = this.deps.now().getTime();
+    for (const slice of changed) observeLag(metrics, slice, nowMs);
+    const { added, removed } = countDelta(delta);
+    log.debug(
+      { hash: applied.hash, added, removed, durationMs: Math.round(durationMs) },
+      'applied member delta',
+    );
+    emit({ kind: 'membersApplied', added, removed });
   }
 
   /**
@@ -284,8 +536,10 @@ export class NodeReconciler {
       { ...kernelStateOf(this.s, drift, this.deps.clock.now()), retryDue: false },
       decoded,
     );
-    if (next.kind === 'restore' || next.kind === 'apply') {
-      await this.load(next, 'repair', drift, next.kind === 'apply' ? 'spec' : 'restore');
+    if (next.kind === 'restore') {
+      await this.load(next, this.s.applied?.members ?? NO_MEMBERS, 'repair', drift, 'restore');
+    } else if (next.kind === 'apply') {
+      await this.load(next, this.planFor(next.script, spec).members, 'repair', drift, 'spec');
     }
   }
 
@@ -304,12 +558,13 @@ export class NodeReconciler {
   }
 
   /**
-   * Loads a script (the spec's, or the last good one restored), records the
-   * outcome. A restore leaves the spec's rejection and its back-off as they
-   * were. @returns whether nft accepted it.
+   * Loads a script (the spec's, or the last good one restored) composed with
+   * `members`, records the outcome. A restore leaves the spec's rejection and
+   * its back-off as they were. @returns whether nft accepted it.
    */
   private async load(
     target: Pick<ApplyAction, 'script' | 'hash'>,
+    members: Members,
     cause: ApplyCause,
     drift: string | null,
     kind: LoadKind,
@@ -317,13 +572,16 @@ export class NodeReconciler {
     const { log, emit, metrics, clock } = this.deps;
     const { script, hash } = target;
     this.update({ applyCount: this.s.applyCount + 1 });
-    const result = await runAction(target, { table: this.deps.table });
+    metrics.loads.inc({ kind: 'full' });
+    this.sets.takeChanged(); // the load carries every change so far; lag is for deltas
+    const composed = composeScript(script, members);
+    const result = await runAction({ script: composed, hash }, { table: this.deps.table });
     metrics.applyDuration.observe(result.durationMs / 1000);
     if (result.kind === 'applied') {
       if (drift !== null) metrics.driftRepairs.inc();
       this.s = afterLoaded(
         this.s,
-        { hash, script, reference: result.reference },
+        { hash, script, reference: result.reference, members },
         this.deps.now(),
         drift,
         kind,
@@ -356,7 +614,7 @@ export class NodeReconciler {
     const { host, applied, sync } = this.s;
     await this.status.write(
       object,
-      { host: hostStateOf(host), apply, sync },
+      { host: hostStateOf(host), apply, sync, sets: this.setsState },
       {
         appliedHash: applied?.hash ?? object.status?.appliedHash ?? null,
         lastAppliedTime: applied?.at ?? null,
@@ -377,11 +635,36 @@ export class NodeReconciler {
     this.s = { ...this.s, ...patch };
   }
 
-  private later(ms: number, fn: () => void): void {
+  private later(ms: number, fn: () => void): unknown {
     const t = this.deps.clock.setTimer(() => {
       this.timers.delete(t);
       if (!this.stopped) fn();
     }, ms);
     this.timers.add(t);
+    return t;
   }
+
+  private cancel(t: unknown): void {
+    this.deps.clock.clearTimer(t);
+    this.timers.delete(t);
+  }
+}
+
+/** One lag observation for a changed slice that says when it was written. */
+function observeLag(metrics: ExecutorMetrics, slice: Slice, nowMs: number): void {
+  if (slice.writtenAtMs === null) return;
+  metrics.memberLag.observe(Math.max(0, nowMs - slice.writtenAtMs) / 1000);
+}
+
+/** Elements a delta adds and deletes (one per `, `-separated item of each line). */
+function countDelta(delta: string): { added: number; removed: number } {
+  let added = 0;
+  let removed = 0;
+  for (const line of delta.split('\n')) {
+    if (line === '') continue;
+    const n = line.split(', ').length;
+    if (line.startsWith('add ')) added += n;
+    else removed += n;
+  }
+  return { added, removed };
 }

@@ -2,8 +2,9 @@
  * The wiring of one running executor, in-process (main.ts runs it as the
  * binary; tests and the demo call it directly): nft through the node's table,
  * the host probe, the status patch and the clock go into the node's
- * reconciler (reconciler.ts); the watch of its own NodeFirewall, the drift
- * ticker and the health server feed it events.
+ * reconciler (reconciler.ts); the watch of its own NodeFirewall, the watch of
+ * the AddressSets that NodeFirewall lists (re-targeted when the list
+ * changes), the drift ticker and the health server feed it events.
  *
  * Fail-static: stopping leaves the ruleset in force unless `cleanupOnExit`.
  */
@@ -12,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { makeApiClients } from '../k8s/client.js';
 import { errorText } from '../k8s/errors.js';
 import { apiNodeFirewallStatusPatch } from '../k8s/nodefirewall-status.js';
-import { SYSTEM_CLOCK, type Clock } from '../telemetry/clock.js';
+import { SYSTEM_CLOCK, unrefTimer, type Clock } from '../telemetry/clock.js';
 import { startHealthServer } from '../telemetry/health.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { createExecutorMetrics, type ExecutorMetrics } from '../telemetry/metrics.js';
@@ -22,6 +23,8 @@ import { probeHost } from './host-probe.js';
 import { nftNodeTable } from './node-table.js';
 import { nftArgv, type ExecutorOptions } from './options.js';
 import { NodeReconciler } from './reconciler.js';
+import { referencedSetIds } from './set-members.js';
+import { watchAddressSets } from './set-watch.js';
 import { watchOwnNodeFirewall } from './watch.js';
 
 /** Test hooks. */
@@ -82,21 +85,54 @@ export async function startExecutor(
   });
 
   const firstProbe = reconciler.probeHost();
+  const watchBackoff = {
+    backoffMs: options.informerBackoffMs,
+    maxBackoffMs: options.informerMaxBackoffMs,
+  };
+  const sets = watchAddressSets(
+    clients,
+    {
+      onChange: (view) => reconciler.observeSets(view),
+      onError: (err, retryInMs) =>
+        log.warn(
+          { err: errorText(err), retryInMs },
+          'watch of AddressSets failed; enforcing the last members and retrying',
+        ),
+    },
+    watchBackoff,
+  );
+  reconciler.observeSets(sets.view);
   const informer = watchOwnNodeFirewall(
     clients,
     options.nodeName,
     {
-      onChange: (next) => reconciler.observe(next),
+      onChange: (next) => {
+        // A deleted NodeFirewall leaves everything in force (fail-static), members too.
+        if (next !== null) sets.setIds(referencedSetIds(next.spec));
+        reconciler.observe(next);
+      },
       onError: (err, retryInMs) =>
         log.warn(
           { err: errorText(err), retryInMs },
           'watch of NodeFirewall failed; enforcing the last ruleset and retrying',
         ),
     },
-    { backoffMs: options.informerBackoffMs, maxBackoffMs: options.informerMaxBackoffMs },
+    watchBackoff,
   );
   const ticker = startTicker(clock, options.driftIntervalMs, () => reconciler.requestPass());
-  const synced = Promise.all([informer.synced, firstProbe]).then(() => reconciler.synced());
+  // The first pass after the sets of the first NodeFirewall are listed (or
+  // their wait is over), so a start does not report sets as pending.
+  let setsTimer: unknown = null;
+  const setsListed = informer.synced.then(() =>
+    Promise.race([
+      sets.listed(),
+      new Promise<void>((resolve) => {
+        setsTimer = clock.setTimer(resolve, options.setWaitMs);
+        unrefTimer(setsTimer);
+      }),
+    ]).finally(() => clock.clearTimer(setsTimer)),
+  );
+  const synced = Promise.all([setsListed, firstProbe]).then(() => reconciler.synced());
   const health =
     options.healthPort < 0
       ? null
@@ -116,6 +152,7 @@ export async function startExecutor(
     stop: async () => {
       ticker.stop();
       await informer.stop();
+      await sets.stop();
       await reconciler.stop();
       if (options.cleanupOnExit) {
         log.info({ deleted: await table.remove() }, 'removed table inet nftpol (cleanup on exit)');

@@ -10,9 +10,13 @@
  *    not (`ApplyFailed`, `HashMismatch`, `DecodeFailed`, `NotAttempted`).
  *  - `InSync`: the live table equals what was applied (`InSync`), was found
  *    changed (`Drifted`) or was changed and restored (`Repaired`).
+ *  - `SetsReady`: every AddressSet the script declares has arrived and its
+ *    members are valid (`SetsReady`), or sets are still missing after the
+ *    wait and loaded empty (`SetsMissing`), or members were skipped
+ *    (`InvalidMembers`).
  *  - `HostUsable`: the start-up probe's verdict (`HostUsable` / `HostUnusable`).
  *  - `Ready`: the node enforces its current policy (`Ready`), or not
- *    (`HostUnusable`, `NotApplied`).
+ *    (`HostUnusable`, `NotApplied`, `SetsMissing`, `InvalidMembers`).
  *
  * PURE: the caller passes `now` and the previous conditions; transition
  * times move only when a condition's status changes (setCondition).
@@ -22,6 +26,7 @@ import type { NodeFirewallStatus } from '../k8s/nodefirewall.js';
 import type { DecodedScript } from '../k8s/script-encoding.js';
 import { hashScript } from '../nft/hash.js';
 import type { Action } from './reconcile.js';
+import type { InvalidMember } from './set-members.js';
 
 /** The host probe's verdict. */
 export type HostState =
@@ -44,15 +49,34 @@ export type SyncState =
   | { readonly kind: 'repaired'; readonly summary: string }
   | { readonly kind: 'unknown' };
 
+/**
+ * The AddressSets of the script: all there with valid members, or some
+ * missing after the wait (loaded empty), or some members skipped.
+ */
+export type SetsState =
+  | { readonly kind: 'ready' }
+  | {
+      readonly kind: 'missing';
+      /** Ids with no slice, sorted. */
+      readonly ids: readonly string[];
+      readonly invalid: readonly InvalidMember[];
+    }
+  | { readonly kind: 'invalid'; readonly invalid: readonly InvalidMember[] };
+
 /** Everything the status is computed from. */
 export interface Outcome {
   readonly host: HostState;
   readonly apply: ApplyState;
   readonly sync: SyncState;
+  /** @default { kind: 'ready' } (a script without shared sets) */
+  readonly sets?: SetsState;
 }
 
 /** Condition types, in the order they are listed. */
-export const CONDITION_TYPES = ['Applied', 'InSync', 'HostUsable', 'Ready'] as const;
+export const CONDITION_TYPES = ['Applied', 'InSync', 'SetsReady', 'HostUsable', 'Ready'] as const;
+
+/** Set ids or skipped members named in a message, at most. */
+export const MESSAGE_ITEMS = 10;
 
 /** Lines of nft's error kept in a message (the whole stderr can be thousands of lines). */
 export const ERROR_LINES = 5;
@@ -98,6 +122,7 @@ export function conditionsFor(
 
   let c = previous;
   const { host, apply, sync } = outcome;
+  const sets = outcome.sets ?? { kind: 'ready' };
   switch (apply.kind) {
     case 'applied':
       c = set(c, 'Applied', 'True', 'Applied', `script ${shortHash(apply.hash)} is in force`);
@@ -147,6 +172,17 @@ export function conditionsFor(
       c = set(c, 'InSync', 'Unknown', 'NotChecked', 'no script applied by this executor yet');
       break;
   }
+  switch (sets.kind) {
+    case 'ready':
+      c = set(c, 'SetsReady', 'True', 'SetsReady', 'every AddressSet the script uses is loaded');
+      break;
+    case 'missing':
+      c = set(c, 'SetsReady', 'False', 'SetsMissing', setsMissingMessage(sets.ids, sets.invalid));
+      break;
+    case 'invalid':
+      c = set(c, 'SetsReady', 'False', 'InvalidMembers', invalidMessage(sets.invalid));
+      break;
+  }
   if (host.usable === true) {
     c = set(c, 'HostUsable', 'True', 'HostUsable', 'nft and the kernel support the ruleset');
   } else if (host.usable === false) {
@@ -160,10 +196,46 @@ export function conditionsFor(
     c = set(c, 'Ready', 'False', 'NotApplied', 'the current script is not in force');
   } else if (sync.kind === 'drifted') {
     c = set(c, 'Ready', 'False', 'NotApplied', 'the live table drifted from the applied script');
+  } else if (sets.kind === 'missing') {
+    c = set(
+      c,
+      'Ready',
+      'False',
+      'SetsMissing',
+      `the script is in force, but ${count(sets.ids.length, 'AddressSet')} it uses ${sets.ids.length === 1 ? 'is' : 'are'} missing: their peers match nothing`,
+    );
+  } else if (sets.kind === 'invalid') {
+    c = set(
+      c,
+      'Ready',
+      'False',
+      'InvalidMembers',
+      `the script is in force without ${count(sets.invalid.length, 'invalid AddressSet member')}`,
+    );
   } else {
     c = set(c, 'Ready', 'True', 'Ready', 'the current script is in force');
   }
   return c;
+}
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** At most {@link MESSAGE_ITEMS} of `items`, then how many more. */
+function listed(items: readonly string[], separator: string): string {
+  const shown = items.slice(0, MESSAGE_ITEMS).join(separator);
+  return items.length > MESSAGE_ITEMS
+    ? `${shown}${separator}and ${items.length - MESSAGE_ITEMS} more`
+    : shown;
+}
+
+function setsMissingMessage(ids: readonly string[], invalid: readonly InvalidMember[]): string {
+  const missing = `${count(ids.length, 'AddressSet')} not found after waiting, loaded empty (their peers match nothing until they arrive): ${listed(ids, ', ')}`;
+  return invalid.length === 0 ? missing : `${missing}; ${invalidMessage(invalid)}`;
+}
+
+function invalidMessage(invalid: readonly InvalidMember[]): string {
+  const items = invalid.map((m) => `slice ${m.slice}: ${m.message}`);
+  return `skipped ${count(invalid.length, 'invalid member')}: ${listed(items, '; ')}`;
 }
 
 /** Inputs of {@link statusFor} besides the outcome. */

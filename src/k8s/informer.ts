@@ -42,6 +42,11 @@ export interface InformerSpec<T extends KubernetesObject> {
   readonly strip: (object: unknown) => T;
   /** Optional field selector, e.g. `metadata.name=node-1`. */
   readonly fieldSelector?: string;
+  /**
+   * Optional label selector, e.g. `nftpol.io/set in (pods-…,port-…)`, for the
+   * watch; `list` must apply the same one.
+   */
+  readonly labelSelector?: string;
 }
 
 /** Callbacks; `onDelete` receives the last known object. */
@@ -180,7 +185,7 @@ export function startInformer<T extends KubernetesObject>(
     new StrippingWatch(kubeConfig, spec.strip, handlerFailed),
     list,
     false,
-    undefined,
+    spec.labelSelector,
     spec.fieldSelector,
     {
       // ListWatch's own reconnect delay (1 s doubling to 30 s) scaled to ours.

@@ -29,7 +29,7 @@ export const LIST_KIND = 'NodeFirewallList';
 export const SHORT_NAMES: readonly string[] = ['nfw'];
 
 /** Condition types the executor reports (see DESIGN.md "The NodeFirewall resource"). */
-export type NodeFirewallConditionType = 'Applied' | 'InSync' | 'Ready' | 'HostUsable';
+export type NodeFirewallConditionType = 'Applied' | 'InSync' | 'Ready' | 'HostUsable' | 'SetsReady';
 
 /**
  * `spec.summary`: the plan's counts ({@link PlanSummary}) and the policies in

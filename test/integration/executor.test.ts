@@ -147,7 +147,7 @@ describe(
       await api?.stop();
     });
 
-    it('applies the script, reports Applied, InSync, Ready and the nft version', async () => {
+    it('applies the script, reports Applied, InSync, SetsReady, Ready and the nft version', async () => {
       await withNetns(async (nft, ns) => {
         await api.create([nodeFirewall('apply', GOOD)]);
         const { executor } = await start(api, options('apply', ns));
@@ -162,6 +162,7 @@ describe(
           assert.deepEqual(types, [
             'Applied=True/Applied',
             'InSync=True/InSync',
+            'SetsReady=True/SetsReady',
             'HostUsable=True/HostUsable',
             'Ready=True/Ready',
           ]);

@@ -1,140 +1,20 @@
 /**
  * The executor's state machine (NodeReconciler) without root, nft or an API
- * server: an in-memory table (test/support/fake-nft.ts), a scripted host
- * probe, a recorded status patch and a fake clock that moves only when told.
+ * server (test/support/reconciler-harness.ts): an in-memory table, a
+ * scripted host probe, a recorded status patch and a fake clock that moves
+ * only when told.
  * Each test drives events — the watch's view of the NodeFirewall, a probe
  * verdict, a pass, a timer — and checks the exact loads, events and
  * conditions that follow.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ExecutorEvent } from '../../../src/executor/events.js';
-import type { ProbeResult } from '../../../src/executor/host-probe.js';
-import { NodeReconciler } from '../../../src/executor/reconciler.js';
-import type { Condition } from '../../../src/k8s/conditions.js';
-import {
-  API_VERSION,
-  EMPTY_SUMMARY,
-  KIND,
-  type NodeFirewall,
-  type NodeFirewallStatus,
-} from '../../../src/k8s/nodefirewall.js';
 import { hashScript } from '../../../src/nft/hash.js';
-import { createLogger } from '../../../src/telemetry/log.js';
-import { createExecutorMetrics, type ExecutorMetrics } from '../../../src/telemetry/metrics.js';
-import { FakeClock } from '../../support/fake-clock.js';
-import { FakeTable } from '../../support/fake-nft.js';
+import { applied, counterValue, harness, nfw, UNUSABLE } from '../../support/reconciler-harness.js';
 
 const A = 'table inet nftpol {\nchain a\ncounter drop comment "shop/web ingress denied"\n}';
 const B = 'table inet nftpol {\nchain b\n}';
 const C = 'table inet nftpol {\nchain c\n}';
-const USABLE: ProbeResult = { usable: true, nftVersion: 'v1.0.6 (fake)', warnings: [] };
-const UNUSABLE: ProbeResult = { usable: false, nftVersion: null, message: 'nft is missing' };
-const EPOCH = Date.parse('2030-01-01T00:00:00Z');
-const SUMMARY = EMPTY_SUMMARY;
-
-/** NodeFirewall `node-a` carrying `script` (hash, status, generation, uid overridable). */
-function nfw(
-  script: string,
-  over: { hash?: string; status?: NodeFirewallStatus; generation?: number; uid?: string } = {},
-): NodeFirewall {
-  return {
-    apiVersion: API_VERSION,
-    kind: KIND,
-    metadata: { name: 'node-a', uid: over.uid ?? 'uid-1', generation: over.generation ?? 1 },
-    spec: { script, scriptHash: over.hash ?? hashScript(script), summary: SUMMARY },
-    ...(over.status === undefined ? {} : { status: over.status }),
-  };
-}
-
-interface Harness {
-  readonly r: NodeReconciler;
-  readonly clock: FakeClock;
-  readonly table: FakeTable;
-  readonly metrics: ExecutorMetrics;
-  readonly events: ExecutorEvent[];
-  /** Status bodies patched, in order. */
-  readonly patches: NodeFirewallStatus[];
-  /** Errors the next status patches throw, in order. */
-  readonly patchErrors: Error[];
-  /** Verdicts of the next probes, in order (then usable). */
-  readonly probes: ProbeResult[];
-  /** Event kinds since the last call (with the apply cause), then forgets them. */
-  take(): string[];
-  /** The last patched status's condition `type` as `status/reason`. */
-  condition(type: string): string;
-  /** Moves the clock and waits for the passes its timers asked for. */
-  advance(ms: number): Promise<void>;
-}
-
-function harness(): Harness {
-  const clock = new FakeClock();
-  const table = new FakeTable();
-  const metrics = createExecutorMetrics();
-  const events: ExecutorEvent[] = [];
-  const patches: NodeFirewallStatus[] = [];
-  const patchErrors: Error[] = [];
-  const probes: ProbeResult[] = [];
-  let seen = 0;
-  const r = new NodeReconciler(
-    { retryBackoffMs: 50, retryMaxBackoffMs: 400, countersIntervalMs: 1000 },
-    {
-      table,
-      probe: () => Promise.resolve(probes.shift() ?? USABLE),
-      patchStatus: (_name, body) => {
-        const err = patchErrors.shift();
-        if (err !== undefined) return Promise.reject(err);
-        patches.push(body.status as NodeFirewallStatus);
-        return Promise.resolve();
-      },
-      clock,
-      now: () => new Date(EPOCH + clock.now()),
-      log: createLogger({ component: 'test', level: 'silent' }),
-      emit: (e) => events.push(e),
-      metrics,
-    },
-  );
-  return {
-    r,
-    clock,
-    table,
-    metrics,
-    events,
-    patches,
-    patchErrors,
-    probes,
-    take: () => {
-      const kinds = events
-        .slice(seen)
-        .filter((e) => e.kind !== 'passDone')
-        .map((e) => (e.kind === 'applied' ? `applied:${e.cause}` : e.kind));
-      seen = events.length;
-      return kinds;
-    },
-    condition: (type) => {
-      const c = patches.at(-1)?.conditions?.find((x: Condition) => x.type === type);
-      return c === undefined ? 'none' : `${c.status}/${c.reason}`;
-    },
-    advance: async (ms) => {
-      await clock.advance(ms);
-      await r.idle();
-    },
-  };
-}
-
-/** A harness whose host is probed usable and which applied `script` (events taken). */
-async function applied(script: string): Promise<Harness> {
-  const h = harness();
-  await h.r.probeHost();
-  h.r.observe(nfw(script));
-  await h.r.idle();
-  assert.deepEqual(h.take(), ['probed', 'applied:changed', 'statusWritten']);
-  return h;
-}
-
-const counterValue = async (metrics: ExecutorMetrics, name: string): Promise<number> =>
-  (await metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
-
 describe('NodeReconciler', () => {
   it('applies a first script and reports Applied, InSync, HostUsable and Ready', async () => {
     const h = await applied(A);

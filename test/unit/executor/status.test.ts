@@ -1,5 +1,5 @@
 /**
- * conditionsFor as a table (outcome → the four conditions), then the
+ * conditionsFor as a table (outcome → the five conditions), then the
  * transition-time rule: lastTransitionTime moves only when a condition's
  * status changes, whatever happens to its reason or message.
  */
@@ -28,6 +28,7 @@ const ROWS: ReadonlyArray<{
     want: [
       'Applied=True/Applied',
       'InSync=True/InSync',
+      'SetsReady=True/SetsReady',
       'HostUsable=True/HostUsable',
       'Ready=True/Ready',
     ],
@@ -42,6 +43,7 @@ const ROWS: ReadonlyArray<{
     want: [
       'Applied=False/ApplyFailed',
       'InSync=True/InSync',
+      'SetsReady=True/SetsReady',
       'HostUsable=True/HostUsable',
       'Ready=False/NotApplied',
     ],
@@ -56,6 +58,7 @@ const ROWS: ReadonlyArray<{
     want: [
       'Applied=False/HashMismatch',
       'InSync=Unknown/NotChecked',
+      'SetsReady=True/SetsReady',
       'HostUsable=True/HostUsable',
       'Ready=False/NotApplied',
     ],
@@ -70,6 +73,7 @@ const ROWS: ReadonlyArray<{
     want: [
       'Applied=False/DecodeFailed',
       'InSync=True/InSync',
+      'SetsReady=True/SetsReady',
       'HostUsable=True/HostUsable',
       'Ready=False/NotApplied',
     ],
@@ -84,6 +88,7 @@ const ROWS: ReadonlyArray<{
     want: [
       'Applied=True/Applied',
       'InSync=False/Drifted',
+      'SetsReady=True/SetsReady',
       'HostUsable=True/HostUsable',
       'Ready=False/NotApplied',
     ],
@@ -98,6 +103,7 @@ const ROWS: ReadonlyArray<{
     want: [
       'Applied=True/Applied',
       'InSync=True/Repaired',
+      'SetsReady=True/SetsReady',
       'HostUsable=True/HostUsable',
       'Ready=True/Ready',
     ],
@@ -112,6 +118,7 @@ const ROWS: ReadonlyArray<{
     want: [
       'Applied=Unknown/NotAttempted',
       'InSync=Unknown/NotChecked',
+      'SetsReady=True/SetsReady',
       'HostUsable=False/HostUnusable',
       'Ready=False/HostUnusable',
     ],
@@ -126,7 +133,59 @@ const ROWS: ReadonlyArray<{
     want: [
       'Applied=Unknown/NotAttempted',
       'InSync=Unknown/NotChecked',
+      'SetsReady=True/SetsReady',
       'HostUsable=Unknown/NotProbed',
+      'Ready=False/NotApplied',
+    ],
+  },
+  {
+    name: 'AddressSets missing after the wait are SetsMissing and not Ready',
+    outcome: {
+      host: usable,
+      apply: { kind: 'applied', hash: H },
+      sync: { kind: 'inSync' },
+      sets: { kind: 'missing', ids: ['pods-0123456789abcdef'], invalid: [] },
+    },
+    want: [
+      'Applied=True/Applied',
+      'InSync=True/InSync',
+      'SetsReady=False/SetsMissing',
+      'HostUsable=True/HostUsable',
+      'Ready=False/SetsMissing',
+    ],
+  },
+  {
+    name: 'skipped members are InvalidMembers and not Ready',
+    outcome: {
+      host: usable,
+      apply: { kind: 'applied', hash: H },
+      sync: { kind: 'inSync' },
+      sets: {
+        kind: 'invalid',
+        invalid: [{ slice: 's-0', member: 'x', message: '"x" is not an IPv4 or IPv6 address' }],
+      },
+    },
+    want: [
+      'Applied=True/Applied',
+      'InSync=True/InSync',
+      'SetsReady=False/InvalidMembers',
+      'HostUsable=True/HostUsable',
+      'Ready=False/InvalidMembers',
+    ],
+  },
+  {
+    name: 'a script not applied is NotApplied whatever the sets say',
+    outcome: {
+      host: usable,
+      apply: { kind: 'failed', hash: H, error: 'Error: x' },
+      sync: { kind: 'inSync' },
+      sets: { kind: 'missing', ids: ['pods-0123456789abcdef'], invalid: [] },
+    },
+    want: [
+      'Applied=False/ApplyFailed',
+      'InSync=True/InSync',
+      'SetsReady=False/SetsMissing',
+      'HostUsable=True/HostUsable',
       'Ready=False/NotApplied',
     ],
   },
@@ -185,6 +244,7 @@ describe('conditionsFor', () => {
     assert.deepEqual(times, {
       Applied: '2030-01-01T00:05:00Z',
       InSync: '2030-01-01T00:00:00Z',
+      SetsReady: '2030-01-01T00:00:00Z',
       HostUsable: '2030-01-01T00:00:00Z',
       Ready: '2030-01-01T00:05:00Z',
     });
@@ -227,7 +287,7 @@ describe('statusFor', () => {
     assert.equal(status.appliedHash, H);
     assert.equal(status.lastAppliedTime, '2030-01-01T00:00:00Z');
     assert.equal(status.nftVersion, 'v1.0.6');
-    assert.equal(status.conditions?.length, 4);
+    assert.equal(status.conditions?.length, 5);
   });
 
   it('leaves out what is not known', () => {
@@ -243,5 +303,34 @@ describe('statusFor', () => {
       },
     );
     assert.deepEqual(Object.keys(status).sort(), ['conditions', 'observedGeneration']);
+  });
+
+  it('names at most 10 missing sets, and the slice and member of what was skipped', () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `pods-${String(i).padStart(16, '0')}`);
+    const cs = conditionsFor(
+      {
+        host: usable,
+        apply: { kind: 'applied', hash: H },
+        sync: { kind: 'inSync' },
+        sets: {
+          kind: 'missing',
+          ids,
+          invalid: [
+            {
+              slice: 'pods-0000000000000000-0',
+              member: '10.0.0.300',
+              message: '"10.0.0.300" is not an IPv4 or IPv6 address',
+            },
+          ],
+        },
+      },
+      1,
+      T0,
+    );
+    const message = cs.find((c) => c.type === 'SetsReady')!.message;
+    assert.equal(
+      message,
+      `12 AddressSets not found after waiting, loaded empty (their peers match nothing until they arrive): ${ids.slice(0, 10).join(', ')}, and 2 more; skipped 1 invalid member: slice pods-0000000000000000-0: "10.0.0.300" is not an IPv4 or IPv6 address`,
+    );
   });
 });
