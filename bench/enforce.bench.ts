@@ -32,7 +32,7 @@ import { createLogger } from '../src/telemetry/log.js';
 import { dataplaneSkipReason } from '../test/support/netns/lifecycle.js';
 import { NetnsCluster, type NetnsPod } from '../test/support/netns/netns-cluster.js';
 import { controlPlaneAssets } from '../test/support/kube-apiserver.js';
-import { clusterInView, SOURCE_PLURALS, waitForEnforced } from '../test/support/stack.js';
+import { clusterInView, ENFORCED_PLURALS, waitForEnforced } from '../test/support/stack.js';
 import {
   startTestApi,
   watchResources,
@@ -196,7 +196,7 @@ async function main(): Promise<void> {
   const executors: ExecutorHandle[] = [];
   try {
     await seed(api);
-    view = await watchResources(api, [...SOURCE_PLURALS, 'nodefirewalls']);
+    view = await watchResources(api, ENFORCED_PLURALS);
     nc = await NetnsCluster.create();
     await nc.sync(clusterInView(view));
     const kubeConfig = api.kubeConfig;

@@ -67,7 +67,7 @@ import { controlPlaneAssets } from '../test/support/kube-apiserver.js';
 import {
   clusterInView,
   nodesBehind,
-  SOURCE_PLURALS,
+  ENFORCED_PLURALS,
   waitForEnforced,
 } from '../test/support/stack.js';
 import {
@@ -456,7 +456,7 @@ async function run(workDir: string): Promise<boolean> {
     say(`  ${api.label} at ${url} (${server.why})`);
     say(`  created ${[...created].map(([plural, n]) => `${n} ${plural}`).join(', ')}`);
     // Everything below is read back through this list + watch, as a client sees it.
-    view = await watchResources(api, [...SOURCE_PLURALS, PLURAL]);
+    view = await watchResources(api, ENFORCED_PLURALS);
 
     // Started first: its Node.js start-up overlaps building the namespaces.
     step('Start the controller (bin/nftpol-controller)');

@@ -36,7 +36,7 @@ import {
 const NFW = 'nodefirewalls';
 const TIMEOUT_MS = 20_000;
 /** Between the script of a node with one isolated pod and that of a node with many. */
-const THRESHOLD = 4_096;
+const THRESHOLD = 3_072;
 const CLIENTS = 40;
 const GROWN = 10;
 

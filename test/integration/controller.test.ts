@@ -20,9 +20,14 @@ import { after, before, describe, it } from 'node:test';
 import { startController, type ControllerHandle } from '../../src/controller/main.js';
 import { DEFAULTS, type ControllerOptions } from '../../src/controller/options.js';
 import { hashScript } from '../../src/nft/hash.js';
-import { renderScript } from '../../src/nft/render.js';
 import { clusterFromObjects } from '../../src/policy/from-k8s.js';
-import { translateNode } from '../../src/policy/translate.js';
+import {
+  composedInView,
+  ENFORCED_PLURALS,
+  renderedFor,
+  scriptOf,
+  SOURCE_PLURALS,
+} from '../support/stack.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import {
   realServerSkip,
@@ -34,7 +39,7 @@ import {
 } from '../support/test-api.js';
 
 const NFW = 'nodefirewalls';
-const VIEWED = ['namespaces', 'nodes', 'pods', 'networkpolicies', NFW, 'leases', 'events'];
+const VIEWED = [...ENFORCED_PLURALS, 'leases', 'events'];
 
 /** Nodes whose translate+render throws in every controller started here (fault injection). */
 const failing = new Set<string>();
@@ -112,21 +117,17 @@ const webFromClient = k8sPolicy('shop', 'web-from-client', {
 
 // ------------------------------------------------------------ helpers
 
-/** The scripts translate+render give for the objects on the server, per node. */
+/** The complete scripts `nftpol render` gives for the objects on the server, per node. */
 function expectedScripts(view: ApiView): Map<string, string> {
-  const objects = ['namespaces', 'nodes', 'pods', 'networkpolicies'].flatMap((plural) =>
+  const objects = SOURCE_PLURALS.flatMap((plural) =>
     view.list(plural).map((object, i) => ({ source: `${plural}#${i}`, object })),
   );
-  const { cluster } = clusterFromObjects(objects);
-  return new Map(
-    cluster.nodes.map((n) => [n.name, renderScript(translateNode(cluster, n.name)).script]),
-  );
+  return renderedFor(clusterFromObjects(objects).cluster);
 }
 
+/** The complete scripts the controller's NodeFirewalls and AddressSets compose, per node. */
 function actualScripts(view: ApiView): Map<string, string> {
-  return new Map(
-    view.list(NFW).map((o) => [o.metadata.name, (o['spec'] as { script: string }).script] as const),
-  );
+  return composedInView(view);
 }
 
 function converged(view: ApiView): boolean {
@@ -152,12 +153,12 @@ function waitFor(view: ApiView, predicate: () => boolean, what: string): Promise
   return view.waitFor(predicate, what, { detail: () => scriptsDiffer(view) });
 }
 
-/** Writes to NodeFirewalls that reached the server, as `verb name code`. */
+/** Writes to NodeFirewalls and AddressSets that reached the server, as `verb resource/name code`. */
 function nfwWrites(api: TestApi): string[] {
   return api
     .writes()
-    .filter((w) => w.resource === NFW)
-    .map((w) => `${w.verb} ${w.name ?? ''} ${w.code ?? ''}`);
+    .filter((w) => w.resource === NFW || w.resource === 'addresssets')
+    .map((w) => `${w.verb} ${w.resource}/${w.name ?? ''} ${w.code ?? ''}`);
 }
 
 /** Starts a controller and resolves, with it, once it synced. */
@@ -323,11 +324,17 @@ describe('nftpol-controller against the real kube-apiserver', { skip: realServer
   });
 
   it('a node whose render throws keeps its last script while the others follow, and catches up', async () => {
-    const n1Before = actualScripts(view).get('n1')!;
+    const rulesOf = (node: string): string | undefined =>
+      scriptOf(view.get(NFW, node)?.['spec'] as { script?: string; scriptGzip?: string });
+    const n1Before = rulesOf('n1');
     failing.add('n1');
     try {
-      // client-4 on n3 is admitted to web-1 (n1) and is a new local pod of n3.
-      await api.create([k8sPod('edge', 'client-4', { app: 'client' }, 'n3', '10.0.3.4')]);
+      // web-3 is a new local pod of n1 (its rules change: n1 renders, and fails);
+      // client-4 on n3 joins the client set, which n1's rules name.
+      await api.create([
+        k8sPod('shop', 'web-3', { app: 'web' }, 'n1', '10.0.1.3'),
+        k8sPod('edge', 'client-4', { app: 'client' }, 'n3', '10.0.3.4'),
+      ]);
       const othersConverged = () => {
         const want = expectedScripts(view);
         const have = actualScripts(view);
@@ -345,19 +352,26 @@ describe('nftpol-controller against the real kube-apiserver', { skip: realServer
         view,
         () =>
           view.get('pods', 'client-4', 'edge') !== undefined &&
+          view.get('pods', 'web-3', 'shop') !== undefined &&
           othersConverged() &&
           renderFailedEvent(),
         'n2 and n3 published and a RenderFailed Event on Node n1',
       );
-      assert.equal(actualScripts(view).get('n1'), n1Before, 'n1 keeps its last good script');
+      assert.equal(rulesOf('n1'), n1Before, 'n1 keeps its last good rules');
+      assert.match(
+        actualScripts(view).get('n1')!,
+        /10\.0\.3\.4/,
+        'the shared set it names still follows',
+      );
       const failures = (await controller.metrics.renderFailures.get()).values[0]?.value ?? 0;
       assert.ok(failures > 0, 'render failures are counted');
     } finally {
       failing.delete('n1');
     }
     await waitFor(view, () => converged(view), 'n1 catching up once its render works');
-    assert.match(actualScripts(view).get('n1')!, /10\.0\.3\.4/);
+    assert.match(rulesOf('n1')!, /10\.0\.1\.3/);
     await api.remove('pods', 'client-4', 'edge');
+    await api.remove('pods', 'web-3', 'shop');
   });
 
   it('deletes the NodeFirewall of a node that no longer exists', async () => {

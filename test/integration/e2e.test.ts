@@ -25,7 +25,7 @@ import { dataplaneSkipReason } from '../support/netns/lifecycle.js';
 import { NetnsCluster } from '../support/netns/netns-cluster.js';
 import { assertMatchesOracle, probeCluster, summarizeReport } from '../support/netns/probe.js';
 import { assertSpots, type Spot } from '../support/netns/spots.js';
-import { clusterInView, waitForEnforced } from '../support/stack.js';
+import { clusterInView, ENFORCED_PLURALS, waitForEnforced } from '../support/stack.js';
 import {
   realServerSkip,
   startTestApi,
@@ -130,7 +130,7 @@ describe(
         ...NODES.map(k8sNode),
         ...PODS,
       ]);
-      view = await watchResources(api, ['namespaces', 'nodes', 'pods', 'networkpolicies', NFW]);
+      view = await watchResources(api, ENFORCED_PLURALS);
 
       nc = await NetnsCluster.create();
       await nc.sync(clusterInView(view));

@@ -6,22 +6,28 @@
  * (the real kube-apiserver or the embedded one), the controller and one
  * executor per node in their own way (in-process or as child processes) but
  * agree on what "enforced" means: every node's NodeFirewall carries the
- * script the server's objects give, and its executor reports that script
- * applied.
+ * rules the server's objects give, the AddressSets it names hold exactly the
+ * members those objects give, and its executor reports the rules applied.
+ * (Members that change later reach the kernel as deltas, which no status
+ * shows; a test that needs them in the kernel awaits them there.)
  *
  * Everything is read from an {@link ApiView} (list + watch through the API);
  * synchronisation is by its watch events, never by sleeping.
  */
+import { ADDRESS_SET_PLURAL, type AddressSetSpec } from '../../src/k8s/addressset.js';
 import { PLURAL as NFW, type NodeFirewallStatus } from '../../src/k8s/nodefirewall.js';
 import { decodeSpecScript } from '../../src/k8s/script-encoding.js';
-import { renderScript } from '../../src/nft/render.js';
+import { composeScript } from '../../src/nft/compose.js';
+import { nodeScripter } from '../../src/nft/node-script.js';
 import { clusterFromObjects } from '../../src/policy/from-k8s.js';
 import type { Cluster } from '../../src/policy/model.js';
-import { translateNode } from '../../src/policy/translate.js';
 import type { ApiView } from './test-api.js';
 
 /** The resources a Cluster is built from. */
 export const SOURCE_PLURALS = ['namespaces', 'nodes', 'pods', 'networkpolicies'] as const;
+
+/** What a view must watch for {@link waitForEnforced}: the sources and the controller's output. */
+export const ENFORCED_PLURALS = [...SOURCE_PLURALS, NFW, ADDRESS_SET_PLURAL] as const;
 
 /** How long {@link waitForEnforced} waits by default. */
 export const ENFORCE_TIMEOUT_MS = 20_000;
@@ -43,28 +49,68 @@ export function clusterInView(view: ApiView): Cluster {
   return cluster;
 }
 
-/** Nodes whose NodeFirewall does not yet carry, and report applied, the script of `cluster`. */
+/**
+ * Nodes whose NodeFirewall does not yet carry, and report applied, the rules
+ * of `cluster`, or whose AddressSets do not yet hold the members `cluster`
+ * gives.
+ */
 export function nodesBehind(view: ApiView, cluster: Cluster): string[] {
+  const scriptFor = nodeScripter(cluster);
+  const members = membersInView(view);
   return cluster.nodes
     .filter((n) => {
-      const { script, scriptHash } = renderScript(translateNode(cluster, n.name));
+      const want = scriptFor(n.name);
       const nfw = view.get(NFW, n.name);
       const spec = nfw?.['spec'] as
         { script?: string; scriptGzip?: string; scriptHash?: string } | undefined;
       const status = nfw?.['status'] as NodeFirewallStatus | undefined;
       const applied = status?.conditions?.find((c) => c.type === 'Applied');
+      const setsDone = [...want.members].every(
+        ([id, m]) => members.get(id)?.join('\n') === [...m].sort().join('\n'),
+      );
       return !(
         spec !== undefined &&
-        scriptOf(spec) === script &&
-        spec.scriptHash === scriptHash &&
-        status?.appliedHash === scriptHash &&
-        applied?.status === 'True'
+        scriptOf(spec) === want.rules.script &&
+        spec.scriptHash === want.rules.scriptHash &&
+        status?.appliedHash === want.rules.scriptHash &&
+        applied?.status === 'True' &&
+        setsDone
       );
     })
     .map((n) => n.name);
 }
 
-/** The script a NodeFirewall spec carries, compressed or not; undefined when it is not readable. */
+/** The members of every set that has slices in the view, by set id, sorted as text. */
+export function membersInView(view: ApiView): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const o of view.list(ADDRESS_SET_PLURAL)) {
+    const spec = o['spec'] as AddressSetSpec;
+    found.set(spec.setId, [...(found.get(spec.setId) ?? []), ...(spec.members ?? [])]);
+  }
+  for (const list of found.values()) list.sort();
+  return found;
+}
+
+/**
+ * Each node's complete script as its executor composes it from the API:
+ * its NodeFirewall's rules plus the members of the AddressSets they name.
+ */
+export function composedInView(view: ApiView): Map<string, string> {
+  const members = membersInView(view);
+  const out = new Map<string, string>();
+  for (const o of view.list(NFW)) {
+    const rules = scriptOf(o['spec'] as { script?: string; scriptGzip?: string });
+    if (rules !== undefined) out.set(o.metadata.name, composeScript(rules, members));
+  }
+  return out;
+}
+
+/** Each node's complete script as `nftpol render` gives it for `cluster`. */
+export function renderedFor(cluster: Cluster): Map<string, string> {
+  const scriptFor = nodeScripter(cluster);
+  return new Map(cluster.nodes.map((n) => [n.name, scriptFor(n.name).script]));
+}
+
 export function scriptOf(spec: { script?: string; scriptGzip?: string }): string | undefined {
   const decoded = decodeSpecScript(spec);
   return decoded.kind === 'decoded' ? decoded.script : undefined;
