@@ -26,7 +26,6 @@ import { Publisher } from '../src/controller/publisher.js';
 import { SetPublisher } from '../src/controller/set-publisher.js';
 import { observedSlice } from '../src/controller/slices.js';
 import { ClusterSnapshot } from '../src/controller/snapshot.js';
-import type { AddressSet } from '../src/k8s/addressset.js';
 import { DEFAULT_SLICE_SIZE } from '../src/k8s/addressset.js';
 import type { AddressSetApply } from '../src/k8s/addressset-api.js';
 import type { NodeFirewallApply } from '../src/k8s/nodefirewall-api.js';
@@ -217,7 +216,7 @@ for (const name of names) {
   const restarted = controller(snapshot, again, []);
   for (const [node, hash] of tally.hashes) restarted.firewalls.observe(node, hash);
   for (const [sliceName, body] of tally.slices) {
-    restarted.sets.observe(sliceName, observedSlice(body as unknown as AddressSet));
+    restarted.sets.observe(sliceName, observedSlice(body));
   }
   restarted.sets.setLeading(true);
   restarted.engine.setActive(true, [], restarted.sets.observedIds());

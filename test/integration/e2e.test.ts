@@ -35,7 +35,6 @@ import {
 } from '../support/test-api.js';
 
 const run = promisify(execFile);
-const NFW = 'nodefirewalls';
 const skip = dataplaneSkipReason() ?? realServerSkip();
 
 // ------------------------------------------------------------ API objects
