@@ -20,6 +20,8 @@ import { renderScript } from '../../../src/nft/render.js';
 import { explainConnection } from '../../../src/policy/explain.js';
 import type { Pod } from '../../../src/policy/model.js';
 import { compareIpClaims, sharedPodIps } from '../../../src/policy/shared-ips.js';
+import { ClusterIndex } from '../../../src/policy/cluster-index.js';
+import { membersOf, peerSetsOf } from '../../../src/policy/peer-sets.js';
 import { translateNode } from '../../../src/policy/translate.js';
 import { cluster, ns, pod, podPeer, policy, port, rule, sel } from '../../support/builders.js';
 
@@ -160,11 +162,12 @@ describe('a pod that loses its shared IP', () => {
     assert.equal(v.allowed, false);
     assert.equal(v.egress.pod, 'a/web');
     const plan = translateNode(c, 'node-2');
-    assert.deepEqual(
-      plan.chains.map((ch) => ch.allows.length),
-      [0],
-      'the peer set of a/twin is empty, so no allow',
-    );
+    const allows = plan.chains.flatMap((ch) => ch.allows);
+    assert.equal(allows.length, 1, 'one allow, naming the set of app=twin');
+    const peer = allows[0]!.peer;
+    assert.ok(peer.kind === 'set');
+    const set = peerSetsOf(c.policies).get(peer.set)!;
+    assert.deepEqual(membersOf(set, new ClusterIndex(c)), [], 'the set of a/twin is empty');
   });
 
   it('is named when asked about, with the pod whose policies are enforced for its IP', () => {
