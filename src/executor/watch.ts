@@ -1,7 +1,8 @@
 /**
- * The executor's only input: its own NodeFirewall, watched with a field
+ * The executor's first input: its own NodeFirewall, watched with a field
  * selector (`metadata.name=<node>`) so that 5,000 executors do not each
- * receive every node's script. The informer (src/k8s/informer.ts) relists on
+ * receive every node's script. (The second, the AddressSets it lists in
+ * `spec.addressSets`, is set-watch.ts.) The informer (src/k8s/informer.ts) relists on
  * 410 Gone, resumes cut watches and restarts after errors with back-off;
  * while the API is unreachable its cache — and so the executor's last known
  * spec — stays as it was, and the ruleset in the kernel stays in force.
@@ -104,6 +105,9 @@ export function toNodeFirewall(object: unknown): NodeFirewall & { metadata: { na
       ...(typeof o.spec?.scriptGzip === 'string' ? { scriptGzip: o.spec.scriptGzip } : {}),
       scriptHash: str(o.spec?.scriptHash),
       summary: o.spec?.summary ?? EMPTY_SUMMARY,
+      ...(Array.isArray(o.spec?.addressSets)
+        ? { addressSets: o.spec.addressSets.filter((id): id is string => typeof id === 'string') }
+        : {}),
     },
     ...(o.status === undefined ? {} : { status: o.status }),
   };

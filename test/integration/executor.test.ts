@@ -17,13 +17,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startApiServer, type ApiServer } from '../support/apiserver/server.js';
-import { startExecutor, type ExecutorEvent, type ExecutorHandle } from '../../src/executor/main.js';
 import { type ExecutorOptions } from '../../src/executor/options.js';
 import { kubeConfigForServer } from '../../src/k8s/client.js';
 import { listTable } from '../../src/nft/apply.js';
 import { hashScript } from '../../src/nft/hash.js';
 import { diffTables } from '../../src/nft/table-diff.js';
-import { createLogger } from '../../src/telemetry/log.js';
 import {
   conditionOf,
   executorOptions as options,
@@ -34,9 +32,9 @@ import {
   NFW,
   nodeFirewall,
   OTHER,
+  startRecordedExecutor,
   statusOf,
   SUMMARY,
-  TIMEOUT_MS,
   waitForView,
 } from '../support/executor-fixture.js';
 import { NFT_SKIP_REASON, withNetns } from '../support/nft-check.js';
@@ -64,59 +62,9 @@ class TestClock {
   }
 }
 
-interface Started {
-  readonly executor: ExecutorHandle;
-  readonly events: ExecutorEvent[];
-  /** Resolves when an event (past or future) matches. */
-  readonly waitForEvent: (
-    predicate: (e: ExecutorEvent) => boolean,
-    what: string,
-  ) => Promise<ExecutorEvent>;
-}
-
-async function start(
-  api: TestApi,
-  opts: ExecutorOptions,
-  clock: TestClock = new TestClock(),
-): Promise<Started> {
-  const events: ExecutorEvent[] = [];
-  const waiters = new Set<() => void>();
-  const executor = await startExecutor(opts, api.kubeConfig, {
-    log: createLogger({ component: 'test-executor', level: 'silent' }),
-    now: clock.now,
-    readFile: () => Promise.resolve('1\n'),
-    onEvent: (e) => {
-      events.push(e);
-      for (const w of [...waiters]) w();
-    },
-  });
-  const waitForEvent = (predicate: (e: ExecutorEvent) => boolean, what: string) =>
-    new Promise<ExecutorEvent>((resolve, reject) => {
-      let seen = 0;
-      const check = (): void => {
-        for (; seen < events.length; seen++) {
-          const e = events[seen]!;
-          if (predicate(e)) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(e);
-            return;
-          }
-        }
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(
-          new Error(
-            `timed out waiting for ${what}; events: ${events.map((e) => e.kind).join(',')}`,
-          ),
-        );
-      }, TIMEOUT_MS);
-      waiters.add(check);
-      check();
-    });
-  await executor.synced;
-  return { executor, events, waitForEvent };
+/** An executor started with `clock` as its wall clock, its events recorded. */
+function start(api: TestApi, opts: ExecutorOptions, clock: TestClock = new TestClock()) {
+  return startRecordedExecutor(api, opts, clock.now);
 }
 
 async function nftIn(netns: string, args: string[], stdin?: string): Promise<string> {

@@ -86,6 +86,70 @@ export async function startTestExecutor(
   return executor;
 }
 
+/** An executor started by {@link startRecordedExecutor}, with what it reported. */
+export interface Started {
+  readonly executor: ExecutorHandle;
+  readonly events: ExecutorEvent[];
+  /**
+   * Resolves when an event matches: one from index `from` of `events` on
+   * (default: any, past or future); rejects after TIMEOUT_MS.
+   */
+  readonly waitForEvent: (
+    predicate: (e: ExecutorEvent) => boolean,
+    what: string,
+    from?: number,
+  ) => Promise<ExecutorEvent>;
+}
+
+/**
+ * Starts an executor with `api`'s kubeconfig (forwarding reported on, `now`
+ * as its wall clock), records its events, and waits for its first sync.
+ */
+export async function startRecordedExecutor(
+  api: TestApi,
+  opts: ExecutorOptions,
+  now?: () => Date,
+): Promise<Started> {
+  const events: ExecutorEvent[] = [];
+  const waiters = new Set<() => void>();
+  const executor = await startExecutor(opts, api.kubeConfig, {
+    log: createLogger({ component: 'test-executor', level: 'silent' }),
+    ...(now === undefined ? {} : { now }),
+    readFile: () => Promise.resolve('1\n'),
+    onEvent: (e) => {
+      events.push(e);
+      for (const w of [...waiters]) w();
+    },
+  });
+  const waitForEvent = (predicate: (e: ExecutorEvent) => boolean, what: string, from = 0) =>
+    new Promise<ExecutorEvent>((resolve, reject) => {
+      let seen = from;
+      const check = (): void => {
+        for (; seen < events.length; seen++) {
+          const e = events[seen]!;
+          if (predicate(e)) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(e);
+            return;
+          }
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(
+          new Error(
+            `timed out waiting for ${what}; events: ${events.map((e) => e.kind).join(',')}`,
+          ),
+        );
+      }, TIMEOUT_MS);
+      waiters.add(check);
+      check();
+    });
+  await executor.synced;
+  return { executor, events, waitForEvent };
+}
+
 /** The status of NodeFirewall `name` as the view last saw it. */
 export function statusOf(view: ApiView, name: string): NodeFirewallStatus | undefined {
   return view.get(NFW, name)?.['status'] as NodeFirewallStatus | undefined;
