@@ -33,6 +33,7 @@
 import { renderScript } from '../nft/render.js';
 import type { NodeFirewallSummary } from '../k8s/nodefirewall.js';
 import type { PeerSet } from '../policy/peer-sets.js';
+import type { MemberDelta } from './memberships.js';
 import { summarizePlan } from '../policy/plan.js';
 import { RuleCompiler } from '../policy/rule-compiler.js';
 import { nodeTranslator, type NodeSource } from '../policy/translate.js';
@@ -56,12 +57,17 @@ export interface RenderedNode {
   readonly causes?: readonly string[];
 }
 
-/** A shared set's current members, to be written to its slices. */
+/** A shared set whose slices may need writing. */
 export interface SetMembers {
   readonly id: string;
   readonly set: PeerSet;
-  /** Unsorted, unique. */
-  readonly members: readonly string[];
+  /** All its current members, unsorted, unique (computed on call: the set may be large). */
+  readonly members: () => readonly string[];
+  /**
+   * What joined and left since the last batch, when known; null when the
+   * whole set must be compared (a new set, activation, a retry).
+   */
+  readonly delta: MemberDelta | null;
 }
 
 /** What one chunk of a batch asks the sink to do; sets come before the nodes naming them. */
@@ -404,16 +410,19 @@ export class Engine {
    * longer defined start their grace period here.
    */
   private takeSets(): { sets: SetMembers[]; removedSets: string[] } {
-    const { changed, removed } = this.snapshot.memberships.takeChanges();
-    const ids = new Set([...changed, ...removed, ...this.dirtySets]);
+    const memberships = this.snapshot.memberships;
+    const { changed, removed, deltas } = memberships.takeChanges();
+    const marked = this.dirtySets;
+    const ids = new Set([...changed, ...removed, ...marked]);
     this.dirtySets = new Set();
     const now = this.clock.now();
     const sets: SetMembers[] = [];
     for (const id of [...ids].sort()) {
-      const set = this.snapshot.memberships.setOf(id);
+      const set = memberships.setOf(id);
       if (set !== undefined) {
         this.retiring.delete(id);
-        sets.push({ id, set, members: this.snapshot.memberships.membersOf(id) });
+        const delta = marked.has(id) ? null : (deltas.get(id) ?? null);
+        sets.push({ id, set, members: () => memberships.membersOf(id), delta });
       } else if (!this.retiring.has(id)) {
         this.retiring.set(id, now + (this.options.setGraceMs ?? 60_000));
       }

@@ -40,6 +40,12 @@ export interface MembershipHost {
   ownedIps(pod: Pod): readonly string[];
 }
 
+/** Members that joined and left one set since changes were last taken. */
+export interface MemberDelta {
+  readonly added: Set<string>;
+  readonly removed: Set<string>;
+}
+
 interface SetState {
   readonly set: PeerSet;
   /** Policies defining it. */
@@ -69,6 +75,11 @@ export class Memberships {
   private readonly contributions = new Map<string, Map<string, readonly string[]>>();
   private changed = new Set<string>();
   private removed = new Set<string>();
+  /**
+   * Per changed set, the members that joined and left since the last take;
+   * null for a set that is new since (its whole membership is the change).
+   */
+  private deltas = new Map<string, MemberDelta | null>();
 
   constructor(host: MembershipHost) {
     this.host = host;
@@ -99,10 +110,16 @@ export class Memberships {
    * call; both cleared. A set both added and removed in between is in neither
    * or in `removed` only.
    */
-  takeChanges(): { readonly changed: Set<string>; readonly removed: Set<string> } {
-    const out = { changed: this.changed, removed: this.removed };
+  takeChanges(): {
+    readonly changed: Set<string>;
+    readonly removed: Set<string>;
+    /** Per changed set, what joined and left; null for a set new since the last take. */
+    readonly deltas: ReadonlyMap<string, MemberDelta | null>;
+  } {
+    const out = { changed: this.changed, removed: this.removed, deltas: this.deltas };
     this.changed = new Set();
     this.removed = new Set();
+    this.deltas = new Map();
     return out;
   }
 
@@ -150,6 +167,7 @@ export class Memberships {
     });
     this.removed.delete(set.id);
     this.changed.add(set.id); // a new set is written even when empty
+    this.deltas.set(set.id, null);
     let candidates: Iterable<Pod>;
     if (peer.kind === 'pods' && peer.namespaceSelector === null) {
       addTo(this.byNamespace, peer.namespace ?? '', set.id);
@@ -190,7 +208,16 @@ export class Memberships {
     }
     for (const podKey of state.pods) this.contributions.get(podKey)?.delete(id);
     this.changed.delete(id);
+    this.deltas.delete(id);
     this.removed.add(id);
+  }
+
+  /** The delta being recorded for `id` (created empty), or null when the set is new. */
+  private deltaFor(id: string): MemberDelta | null {
+    if (this.deltas.has(id)) return this.deltas.get(id) ?? null;
+    const delta: MemberDelta = { added: new Set(), removed: new Set() };
+    this.deltas.set(id, delta);
+    return delta;
   }
 
   /** Sets whose peer namespaceSelector matches `namespace`. */
@@ -241,12 +268,20 @@ export class Memberships {
       const was = before.get(id) ?? [];
       const is = after.get(id) ?? [];
       if (sameList(was, is)) continue;
+      const delta = this.deltaFor(id);
       for (const m of was) {
         const n = (state.members.get(m) ?? 0) - 1;
         if (n > 0) state.members.set(m, n);
-        else state.members.delete(m);
+        else {
+          state.members.delete(m);
+          if (delta !== null && !delta.added.delete(m)) delta.removed.add(m);
+        }
       }
-      for (const m of is) state.members.set(m, (state.members.get(m) ?? 0) + 1);
+      for (const m of is) {
+        const n = (state.members.get(m) ?? 0) + 1;
+        state.members.set(m, n);
+        if (n === 1 && delta !== null && !delta.removed.delete(m)) delta.added.add(m);
+      }
       if (is.length > 0) state.pods.add(key);
       else state.pods.delete(key);
       this.changed.add(id);

@@ -118,10 +118,13 @@ export class SetPublisher {
     const failed = new Set<string>();
     const jobs: Array<() => Promise<void>> = [];
     const writtenAt = new Date(this.options.clock.now()).toISOString();
-    for (const { id, set, members } of sets) {
+    for (const { id, set, members, delta } of sets) {
       let changes;
       try {
-        changes = this.book.sync(id, members);
+        changes =
+          delta !== null && this.book.knows(id)
+            ? this.book.change(id, delta.added, delta.removed)
+            : this.book.sync(id, members());
       } catch (err) {
         this.options.log.error(
           { set: id, err: errorText(err) },

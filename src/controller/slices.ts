@@ -129,6 +129,37 @@ export class SliceBook {
    */
   sync(setId: string, desired: Iterable<string>): SliceChanges {
     const want: ReadonlySet<string> = desired instanceof Set ? desired : new Set(desired);
+    const { state, touched } = this.#open(setId);
+    const leaving: string[] = [];
+    for (const member of state.where.keys()) if (!want.has(member)) leaving.push(member);
+    const joining: string[] = [];
+    for (const member of want) if (!state.where.has(member)) joining.push(member);
+    return this.#move(setId, state, touched, leaving, joining);
+  }
+
+  /**
+   * Like {@link sync}, from what changed instead of the whole set: `added`
+   * members join (those already in a slice are ignored), `removed` members
+   * leave (those in no slice are ignored). Costs the change, not the set:
+   * for one pod joining a set of 150,000 members it touches one slice. A set
+   * the book does not know starts as in {@link sync}, empty plus `added`.
+   *
+   * @throws MemberError as {@link sync}.
+   */
+  change(setId: string, added: Iterable<string>, removed: Iterable<string>): SliceChanges {
+    const { state, touched } = this.#open(setId);
+    const leaving = [...removed].filter((m) => state.where.has(m));
+    const joining = [...added].filter((m) => !state.where.has(m));
+    return this.#move(setId, state, touched, leaving, joining);
+  }
+
+  /** True when the book has slices for `setId`. */
+  knows(setId: string): boolean {
+    return this.#sets.has(setId);
+  }
+
+  /** The set's state (created with one empty slice when new) and the slices already due. */
+  #open(setId: string): { state: SetSlices; touched: Set<number> } {
     let state = this.#sets.get(setId);
     const touched = new Set<number>();
     if (state === undefined) {
@@ -138,16 +169,24 @@ export class SliceBook {
     }
     for (const index of state.stale) touched.add(index);
     state.stale.clear();
+    return { state, touched };
+  }
 
-    // Deleting the entry being visited is safe in a Map iteration.
-    for (const [member, index] of state.where) {
-      if (want.has(member)) continue;
+  /** Takes `leaving` out of their slices, puts `joining` in, returns the slices to write or delete. */
+  #move(
+    setId: string,
+    state: SetSlices,
+    touched: Set<number>,
+    leaving: readonly string[],
+    newcomers: readonly string[],
+  ): SliceChanges {
+    for (const member of leaving) {
+      const index = state.where.get(member);
+      if (index === undefined) continue;
       state.where.delete(member);
       state.slices.get(index)?.delete(member);
       touched.add(index);
     }
-    const newcomers: string[] = [];
-    for (const member of want) if (!state.where.has(member)) newcomers.push(member);
     const joining = sortMembers(newcomers);
     if (joining.length > 0) {
       // Slices only fill up from here on: one pass over those with room, in

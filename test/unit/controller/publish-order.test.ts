@@ -25,7 +25,7 @@ const WEB = podsPeerSet(policy('shop/a'), podPeer(sel({ app: 'web' })) as PodsPe
 const DB = podsPeerSet(policy('shop/b'), podPeer(sel({ app: 'db' })) as PodsPeer);
 
 function members(set: typeof WEB, ...ips: string[]): SetMembers {
-  return { id: set.id, set, members: ips };
+  return { id: set.id, set, members: () => ips, delta: null };
 }
 
 function node(name: string, ...sets: (typeof WEB)[]): RenderedNode {
