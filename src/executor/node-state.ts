@@ -53,8 +53,6 @@ export interface NodeState {
   readonly reportedMissing: boolean;
   /** Number of `nft -f` loads made (full loads and member deltas). */
   readonly applyCount: number;
-  /** When each referenced AddressSet found missing was first found so (clock ms). */
-  readonly missingSince: ReadonlyMap<string, number>;
 }
 
 /** The state of an executor that has just started. */
@@ -66,7 +64,6 @@ export const INITIAL_STATE: NodeState = {
   sync: { kind: 'unknown' },
   reportedMissing: false,
   applyCount: 0,
-  missingSince: new Map(),
 };
 
 /** Which script a load was: the spec's, or the last good one restored in its place. */

@@ -10,10 +10,11 @@
  * would not change). So whatever happened while the API was unreachable is
  * reported by the first pass after it comes back.
  *
- * Members (v2): the script declares shared sets; their members come from the
- * AddressSet slices (set-members.ts). A load is always the composed script
- * (compose.ts composeScript: rules + members), so the kernel gets exactly
- * what `nftpol render` prints. A new script waits (bounded) for sets not yet
+ * Members (v2): the script declares shared sets; their members come from
+ * the AddressSet slices the NodeFirewall lists (set-members.ts; the waits
+ * and what the status says about them: set-tracker.ts). A load is always
+ * the composed script (compose.ts composeScript: rules + members), so the
+ * kernel gets exactly what `nftpol render` prints. A new script waits (bounded) for sets not yet
  * seen. When only members change — a slice event — the pass is a members
  * pass: no read of the table (that costs far more than the change), just
  * one `nft -f` of the element delta, or the whole composed script if nft
@@ -49,7 +50,6 @@ import {
   hostStateOf,
   INITIAL_STATE,
   kernelStateOf,
-  TIMER_SLACK_MS,
   withReference,
   type Applied,
   type LoadKind,
@@ -66,23 +66,9 @@ import {
   type ApplyCause,
 } from './reconcile.js';
 import { SerialPasses } from './serial-passes.js';
-import {
-  NO_SETS,
-  planSets,
-  referencedSetIds,
-  setsStateOf,
-  validMembers,
-  type SetsPlan,
-  type SetsView,
-  type Slice,
-} from './set-members.js';
-import {
-  applyStateOf,
-  firstLines,
-  type ApplyState,
-  type Refusal,
-  type SetsState,
-} from './status.js';
+import { referencedSetIds, validMembers, type SetsView, type Slice } from './set-members.js';
+import { SetTracker } from './set-tracker.js';
+import { applyStateOf, firstLines, type ApplyState, type Refusal } from './status.js';
 import { StatusWriter } from './status-writer.js';
 
 /** What the reconciler acts through. */
@@ -121,21 +107,9 @@ export class NodeReconciler {
   private readonly counters: LiveCounters;
   private readonly status: StatusWriter;
   private readonly passes: SerialPasses;
-  private readonly setWaitMs: number;
-  /** The AddressSets as the watch has them. */
-  private sets: SetsView = NO_SETS;
+  private readonly sets: SetTracker;
   /** A full pass (table read, drift, decision) was asked for; else a pass only syncs members. */
   private fullPending = false;
-  /** What the status says about the sets (kept while a missing set is awaited). */
-  private setsState: SetsState = { kind: 'ready' };
-  /** A missing set is awaited: status writes wait for the outcome. */
-  private awaitingSets = false;
-  /** The timer of the next set wait to end. */
-  private wake: { readonly at: number; readonly handle: unknown } | null = null;
-  /** What was last logged about waiting and missing sets, to log each change once. */
-  private loggedSets = '';
-  /** `slice\0member` of the invalid members logged (each once while it stays). */
-  private loggedInvalid = new Set<string>();
   /** The elements the applied members give, for the drift check (computed once per change). */
   private expected: { readonly applied: Applied; readonly elements: Members } | null = null;
   /** The last spec decoded and its script: decompressing a large script costs milliseconds. */
@@ -146,7 +120,13 @@ export class NodeReconciler {
 
   constructor(options: ReconcilerOptions, deps: ReconcilerDeps) {
     this.deps = deps;
-    this.setWaitMs = options.setWaitMs;
+    this.sets = new SetTracker({
+      ...deps,
+      setWaitMs: options.setWaitMs,
+      later: (ms, fn) => this.later(ms, fn),
+      cancel: (t) => this.cancel(t),
+      wakeUp: () => void this.requestPass(),
+    });
     const backoff = (): Backoff => new Backoff(options.retryBackoffMs, options.retryMaxBackoffMs);
     this.retryBackoff = backoff();
     this.probeBackoff = backoff();
@@ -190,7 +170,7 @@ export class NodeReconciler {
    * script in force are brought up to date.
    */
   observeSets(view: SetsView): void {
-    this.sets = view;
+    this.sets.view = view;
     void this.passes.request();
   }
 
@@ -259,17 +239,18 @@ export class NodeReconciler {
       }
       return;
     }
+    let refused: Refusal | null = null;
     if (!full && object !== null && this.inForce(object)) {
-      await this.syncMembers();
+      await this.syncMembers(); // a members pass
     } else {
       const live = await this.counters.read();
       const drift = await this.detectDrift(object, live);
-      const refused = await this.enforce(object, drift);
-      if (object === null || this.awaitingSets) return;
-      await this.writeStatus(object, this.applyStateNow(object, refused));
-      return;
+      refused = await this.enforce(object, drift);
     }
-    if (!this.awaitingSets) await this.writeStatus(object, this.applyStateNow(object, null));
+    // While a set is awaited the outcome is open: the status waits for it.
+    if (object !== null && !this.sets.isAwaiting) {
+      await this.writeStatus(object, this.applyStateNow(object, refused));
+    }
   }
 
   /**
@@ -354,12 +335,16 @@ export class NodeReconciler {
     const spec = object?.spec ?? null;
     const decoded = spec === null ? null : this.decode(spec);
     const action = decideAction(spec, kernelStateOf(this.s, drift, this.deps.clock.now()), decoded);
-    this.awaitingSets = false;
+    this.sets.settle();
     switch (action.kind) {
       case 'apply': {
-        const plan = this.planFor(action.script, spec);
+        const plan = this.sets.plan(spec, this.inKernel(action.script));
         if (action.cause !== 'repair' && plan.waitUntil !== null) {
-          this.reportWaiting(plan, plan.waitUntil);
+          this.sets.reportWaiting(plan, plan.waitUntil);
+          if (drift !== null && this.s.applied !== null) {
+            // The table in force drifted meanwhile: restore it while the new script waits.
+            await this.load(this.s.applied, this.s.applied.members, 'repair', drift, 'restore');
+          }
           return null;
         }
         if (!(await this.load(action, plan.members, action.cause, drift, 'spec'))) {
@@ -389,92 +374,10 @@ export class NodeReconciler {
 
   // ------------------------------------------------------------ members
 
-  /**
-   * What the sets `spec` lists hold now for `script` (set-members.ts
-   * planSets): missing sets tracked, their wait's end woken up for, invalid
-   * members logged, the status's view of the sets updated.
-   */
-  private planFor(script: string, spec: NodeFirewall['spec'] | null): SetsPlan {
+  /** The members in the kernel, when the script in force is `script`; else null. */
+  private inKernel(script: string): Members | null {
     const { applied } = this.s;
-    const plan = planSets({
-      ids: referencedSetIds(spec),
-      view: this.sets,
-      missingSince: this.s.missingSince,
-      inKernel: applied?.script === script ? applied.members : null,
-      nowMs: this.deps.clock.now(),
-      setWaitMs: this.setWaitMs,
-      slackMs: TIMER_SLACK_MS,
-    });
-    this.update({ missingSince: plan.missingSince });
-    this.reportInvalid(plan);
-    const state = setsStateOf(plan);
-    this.awaitingSets = state === null;
-    if (state !== null) this.setsState = state;
-    this.wakeAt(plan.nextDeadline);
-    if (state?.kind === 'missing') {
-      this.logOnce(`missing:${plan.missing.join(',')}`, () =>
-        this.deps.log.warn(
-          {
-            missing: plan.missing.slice(0, 10),
-            count: plan.missing.length,
-            waitMs: this.setWaitMs,
-          },
-          'AddressSets still missing after the wait; their sets are loaded empty (fail closed)',
-        ),
-      );
-    } else if (state !== null) {
-      this.loggedSets = '';
-    }
-    return plan;
-  }
-
-  /** A new script waits for sets not seen yet: said once per set of missing ids. */
-  private reportWaiting(plan: SetsPlan, until: number): void {
-    this.logOnce(`waiting:${plan.missing.join(',')}`, () => {
-      this.deps.log.info(
-        {
-          missing: plan.missing.slice(0, 10),
-          count: plan.missing.length,
-          waitMs: until - this.deps.clock.now(),
-        },
-        'waiting for AddressSets before loading the new script',
-      );
-      this.deps.emit({ kind: 'waitingForSets', missing: plan.missing, until });
-    });
-  }
-
-  private logOnce(key: string, log: () => void): void {
-    if (key === this.loggedSets) return;
-    this.loggedSets = key;
-    log();
-  }
-
-  private reportInvalid(plan: SetsPlan): void {
-    const keys = new Set<string>();
-    for (const m of plan.invalid) {
-      const key = `${m.slice}\0${m.member}`;
-      keys.add(key);
-      if (!this.loggedInvalid.has(key)) {
-        this.deps.log.warn(
-          { slice: m.slice, member: m.member, problem: m.message },
-          'skipped an invalid AddressSet member',
-        );
-      }
-    }
-    this.loggedInvalid = keys;
-  }
-
-  /** Asks for a pass when the set wait ending at `at` (clock ms) is over; null: no wait. */
-  private wakeAt(at: number | null): void {
-    if (this.wake?.at === at) return;
-    if (this.wake !== null) this.cancel(this.wake.handle);
-    this.wake = null;
-    if (at === null) return;
-    const handle = this.later(Math.max(0, at - this.deps.clock.now()), () => {
-      this.wake = null;
-      void this.requestPass();
-    });
-    this.wake = { at, handle };
+    return applied?.script === script ? applied.members : null;
   }
 
   /**
@@ -485,8 +388,8 @@ export class NodeReconciler {
   private async syncMembers(): Promise<void> {
     const applied = this.s.applied;
     if (applied === null) return;
-    const plan = this.planFor(applied.script, this.s.object?.spec ?? null);
-    const changed = this.sets.takeChanged();
+    const plan = this.sets.plan(this.s.object?.spec ?? null, applied.members);
+    const changed = this.sets.view.takeChanged();
     const delta = memberDelta(applied.script, applied.members, plan.members);
     if (delta === null) {
       this.s = afterMembers(this.s, plan.members); // same members; keep the new lists' identity
@@ -539,7 +442,8 @@ export class NodeReconciler {
     if (next.kind === 'restore') {
       await this.load(next, this.s.applied?.members ?? NO_MEMBERS, 'repair', drift, 'restore');
     } else if (next.kind === 'apply') {
-      await this.load(next, this.planFor(next.script, spec).members, 'repair', drift, 'spec');
+      const plan = this.sets.plan(spec, this.inKernel(next.script));
+      await this.load(next, plan.members, 'repair', drift, 'spec');
     }
   }
 
@@ -573,7 +477,7 @@ export class NodeReconciler {
     const { script, hash } = target;
     this.update({ applyCount: this.s.applyCount + 1 });
     metrics.loads.inc({ kind: 'full' });
-    this.sets.takeChanged(); // the load carries every change so far; lag is for deltas
+    this.sets.view.takeChanged(); // the load carries every change so far; lag is for deltas
     const composed = composeScript(script, members);
     const result = await runAction({ script: composed, hash }, { table: this.deps.table });
     metrics.applyDuration.observe(result.durationMs / 1000);
@@ -614,7 +518,7 @@ export class NodeReconciler {
     const { host, applied, sync } = this.s;
     await this.status.write(
       object,
-      { host: hostStateOf(host), apply, sync, sets: this.setsState },
+      { host: hostStateOf(host), apply, sync, sets: this.sets.state },
       {
         appliedHash: applied?.hash ?? object.status?.appliedHash ?? null,
         lastAppliedTime: applied?.at ?? null,

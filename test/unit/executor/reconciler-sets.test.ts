@@ -260,4 +260,28 @@ describe('NodeReconciler with AddressSets', () => {
     )?.value;
     assert.deepEqual([count, sum], [1, 1.5]);
   });
+
+  it('restores the script in force when its table drifts while a new script waits for its sets', async () => {
+    const h = await appliedWithSets(A, ['10.0.0.1']);
+    h.r.observe(nfw(B, { addressSets: [X, Y], generation: 2 }));
+    await h.r.idle();
+    assert.deepEqual(h.take(), ['waitingForSets']);
+    h.table.deleteElement(X4, '10.0.0.1');
+    await h.r.requestPass();
+    assert.deepEqual(h.take(), ['drifted', 'statusWritten', 'applied:repair']);
+    assert.equal(h.table.loads.at(-1), composeScript(A, members({ [X]: ['10.0.0.1'] })));
+    await h.advance(1000);
+    assert.deepEqual(h.take(), ['applied:changed', 'statusWritten'], 'then B, Y empty');
+    assert.equal(h.condition('SetsReady'), 'False/SetsMissing');
+  });
+
+  it('never waits for a set the NodeFirewall does not list: it is loaded empty', async () => {
+    const h = harness();
+    await h.r.probeHost();
+    h.r.observe(nfw(A));
+    await h.r.idle();
+    assert.deepEqual(h.take(), ['probed', 'applied:changed', 'statusWritten']);
+    assert.deepEqual(h.table.loads, [A]);
+    assert.equal(h.condition('SetsReady'), 'True/SetsReady');
+  });
 });
