@@ -11,7 +11,8 @@
  *  - NodeFirewalls re-rendered.
  * Also the full build from a cold start (time, heap, largest chunk handed to
  * the publisher) and a restart with nothing changed (writes: must be 0).
- * Peak RSS of the whole run comes from bench/peak-rss.ts (make bench).
+ * Peak RSS is the process's, read after the full build (it includes the
+ * generated cluster the bench keeps besides the controller's snapshot).
  * Prints a table and writes bench/results/incremental.json.
  *
  *   node --import tsx --expose-gc bench/incremental.bench.ts
@@ -68,6 +69,8 @@ interface BuildRow {
   readonly fullBuildBytes: number;
   readonly largestChunkNodes: number;
   readonly heapAfterBuildBytes: number;
+  /** The process's peak RSS after the full build: the generated cluster, the bench's copy, included. */
+  readonly peakRssAfterBuildBytes: number;
   readonly restartWrites: number;
 }
 
@@ -209,6 +212,7 @@ for (const name of names) {
   await engine.flush();
   const fullBuildMs = performance.now() - t0;
   const heapAfterBuild = heap() - heapBefore;
+  const peakRss = process.resourceUsage().maxRSS * 1024;
   const fullBuild = { writes: tally.objects, bytes: tally.bytes };
 
   // A restart with nothing changed: a second controller adopts what the first wrote.
@@ -235,6 +239,7 @@ for (const name of names) {
     fullBuildBytes: fullBuild.bytes,
     largestChunkNodes: Math.max(...chunks),
     heapAfterBuildBytes: heapAfterBuild,
+    peakRssAfterBuildBytes: peakRss,
     restartWrites: again.objects,
   };
   builds.push(build);
@@ -242,7 +247,7 @@ for (const name of names) {
     `${name}: ${size.nodes} nodes / ${size.pods} pods / ${size.policies} policies, slices of ${sliceSize} — ` +
       `snapshot load ${build.snapshotLoadMs} ms; full build ${build.fullBuildMs} ms ` +
       `(${build.fullBuildWrites} writes, ${formatBytes(build.fullBuildBytes)}; ${build.sets} sets in ${build.slices} slices; ` +
-      `largest chunk ${build.largestChunkNodes} nodes); heap after build ${formatBytes(heapAfterBuild)}; ` +
+      `largest chunk ${build.largestChunkNodes} nodes); heap after build ${formatBytes(heapAfterBuild)}, peak RSS ${formatBytes(peakRss)}; ` +
       `restart with nothing changed: ${build.restartWrites} writes`,
   );
 
