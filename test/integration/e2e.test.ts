@@ -12,6 +12,7 @@
  * sleeping. Needs root, ip, nft and the real control plane; skipped with the
  * reason otherwise.
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -25,6 +26,7 @@ import { dataplaneSkipReason } from '../support/netns/lifecycle.js';
 import { NetnsCluster } from '../support/netns/netns-cluster.js';
 import { assertMatchesOracle, probeCluster, summarizeReport } from '../support/netns/probe.js';
 import { assertSpots, type Spot } from '../support/netns/spots.js';
+import { awaitKernelMembers } from '../support/netns/kernel-members.js';
 import { clusterInView, ENFORCED_PLURALS, waitForEnforced } from '../support/stack.js';
 import {
   realServerSkip,
@@ -35,6 +37,7 @@ import {
 } from '../support/test-api.js';
 
 const run = promisify(execFile);
+const NFW = 'nodefirewalls';
 const skip = dataplaneSkipReason() ?? realServerSkip();
 
 // ------------------------------------------------------------ API objects
@@ -234,6 +237,48 @@ describe(
         ['a/client', 'a/web', '80/UDP', false],
         ['b/db', 'a/web', '80/TCP', false],
       ]);
+    });
+
+    it('a remote pod joining and leaving the allowed peers is followed by the kernel, with no write to the NodeFirewall it reaches', async () => {
+      // a/late on n1 is labelled app=client: it joins the guard's peer set,
+      // which n2's rules (for a/web) name. Only the set's slice changes.
+      const n2 = nc!.nodes.find((n) => n.name === 'n2')!;
+      const inSet = (m: ReadonlyMap<string, readonly string[]>): boolean =>
+        [...m.values()].some((list) => list.includes('10.100.1.4'));
+      await api!.create([k8sPod('a/late', { app: 'client' }, 1, 4)]);
+      let cluster = await waitForEnforced(view!, 'the new pod', {
+        until: (c) => c.pods.some((p) => p.name === 'late' && p.ips.length > 0),
+      });
+      await nc!.sync(cluster);
+      await awaitKernelMembers(n2.netns, inSet, 'a/late in the peer set on n2');
+      await probeAndCompare(nc!, cluster, [
+        ['a/late', 'a/web', '80/TCP', true],
+        ['a/late', 'a/web', '81/TCP', false],
+      ]);
+
+      const n2Version = view!.get(NFW, 'n2')?.metadata.resourceVersion;
+      const patched = await api!.mergePatch(
+        'pods',
+        'late',
+        { metadata: { labels: { app: 'gone' } } },
+        { namespace: 'a' },
+      );
+      cluster = await waitForEnforced(view!, 'a/late relabelled', {
+        until: () =>
+          view!.get('pods', 'late', 'a')?.metadata.resourceVersion ===
+          patched.metadata.resourceVersion,
+      });
+      await awaitKernelMembers(n2.netns, (m) => !inSet(m), 'a/late out of the peer set on n2');
+      await probeAndCompare(nc!, cluster, [
+        ['a/late', 'a/web', '80/TCP', false],
+        ['a/client', 'a/web', '80/TCP', true],
+      ]);
+      assert.equal(
+        view!.get(NFW, 'n2')?.metadata.resourceVersion,
+        n2Version,
+        "n2's NodeFirewall (spec and status) is not written for a remote pod's membership",
+      );
+      await api!.remove('pods', 'late', 'a');
     });
 
     it('deleting the policy opens the namespace again', async () => {
