@@ -129,12 +129,97 @@ export interface Policy {
   readonly egress: readonly Rule[];
 }
 
+// --- ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2) -------------
+
+/** The tier of a ClusterNetworkPolicy: Admin before NetworkPolicy, Baseline after. */
+export type Tier = 'Admin' | 'Baseline';
+
+/** What a ClusterNetworkPolicy rule does with the traffic it matches. */
+export type ClusterAction = 'Accept' | 'Deny' | 'Pass';
+
+/**
+ * One peer of a ClusterNetworkPolicy rule, after loading:
+ *  - `pods`: the pods `podSelector` selects in the namespaces
+ *    `namespaceSelector` selects (a `namespaces` peer has the empty
+ *    podSelector); host-network pods never match;
+ *  - `networks`: CIDRs (egress only), matched like an ipBlock without
+ *    excepts, on any protocol (ICMP too).
+ * Peers nftpol cannot honour (`nodes`, `domainNames`, a peer with no known
+ * field) are not peers: they make the whole rule fail closed
+ * ({@link ClusterRule.failClosed}).
+ */
+export type ClusterPeer =
+  | {
+      readonly kind: 'pods';
+      readonly namespaceSelector: LabelSelector;
+      readonly podSelector: LabelSelector;
+    }
+  | { readonly kind: 'networks'; readonly cidrs: readonly string[] };
+
+/**
+ * One entry of a rule's `protocols`: a destination port or range of one
+ * protocol, or a named container port (any protocol the container port
+ * declares), resolved on the destination pod.
+ */
+export type ClusterPort =
+  | {
+      readonly kind: 'port';
+      readonly protocol: Protocol;
+      readonly first: number;
+      /** Equal to `first` for a single port. */
+      readonly last: number;
+    }
+  | { readonly kind: 'named'; readonly name: string };
+
+/** One ingress or egress rule of a ClusterNetworkPolicy, in its written order. */
+export interface ClusterRule {
+  /** `spec.ingress[i].name`; empty when not given. */
+  readonly name: string;
+  readonly action: ClusterAction;
+  /** The peers it matches (at least one unless it fails closed). */
+  readonly peers: readonly ClusterPeer[];
+  /** null: no `protocols`, every protocol and port. */
+  readonly ports: readonly ClusterPort[] | null;
+  /**
+   * Why the rule cannot be honoured as written (`peer 0: nodes is not
+   * supported`), or null. As the API asks, an Accept rule that fails closed
+   * matches nothing, and a Deny or Pass rule denies everything.
+   */
+  readonly failClosed: string | null;
+}
+
+/** A ClusterNetworkPolicy after loading (defaults applied, validated). */
+export interface ClusterPolicy {
+  /** `metadata.name` (cluster-scoped). */
+  readonly name: string;
+  readonly tier: Tier;
+  /** 0–1000; lower is evaluated first within its tier. */
+  readonly priority: number;
+  /**
+   * The pods it applies to: `subject.pods`, or `subject.namespaces` with the
+   * empty podSelector. Host-network pods are never subjects.
+   */
+  readonly subject: {
+    readonly namespaceSelector: LabelSelector;
+    readonly podSelector: LabelSelector;
+  };
+  readonly ingress: readonly ClusterRule[];
+  readonly egress: readonly ClusterRule[];
+}
+
 /** Everything the pure core needs to know about a cluster. */
 export interface Cluster {
   readonly namespaces: readonly Namespace[];
   readonly pods: readonly Pod[];
   readonly policies: readonly Policy[];
   readonly nodes: readonly Node[];
+  /** ClusterNetworkPolicies (admin and baseline tiers); absent means none. */
+  readonly clusterPolicies?: readonly ClusterPolicy[];
+}
+
+/** How ClusterNetworkPolicies are named in output: `cnp:<name>` never collides with `namespace/name`. */
+export function clusterPolicyName(policy: { readonly name: string }): string {
+  return `cnp:${policy.name}`;
 }
 
 /** `namespace/name`, the way policies and pods are named in output. */
