@@ -1,12 +1,14 @@
 /**
  * The text and JSON forms of `nftpol status`: the rows that status-report.ts
  * computes, printed as kubectl-style tables (with a line per failing and
- * pending node) or as JSON. Kept apart from the computation so that the
- * report model is tested as data and the printing as text.
+ * pending node, and per node with SetsReady False or sets missing) or as
+ * JSON. Kept apart from the computation so that the report model is tested
+ * as data and the printing as text.
  *
  * PURE: formats what it is given.
  */
-import type { NodeStatusRow, PolicyStatus } from './status-report.js';
+import { unreadableLine, type LiveSets } from './live-sets.js';
+import type { AddressSetsRead, NodeStatusRow, PolicyStatus } from './status-report.js';
 
 /** A duration the way kubectl prints ages: `45s`, `12m`, `3h`, `5d`; `-` for null. */
 export function formatAge(seconds: number | null): string {
@@ -63,28 +65,71 @@ export function formatPolicyStatusText(rows: readonly PolicyStatus[]): string {
   return details.length === 0 ? body : `${body}\n${details.join('\n')}\n`;
 }
 
-/** The node table: NAME APPLIED INSYNC READY HASH PODS RULES AGE (of the last apply). */
-export function formatNodeStatusText(rows: readonly NodeStatusRow[]): string {
-  if (rows.length === 0) return 'No NodeFirewalls found.\n';
-  return table(
-    ['NAME', 'APPLIED', 'INSYNC', 'READY', 'HASH', 'PODS', 'RULES', 'AGE'],
+/** How many missing set ids a text line names before it counts the rest. */
+export const MISSING_SHOWN = 5;
+
+const withReason = (status: string, reason: string | null): string =>
+  status === 'False' && reason !== null ? `False (${reason})` : status;
+
+/**
+ * The node table: NAME APPLIED INSYNC SETSREADY READY HASH PODS RULES SETS
+ * AGE (of the last apply). Then, when `sets` could not be read, one line
+ * saying so; per node whose SetsReady is False, its reason and message; and
+ * per node naming sets with no slice at all, those sets (the first
+ * {@link MISSING_SHOWN}, then how many more).
+ */
+export function formatNodeStatusText(
+  rows: readonly NodeStatusRow[],
+  sets: LiveSets | null = null,
+): string {
+  const unreadable = unreadableLine(sets, 'missing sets are not shown');
+  if (rows.length === 0) {
+    return `No NodeFirewalls found.\n${unreadable === null ? '' : `${unreadable}\n`}`;
+  }
+  const body = table(
+    ['NAME', 'APPLIED', 'INSYNC', 'SETSREADY', 'READY', 'HASH', 'PODS', 'RULES', 'SETS', 'AGE'],
     rows.map((r) => [
       r.node,
-      r.applied === 'False' && r.appliedReason !== null ? `False (${r.appliedReason})` : r.applied,
+      withReason(r.applied, r.appliedReason),
       r.inSync,
+      withReason(r.setsReady, r.setsReadyReason),
       r.ready,
       r.current || r.hash === '-' ? r.hash : `${r.hash} (old)`,
       r.pods === null ? '-' : String(r.pods),
       r.rules === null ? '-' : String(r.rules),
+      String(r.sets),
       formatAge(r.ageSeconds),
     ]),
   );
+  const details = [
+    ...(unreadable === null ? [] : [unreadable]),
+    ...rows.flatMap((r) => [
+      ...(r.setsReady === 'False'
+        ? [
+            `${r.node}: SetsReady False: ${r.setsReadyReason ?? 'Unknown'}: ${r.setsReadyMessage ?? ''}`,
+          ]
+        : []),
+      ...(r.missingSets !== null && r.missingSets.length > 0
+        ? [`${r.node}: missing sets: ${listMissing(r.missingSets)}`]
+        : []),
+    ]),
+  ];
+  return details.length === 0 ? body : `${body}\n${details.join('\n')}\n`;
 }
 
-/** Rows as pretty JSON, `{"policies": [...]}` or `{"nodes": [...]}`, newline-terminated. */
+function listMissing(ids: readonly string[]): string {
+  if (ids.length <= MISSING_SHOWN) return ids.join(', ');
+  return `${ids.slice(0, MISSING_SHOWN).join(', ')} and ${ids.length - MISSING_SHOWN} more (-o json lists all)`;
+}
+
+/**
+ * Rows as pretty JSON, `{"policies": [...]}` or `{"nodes": [...],
+ * "addressSets": {...}}`, newline-terminated.
+ */
 export function formatStatusJson(
   report:
-    { readonly policies: readonly PolicyStatus[] } | { readonly nodes: readonly NodeStatusRow[] },
+    | { readonly policies: readonly PolicyStatus[] }
+    | { readonly nodes: readonly NodeStatusRow[]; readonly addressSets: AddressSetsRead },
 ): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }

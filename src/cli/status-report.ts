@@ -25,8 +25,16 @@
  *    SINCE minus that change; null when it would be negative (the last change,
  *    e.g. of a label, altered no node's script) or unknown.
  *
+ *
+ * Per node, besides its conditions (`SetsReady` among them: the shared sets
+ * its rules name have all arrived), the number of those sets
+ * (`spec.addressSets`) and, when the AddressSets could be read, the ones
+ * that have no slice at all — what an operator looks for when SetsReady is
+ * False (live-sets.ts).
+ *
  * PURE: the caller passes `now` (node ages only).
  */
+import { missingSetsOf, slicesBySet, type LiveSets } from './live-sets.js';
 
 /** The parts of a NetworkPolicy read here. */
 export interface PolicyObject {
@@ -52,6 +60,8 @@ export interface NodeFirewallObject {
   readonly metadata?: { readonly name?: string; readonly generation?: number };
   readonly spec?: {
     readonly scriptHash?: string;
+    /** Ids of the shared AddressSets the script names (v2); absent: none. */
+    readonly addressSets?: readonly string[];
     readonly summary?: {
       readonly localPods?: number;
       readonly rules?: number;
@@ -122,6 +132,11 @@ export interface NodeStatusRow {
   readonly applied: string;
   readonly appliedReason: string | null;
   readonly inSync: string;
+  /** Status of `SetsReady`, or `-` when absent (an executor from before v2). */
+  readonly setsReady: string;
+  readonly setsReadyReason: string | null;
+  /** First line of SetsReady's message, or null when absent. */
+  readonly setsReadyMessage: string | null;
   readonly ready: string;
   /** First 12 hex digits of `status.appliedHash`, or `-`. */
   readonly hash: string;
@@ -129,6 +144,13 @@ export interface NodeStatusRow {
   readonly current: boolean;
   readonly pods: number | null;
   readonly rules: number | null;
+  /** Shared sets the node's rules name (`spec.addressSets.length`; absent: 0). */
+  readonly sets: number;
+  /**
+   * Those sets with no AddressSet slice at all, in `spec.addressSets` order;
+   * null when the AddressSets were not read.
+   */
+  readonly missingSets: readonly string[] | null;
   readonly lastAppliedTime: string | null;
   /** Seconds since `lastAppliedTime`, or null. */
   readonly ageSeconds: number | null;
@@ -288,11 +310,16 @@ export function policyStatusOf(
   });
 }
 
-/** One row per NodeFirewall, sorted by node name. */
+/**
+ * One row per NodeFirewall, sorted by node name. `sets`: the AddressSets as
+ * listed (null or unreadable: `missingSets` is null).
+ */
 export function nodeStatusOf(
   nodeFirewalls: readonly NodeFirewallObject[],
   now: Date,
+  sets: LiveSets | null = null,
 ): NodeStatusRow[] {
+  const bySet = sets?.kind === 'listed' ? slicesBySet(sets.slices) : null;
   return [...nodeFirewalls]
     .sort((a, b) => byName(a.metadata?.name ?? '', b.metadata?.name ?? ''))
     .map((nf) => {
@@ -300,18 +327,37 @@ export function nodeStatusOf(
       const applied = nf.status?.appliedHash;
       const last = nf.status?.lastAppliedTime ?? null;
       const lastMs = last === null ? NaN : Date.parse(last);
+      const setsReady = conditionOf(nf, 'SetsReady');
+      const named = nf.spec?.addressSets ?? [];
       return {
         node: nf.metadata?.name ?? '',
         applied: status('Applied'),
         appliedReason: conditionOf(nf, 'Applied')?.reason ?? null,
         inSync: status('InSync'),
+        setsReady: status('SetsReady'),
+        setsReadyReason: setsReady?.reason ?? null,
+        setsReadyMessage: setsReady?.message === undefined ? null : firstLine(setsReady.message),
         ready: status('Ready'),
         hash: applied === undefined ? '-' : applied.replace(/^sha256:/, '').slice(0, 12),
         current: applied !== undefined && applied === nf.spec?.scriptHash,
         pods: nf.spec?.summary?.localPods ?? null,
         rules: nf.spec?.summary?.rules ?? null,
+        sets: named.length,
+        missingSets: bySet === null ? null : missingSetsOf(named, bySet),
         lastAppliedTime: last,
         ageSeconds: Number.isNaN(lastMs) ? null : Math.max(0, (now.getTime() - lastMs) / 1000),
       };
     });
+}
+
+/** Whether `status nodes` could read the AddressSets, as its JSON says. */
+export type AddressSetsRead =
+  | { readonly readable: true; readonly slices: number }
+  | { readonly readable: false; readonly why: string };
+
+/** {@link AddressSetsRead} of what was listed. */
+export function addressSetsReadOf(sets: LiveSets): AddressSetsRead {
+  return sets.kind === 'listed'
+    ? { readable: true, slices: sets.slices.length }
+    : { readable: false, why: sets.why };
 }

@@ -4,14 +4,21 @@
  * the API with NetworkPolicies (created, then changed by another field
  * manager, whose managedFields time the server stamps) and NodeFirewalls
  * whose status, written through the status subresource, says applied, failed
- * or never applied, at times set relative to that change. Asserts the
- * per-policy and per-node answers in JSON and text, the exit code when the
- * API is unreachable, and explain's live counts.
+ * or never applied, at times set relative to that change, and one naming
+ * two shared sets (v2) that have no AddressSet slice until a test writes
+ * them. Asserts the per-policy and per-node answers in JSON and text, the
+ * missing sets, the one line said when a user may not list AddressSets, the
+ * exit code when the API is unreachable, and explain's live counts and live
+ * set membership.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { NodeStatusRow, PolicyStatus } from '../../src/cli/status-report.js';
-import { runNftpol } from '../unit/cli/run-cli.js';
+import type { LiveSetsJson } from '../../src/cli/explain-sets.js';
+import { readClusterYaml } from '../../src/cli/load-yaml.js';
+import type { AddressSetsRead, NodeStatusRow, PolicyStatus } from '../../src/cli/status-report.js';
+import { qualifiedName } from '../../src/policy/model.js';
+import { namedPortSet, podsPeerSet } from '../../src/policy/peer-sets.js';
+import { REPO, runNftpol } from '../unit/cli/run-cli.js';
 import { objectPath, realServerSkip, startTestApi, type TestApi } from '../support/test-api.js';
 
 const HASH_A = `sha256:${'a'.repeat(64)}`;
@@ -71,6 +78,48 @@ function nodeFirewall(name: string, policies: string[]) {
   };
 }
 
+/**
+ * The sets that decide `explain -f examples --from shop/checkout-0 --to
+ * payments/api-0 --port https`, named as the controller names them: the
+ * pods set of payments/allow-api-from-shop's ingress peer (member: the
+ * source, 10.244.2.30) and the named-port set of shop/checkout-egress's
+ * egress rule 1 (member: `10.244.0.40 . tcp . 8443`); and `db`, the pods set
+ * of payments/allow-db-from-api's ingress peer, which no test writes.
+ */
+async function examplesSets(): Promise<{ pods: string; port: string; db: string }> {
+  const { cluster } = await readClusterYaml(['examples'], { cwd: REPO });
+  const find = (name: string) => cluster.policies.find((p) => qualifiedName(p) === name);
+  const api = find('payments/allow-api-from-shop');
+  const checkout = find('shop/checkout-egress');
+  const db = find('payments/allow-db-from-api');
+  const apiPeer = api?.ingress[0]?.peers?.[0];
+  const checkoutPeer = checkout?.egress[1]?.peers?.[0];
+  const dbPeer = db?.ingress[0]?.peers?.[0];
+  assert.ok(api && checkout && db && apiPeer?.kind === 'pods' && dbPeer?.kind === 'pods');
+  assert.ok(checkoutPeer !== undefined);
+  return {
+    pods: podsPeerSet(api, apiPeer).id,
+    port: namedPortSet(checkout, checkoutPeer, 'https', 'TCP').id,
+    db: podsPeerSet(db, dbPeer).id,
+  };
+}
+
+/** Slice 0 of `setId` holding `members`. */
+function addressSet(setId: string, members: string[]) {
+  return {
+    apiVersion: 'nftpol.io/v1alpha1',
+    kind: 'AddressSet',
+    metadata: { name: `${setId}-0`, labels: { 'nftpol.io/set': setId } },
+    spec: {
+      setId,
+      kind: setId.startsWith('pods-') ? 'addr' : 'addrPort',
+      peer: 'test',
+      members,
+      memberCount: members.length,
+    },
+  };
+}
+
 /** Seconds since the epoch of the latest managedFields time of a policy (`changedAt`). */
 function lastChange(object: { metadata: Record<string, unknown> }): number {
   const fields = (object.metadata['managedFields'] ?? []) as { time?: string }[];
@@ -81,7 +130,7 @@ function lastChange(object: { metadata: Record<string, unknown> }): number {
  * The policies (shop/allow-web changed by a second field manager after its
  * creation), then, at times relative to that change, the NodeFirewalls.
  */
-async function seed(api: TestApi): Promise<void> {
+async function seed(api: TestApi, sets: { pods: string; port: string }): Promise<void> {
   await api.create([
     ...['payments', 'shop'].map((name) => ({
       apiVersion: 'v1',
@@ -137,18 +186,35 @@ async function seed(api: TestApi): Promise<void> {
     }),
     seededNodeFirewall('node-c', ['payments/default-deny-ingress']),
   ]);
+  const named = [sets.pods, sets.port].sort();
+  const nodeD = seededNodeFirewall('node-d', [], {
+    observedGeneration: 1,
+    appliedHash: HASH_A,
+    lastAppliedTime: at(5),
+    conditions: [
+      condition('True', 'Applied', 'Applied the script.'),
+      {
+        ...condition('False', 'SetsMissing', `2 AddressSets not found: ${named.join(', ')}`),
+        type: 'SetsReady',
+      },
+    ],
+  });
+  await api.create([{ ...nodeD, spec: { ...nodeD.spec, addressSets: named } }]);
 }
 
 describe('nftpol status against the real kube-apiserver', { skip: realServerSkip() }, () => {
   let api: TestApi;
   /** The CLI's arguments to reach the server. */
   let server: string[];
+  /** The shared sets node-d names (see examplesSets). */
+  let sets: { pods: string; port: string; db: string };
 
   before(async () => {
     api = await startTestApi('cli status');
     server = ['--kubeconfig', api.kubeconfigPath];
     try {
-      await seed(api);
+      sets = await examplesSets();
+      await seed(api, sets);
     } catch (err) {
       await api.stop();
       throw err;
@@ -233,14 +299,110 @@ describe('nftpol status against the real kube-apiserver', { skip: realServerSkip
         ['node-a', 'True', 'Applied', 'True', 'aaaaaaaaaaaa', true, 2],
         ['node-b', 'False', 'ApplyFailed', '-', 'bbbbbbbbbbbb', false, 2],
         ['node-c', '-', null, '-', '-', false, 2],
+        ['node-d', 'True', 'Applied', '-', 'aaaaaaaaaaaa', true, 2],
       ],
     );
     const text = await runNftpol(['status', 'nodes', ...server]);
-    assert.match(text.stdout, /^NAME\s+APPLIED\s+INSYNC\s+READY\s+HASH\s+PODS\s+RULES\s+AGE\n/);
     assert.match(
       text.stdout,
-      /\nnode-b\s+False \(ApplyFailed\)\s+-\s+-\s+bbbbbbbbbbbb \(old\)\s+2\s+4\s+\S+\n/,
+      /^NAME\s+APPLIED\s+INSYNC\s+SETSREADY\s+READY\s+HASH\s+PODS\s+RULES\s+SETS\s+AGE\n/,
     );
+    assert.match(
+      text.stdout,
+      /\nnode-b\s+False \(ApplyFailed\)\s+-\s+-\s+-\s+bbbbbbbbbbbb \(old\)\s+2\s+4\s+0\s+\S+\n/,
+    );
+  });
+
+  it('"status nodes" lists the sets a node names that have no slice, until the slice exists', async () => {
+    const named = [sets.pods, sets.port].sort();
+    const before = await runNftpol(['status', 'nodes', ...server, '-o', 'json']);
+    assert.equal(before.code, 0, before.stderr);
+    const report = JSON.parse(before.stdout) as {
+      nodes: NodeStatusRow[];
+      addressSets: AddressSetsRead;
+    };
+    assert.deepEqual(report.addressSets, { readable: true, slices: 0 });
+    const nodeD = report.nodes.find((n) => n.node === 'node-d');
+    assert.deepEqual(
+      [nodeD?.sets, nodeD?.setsReady, nodeD?.setsReadyReason, nodeD?.missingSets],
+      [2, 'False', 'SetsMissing', named],
+    );
+    assert.deepEqual(
+      report.nodes.filter((n) => n.node !== 'node-d').map((n) => [n.sets, n.missingSets]),
+      [
+        [0, []],
+        [0, []],
+        [0, []],
+      ],
+    );
+    const text = await runNftpol(['status', 'nodes', ...server]);
+    assert.match(
+      text.stdout,
+      /\nnode-d\s+True\s+-\s+False \(SetsMissing\)\s+-\s+aaaaaaaaaaaa\s+2\s+4\s+2\s+\S+\n/,
+    );
+    assert.ok(
+      text.stdout.endsWith(
+        [
+          '',
+          `node-d: SetsReady False: SetsMissing: 2 AddressSets not found: ${named.join(', ')}`,
+          `node-d: missing sets: ${named.join(', ')}`,
+          '',
+        ].join('\n'),
+      ),
+      text.stdout,
+    );
+
+    await api.create([addressSet(sets.pods, ['10.244.2.30'])]);
+    const one = JSON.parse(
+      (await runNftpol(['status', 'nodes', ...server, '-o', 'json'])).stdout,
+    ) as {
+      nodes: NodeStatusRow[];
+    };
+    assert.deepEqual(one.nodes.find((n) => n.node === 'node-d')?.missingSets, [sets.port]);
+    await api.create([addressSet(sets.port, [])]);
+    const after = await runNftpol(['status', 'nodes', ...server]);
+    assert.doesNotMatch(after.stdout, /missing sets/);
+    assert.match(after.stdout, /node-d: SetsReady False: SetsMissing/);
+  });
+
+  it('"status nodes" says in one line that AddressSets may not be listed, and answers', async () => {
+    const real = api.real;
+    if (real === undefined) return;
+    await api.create([
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'nodefirewall-reader' },
+        rules: [{ apiGroups: ['nftpol.io'], resources: ['nodefirewalls'], verbs: ['list'] }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'nodefirewall-reader' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'nodefirewall-reader',
+        },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'reader' }],
+      },
+    ]);
+    const args = ['status', 'nodes', '--kubeconfig', real.userKubeconfig('reader')];
+    // The RBAC authorizer sees the new binding within moments, not at once.
+    let r = await runNftpol(args);
+    for (let i = 0; i < 50 && r.code !== 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      r = await runNftpol(args);
+    }
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^NAME\s+APPLIED/);
+    const notRead = r.stdout.split('\n').filter((l) => l.startsWith('AddressSets not read'));
+    assert.equal(notRead.length, 1, r.stdout);
+    assert.match(
+      notRead[0] ?? '',
+      /^AddressSets not read \(403 Forbidden: .*"addresssets".*\): missing sets are not shown$/,
+    );
+    assert.doesNotMatch(r.stdout, /missing sets:/);
   });
 
   it('exits 1 naming the call when the API server cannot be reached', async () => {
@@ -254,7 +416,7 @@ describe('nftpol status against the real kube-apiserver', { skip: realServerSkip
     assert.equal((await runNftpol(['status', 'nodes', '-n', 'x', ...server])).code, 2);
   });
 
-  it('explain --kubeconfig adds the live counts of the deciding pod chain', async () => {
+  it('explain --kubeconfig adds the live counts of the deciding pod chain and its sets', async () => {
     const args = [
       'explain',
       '-f',
@@ -273,6 +435,9 @@ describe('nftpol status against the real kube-apiserver', { skip: realServerSkip
           'live counts (NodeFirewall status.counters, since each script was loaded):',
           '  denied packets on payments/db-0 ingress: 7 (node node-b)',
           '  allowed packets on payments/db-0 ingress: 5 (node node-b)',
+          // Denied: the sets of the peers of the rules whose ports match.
+          'live sets (AddressSets as the API holds them now):',
+          `  payments/allow-db-from-api ingress rule 0: live set ${sets.db}: no AddressSet slice at all: the controller has not written this set, and nodes load it empty (its peer matches nothing)`,
           '',
         ].join('\n'),
       ),
@@ -288,5 +453,64 @@ describe('nftpol status against the real kube-apiserver', { skip: realServerSkip
         deniedPackets: 7,
       },
     ]);
+  });
+
+  it('explain --kubeconfig says whether the other end is in the live sets of the deciding peers', async () => {
+    const args = [
+      'explain',
+      '-f',
+      'examples',
+      '--from',
+      'shop/checkout-0',
+      '--to',
+      'payments/api-0',
+      '--port',
+      'https',
+      ...server,
+    ];
+    // Written by the test above: the pods set holds checkout-0, the port set nothing.
+    const r = await runNftpol(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ALLOWED shop\/checkout-0/);
+    assert.ok(
+      r.stdout.endsWith(
+        [
+          'live sets (AddressSets as the API holds them now):',
+          `  shop/checkout-egress egress rule 1: live set ${sets.port}: 10.244.0.40 . tcp . 8443 is NOT a member yet: the controller has not written it, or the pod is not enforceable`,
+          `  payments/allow-api-from-shop ingress rule 0: live set ${sets.pods}: 10.244.2.30 is a member (slice ${sets.pods}-0)`,
+          '',
+        ].join('\n'),
+      ),
+      r.stdout,
+    );
+    await api.mergePatch('addresssets', `${sets.port}-0`, {
+      spec: { members: ['10.244.0.40 . tcp . 8443'], memberCount: 1 },
+    });
+    const json = await runNftpol([...args, '-o', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    const { liveSets } = JSON.parse(json.stdout) as { liveSets: LiveSetsJson };
+    assert.deepEqual(liveSets, {
+      readable: true,
+      checks: [
+        {
+          direction: 'egress',
+          rule: { policy: 'shop/checkout-egress', direction: 'egress', rule: 1 },
+          decided: 'allowed',
+          setId: sets.port,
+          member: '10.244.0.40 . tcp . 8443',
+          memberInInput: true,
+          live: { kind: 'member', slice: `${sets.port}-0` },
+        },
+        {
+          direction: 'ingress',
+          rule: { policy: 'payments/allow-api-from-shop', direction: 'ingress', rule: 0 },
+          decided: 'allowed',
+          setId: sets.pods,
+          member: '10.244.2.30',
+          memberInInput: true,
+          live: { kind: 'member', slice: `${sets.pods}-0` },
+        },
+      ],
+    });
   });
 });

@@ -25,10 +25,12 @@ import {
   readString,
 } from '../command.js';
 import { InputError, UsageError } from '../errors.js';
+import { decidingSetsOf, formatLiveSets, liveSetChecksOf, liveSetsJson } from '../explain-sets.js';
 import { formatExplanationJson, formatExplanationText } from '../format.js';
 import type { NodeFirewallObject } from '../status-report.js';
 import {
   CONNECTION_FLAGS,
+  readAddressSets,
   readConnection,
   readNodeFirewalls,
   type ApiConnection,
@@ -98,7 +100,9 @@ Options:
       --protocol PROTO    TCP (default), UDP or SCTP
       --family ip|ip6     address family for pod references
       --kubeconfig PATH   also show live packet counts for both pods, from their
-                          nodes' NodeFirewall status.counters (read-only)
+                          nodes' NodeFirewall status.counters, and whether the
+                          other end is a member of the AddressSets of the
+                          deciding rules' peers (read-only)
       --context NAME      context within the kubeconfig
       --server URL        like --kubeconfig, with an API server URL
       --token TOKEN       bearer token sent to --server
@@ -355,8 +359,10 @@ export function formatLiveCounts(counts: readonly LiveCount[]): string {
 }
 
 /**
- * Runs `explain` on a loaded cluster; returns stdout. `env` serves the live
- * counters' API connection (`$KUBECONFIG`…; no environment by default).
+ * Runs `explain` on a loaded cluster; returns stdout. With a connection, adds
+ * the live counters and the live membership of the deciding sets
+ * (explain-sets.ts; `live` and `liveSets` in JSON). `env` serves that API
+ * connection (`$KUBECONFIG`…; no environment by default).
  * @throws InputError
  */
 export async function runExplain(
@@ -365,18 +371,21 @@ export async function runExplain(
   env: CliEnv = {},
 ): Promise<string> {
   const explanation = explainQuery(cluster, options);
-  const live =
-    options.live === undefined || options.live === null
-      ? null
-      : liveCountsFor(cluster, explanation, await readNodeFirewalls(options.live, env));
+  const text =
+    options.output === 'json'
+      ? formatExplanationJson(explanation)
+      : formatExplanationText(explanation);
+  if (options.live === undefined || options.live === null) return text;
+  const live = liveCountsFor(cluster, explanation, await readNodeFirewalls(options.live, env));
+  const deciding = decidingSetsOf(cluster, explanation);
+  const ids = [...new Set(deciding.map((d) => d.setId))];
+  const sets = await readAddressSets(options.live, env, ids);
+  const checks = liveSetChecksOf(deciding, sets);
   if (options.output === 'json') {
-    const text = formatExplanationJson(explanation);
-    if (live === null) return text;
     const json = JSON.parse(text) as Record<string, unknown>;
-    return `${JSON.stringify({ ...json, live }, null, 2)}\n`;
+    return `${JSON.stringify({ ...json, live, liveSets: liveSetsJson(checks, sets) }, null, 2)}\n`;
   }
-  const text = formatExplanationText(explanation);
-  return live === null ? text : text + formatLiveCounts(live);
+  return text + formatLiveCounts(live) + formatLiveSets(checks, sets);
 }
 
 /** The `explain` subcommand. */

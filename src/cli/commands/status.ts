@@ -3,11 +3,14 @@
  * NodeFirewalls and NetworkPolicies from the API (read-only: two list calls)
  * and prints, per policy, the nodes that must enforce it, those that do,
  * since when, and those failing with their reasons; `nftpol status nodes`
- * prints each node's conditions at a glance. The computation is
- * src/cli/status-report.ts; this file is the API access and the flags, which
- * `explain --kubeconfig|--server` reuses to read live counters.
+ * prints each node's conditions at a glance, with the shared sets its rules
+ * name that have no AddressSet slice (a third list call, whose refusal is
+ * reported, not fatal). The computation is src/cli/status-report.ts; this
+ * file is the API access and the flags, which `explain --kubeconfig|--server`
+ * reuses to read live counters and set members.
  */
 import type { makeApiClients } from '../../k8s/client.js';
+import { ADDRESS_SET_PLURAL, SET_LABEL } from '../../k8s/addressset.js';
 import { GROUP, PLURAL, VERSION } from '../../k8s/nodefirewall.js';
 import type {
   CliEnv,
@@ -18,14 +21,16 @@ import type {
   OutputFormat,
 } from '../command.js';
 import { OUTPUT_FLAG, readOutput, readString } from '../command.js';
-import { errorText } from '../../k8s/errors.js';
+import { errorText, statusCode } from '../../k8s/errors.js';
 import { InputError, UsageError } from '../errors.js';
+import type { AddressSetObject, LiveSets } from '../live-sets.js';
 import {
   formatNodeStatusText,
   formatPolicyStatusText,
   formatStatusJson,
 } from '../status-format.js';
 import {
+  addressSetsReadOf,
   nodeStatusOf,
   policyStatusOf,
   type NodeFirewallObject,
@@ -111,6 +116,48 @@ export async function readNodeFirewalls(
   }
 }
 
+/**
+ * Up to this many set ids are listed through one `nftpol.io/set in (…)`
+ * selector; beyond it (a pod denied by thousands of policies) every slice is
+ * listed, to keep the URL short.
+ */
+export const SELECTED_SETS_MAX = 100;
+
+/**
+ * Lists the AddressSet slices: all of them, or, given `setIds`, those of
+ * these sets (one `nftpol.io/set in (…)` selector, or every slice past
+ * {@link SELECTED_SETS_MAX} ids; no call for none). A refusal (403: RBAC
+ * like the executor's, without AddressSets) or a missing CRD (404) comes
+ * back as `unreadable`, for the caller to report in one line and carry on.
+ * @throws InputError for any other failure.
+ */
+export async function readAddressSets(
+  connection: ApiConnection | null,
+  env: CliEnv,
+  setIds?: readonly string[],
+): Promise<LiveSets> {
+  if (setIds !== undefined && setIds.length === 0) return { kind: 'listed', slices: [] };
+  const api = await apiFor(connection, env);
+  try {
+    const list: unknown = await api.custom.listClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: ADDRESS_SET_PLURAL,
+      ...(setIds === undefined || setIds.length > SELECTED_SETS_MAX
+        ? {}
+        : { labelSelector: `${SET_LABEL} in (${setIds.join(',')})` }),
+    });
+    return { kind: 'listed', slices: plain<{ items?: AddressSetObject[] }>(list).items ?? [] };
+  } catch (err) {
+    const code = statusCode(err);
+    if (code === 403) return { kind: 'unreadable', why: errorText(err) };
+    if (code === 404) {
+      return { kind: 'unreadable', why: 'the AddressSet CRD is not installed (404)' };
+    }
+    throw new InputError(`cannot list AddressSets: ${errorText(err)}`);
+  }
+}
+
 /** Lists NodeFirewalls and NetworkPolicies (of `namespace`, or all). @throws InputError */
 export async function readLiveState(
   connection: ApiConnection | null,
@@ -150,8 +197,11 @@ force everywhere, the time from its last change to then, and each failing node
 with the Applied condition's reason and message.
 
 "status nodes" prints every NodeFirewall's conditions at a glance: Applied,
-InSync, Ready, the applied hash (marked "(old)" when not the desired one),
-local pods, rules and the age of the last apply.
+InSync, SetsReady, Ready, the applied hash (marked "(old)" when not the
+desired one), local pods, rules, the shared sets its rules name and the age
+of the last apply; then, per node, SetsReady's message when it is False and
+the sets it names that have no AddressSet slice at all ("missing sets"). When
+AddressSets may not be listed, one line says so.
 
 The last change of a policy is the latest metadata.managedFields time (else
 its creationTimestamp); see docs/observability.md.
@@ -206,10 +256,12 @@ export async function runStatus(
   now: () => Date,
 ): Promise<string> {
   if (options.what === 'nodes') {
-    const rows = nodeStatusOf(await readNodeFirewalls(options.connection, env), now());
+    const nodeFirewalls = await readNodeFirewalls(options.connection, env);
+    const sets = await readAddressSets(options.connection, env);
+    const rows = nodeStatusOf(nodeFirewalls, now(), sets);
     return options.output === 'json'
-      ? formatStatusJson({ nodes: rows })
-      : formatNodeStatusText(rows);
+      ? formatStatusJson({ nodes: rows, addressSets: addressSetsReadOf(sets) })
+      : formatNodeStatusText(rows, sets);
   }
   const state = await readLiveState(options.connection, options.namespace, env);
   const rows = policyStatusOf(state.nodeFirewalls, state.policies, {

@@ -4,17 +4,25 @@
  * (status-format.ts). Tables of small clusters:
  * in force everywhere, failing on one node, never applied, an older script
  * still in force, a policy that selects nothing, one deleted but still in a
- * script, and the time-to-enforce arithmetic.
+ * script, and the time-to-enforce arithmetic; per node, the shared sets its
+ * rules name, SetsReady, and those sets that have no AddressSet slice.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatNodeStatusText, formatPolicyStatusText } from '../../../src/cli/status-format.js';
+import type { AddressSetObject, LiveSets } from '../../../src/cli/live-sets.js';
 import {
+  formatNodeStatusText,
+  formatPolicyStatusText,
+  formatStatusJson,
+} from '../../../src/cli/status-format.js';
+import {
+  addressSetsReadOf,
   changeTimeOf,
   nodeStateOf,
   nodeStatusOf,
   policyStatusOf,
   type NodeFirewallObject,
+  type NodeStatusRow,
   type PolicyObject,
   type PolicyStatus,
 } from '../../../src/cli/status-report.js';
@@ -246,13 +254,167 @@ describe('nodeStatusOf', () => {
     assert.equal(
       formatNodeStatusText(rows),
       [
-        'NAME  APPLIED              INSYNC  READY  HASH                PODS  RULES  AGE',
-        'n1    True                 -       -      111111111111        3     7      2h',
-        'n2    False (ApplyFailed)  -       -      222222222222 (old)  3     7      2h',
-        'n3    -                    -       -      -                   3     7      -',
+        'NAME  APPLIED              INSYNC  SETSREADY  READY  HASH                PODS  RULES  SETS  AGE',
+        'n1    True                 -       -          -      111111111111        3     7      0     2h',
+        'n2    False (ApplyFailed)  -       -          -      222222222222 (old)  3     7      0     2h',
+        'n3    -                    -       -          -      -                   3     7      0     -',
         '',
       ].join('\n'),
     );
+  });
+
+  const A = 'pods-aaaaaaaaaaaaaaaa';
+  const B = 'port-bbbbbbbbbbbbbbbb';
+  const C = 'pods-cccccccccccccccc';
+  const setsReady = (status: 'True' | 'False', reason: string, message: string) => ({
+    type: 'SetsReady',
+    status,
+    observedGeneration: 2,
+    reason,
+    message,
+  });
+  /** An applied node naming `sets`, with SetsReady when given. */
+  function withSets(name: string, sets: string[] | undefined, ready?: object): NodeFirewallObject {
+    const base = nfw(name, 'applied', []);
+    return {
+      ...base,
+      spec: { ...base.spec, ...(sets === undefined ? {} : { addressSets: sets }) },
+      status: {
+        ...base.status,
+        conditions: [...(base.status?.conditions ?? []), ...(ready === undefined ? [] : [ready])],
+      },
+    };
+  }
+  const slice = (setId: string, index: number): AddressSetObject => ({
+    metadata: { name: `${setId}-${index}`, labels: { 'nftpol.io/set': setId } },
+    spec: { setId, members: [] },
+  });
+  const NODES = [
+    withSets(
+      'n1',
+      [A, B],
+      setsReady('True', 'SetsReady', 'every AddressSet the script uses is loaded'),
+    ),
+    withSets(
+      'n2',
+      [A, C],
+      setsReady(
+        'False',
+        'SetsMissing',
+        `1 AddressSet not found after waiting, loaded empty (their peers match nothing until they arrive): ${C}\nsecond line`,
+      ),
+    ),
+    withSets('n3', undefined),
+  ];
+  const LISTED: LiveSets = { kind: 'listed', slices: [slice(A, 0), slice(A, 1), slice(B, 0)] };
+
+  const rows: {
+    name: string;
+    sets: LiveSets | null;
+    want: Pick<NodeStatusRow, 'node' | 'sets' | 'setsReady' | 'setsReadyReason' | 'missingSets'>[];
+  }[] = [
+    {
+      name: 'counts the sets each node names and lists those with no slice at all',
+      sets: LISTED,
+      want: [
+        { node: 'n1', sets: 2, setsReady: 'True', setsReadyReason: 'SetsReady', missingSets: [] },
+        {
+          node: 'n2',
+          sets: 2,
+          setsReady: 'False',
+          setsReadyReason: 'SetsMissing',
+          missingSets: [C],
+        },
+        { node: 'n3', sets: 0, setsReady: '-', setsReadyReason: null, missingSets: [] },
+      ],
+    },
+    {
+      name: 'AddressSets not read: missing sets unknown (null), the rest as before',
+      sets: { kind: 'unreadable', why: '403 Forbidden: no' },
+      want: [
+        { node: 'n1', sets: 2, setsReady: 'True', setsReadyReason: 'SetsReady', missingSets: null },
+        {
+          node: 'n2',
+          sets: 2,
+          setsReady: 'False',
+          setsReadyReason: 'SetsMissing',
+          missingSets: null,
+        },
+        { node: 'n3', sets: 0, setsReady: '-', setsReadyReason: null, missingSets: null },
+      ],
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      const got = nodeStatusOf(NODES, now, row.sets).map((r) => ({
+        node: r.node,
+        sets: r.sets,
+        setsReady: r.setsReady,
+        setsReadyReason: r.setsReadyReason,
+        missingSets: r.missingSets,
+      }));
+      assert.deepEqual(got, row.want);
+    });
+  }
+
+  it('prints SetsReady and SETS, then SetsReady False with its message and the missing sets', () => {
+    assert.equal(
+      formatNodeStatusText(nodeStatusOf(NODES, now, LISTED), LISTED),
+      [
+        'NAME  APPLIED  INSYNC  SETSREADY            READY  HASH          PODS  RULES  SETS  AGE',
+        'n1    True     -       True                 -      111111111111  3     7      2     2h',
+        'n2    True     -       False (SetsMissing)  -      111111111111  3     7      2     2h',
+        'n3    True     -       -                    -      111111111111  3     7      0     2h',
+        '',
+        `n2: SetsReady False: SetsMissing: 1 AddressSet not found after waiting, loaded empty (their peers match nothing until they arrive): ${C}`,
+        `n2: missing sets: ${C}`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('says in one line that AddressSets could not be read, and lists five missing sets at most', () => {
+    const many = Array.from({ length: 7 }, (_, i) => `pods-${String(i).padStart(16, '0')}`);
+    const refused: LiveSets = { kind: 'unreadable', why: '403 Forbidden: no' };
+    const node = [withSets('n1', many)];
+    assert.equal(
+      formatNodeStatusText(nodeStatusOf(node, now, refused), refused)
+        .split('\n')
+        .slice(3)
+        .join('\n'),
+      'AddressSets not read (403 Forbidden: no): missing sets are not shown\n',
+    );
+    const none: LiveSets = { kind: 'listed', slices: [] };
+    assert.equal(
+      formatNodeStatusText(nodeStatusOf(node, now, none), none)
+        .split('\n')
+        .slice(3)
+        .join('\n'),
+      `n1: missing sets: ${many.slice(0, 5).join(', ')} and 2 more (-o json lists all)\n`,
+    );
+    assert.equal(
+      formatNodeStatusText([], refused),
+      'No NodeFirewalls found.\nAddressSets not read (403 Forbidden: no): missing sets are not shown\n',
+    );
+  });
+
+  it('JSON carries the rows and whether the AddressSets were read', () => {
+    const json = JSON.parse(
+      formatStatusJson({
+        nodes: nodeStatusOf(NODES, now, LISTED),
+        addressSets: addressSetsReadOf(LISTED),
+      }),
+    ) as { nodes: NodeStatusRow[]; addressSets: unknown };
+    assert.deepEqual(json.addressSets, { readable: true, slices: 3 });
+    assert.deepEqual(json.nodes[1]?.missingSets, [C]);
+    assert.equal(
+      json.nodes[1]?.setsReadyMessage,
+      `1 AddressSet not found after waiting, loaded empty (their peers match nothing until they arrive): ${C}`,
+    );
+    assert.deepEqual(addressSetsReadOf({ kind: 'unreadable', why: 'x' }), {
+      readable: false,
+      why: 'x',
+    });
   });
 });
 
