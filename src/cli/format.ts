@@ -8,7 +8,7 @@
 import { toOneLine } from '../nft/syntax.js';
 import type { Problem } from '../policy/from-k8s.js';
 import type { Family } from '../policy/model.js';
-import type { RuleRef, SideVerdict, Verdict } from '../policy/verdict.js';
+import type { ClusterRuleRef, RuleRef, SideVerdict, Verdict } from '../policy/verdict.js';
 import type { Explanation, ResolvedEndpoint } from './commands/explain.js';
 import type { Cell, Matrix } from './commands/matrix.js';
 import type { NodeScript, WrittenScript } from './commands/render.js';
@@ -48,6 +48,12 @@ function formatRuleRef(ref: RuleRef): string {
   return `${ref.policy} ${ref.direction} rule ${ref.rule}`;
 }
 
+/** `Admin cnp:guard ingress rule 1 ("deny-others")`; no quotes for an unnamed rule. */
+function formatClusterRuleRef(ref: ClusterRuleRef): string {
+  const name = ref.name === '' ? '' : ` (${JSON.stringify(toOneLine(ref.name))})`;
+  return `${ref.tier} ${ref.policy} ${ref.direction} rule ${ref.rule}${name}`;
+}
+
 function endpointLabel(e: ResolvedEndpoint): string {
   if (e.pod !== null) return `${e.pod} (${e.ip})`;
   return e.node === null ? e.ip : `${e.ip} (node ${e.node})`;
@@ -71,14 +77,28 @@ function grouped(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
 }
 
+/**
+ * Why one side decided, with the Pass rules it went through last:
+ * `denied by Baseline cnp:floor ingress rule 0 ("deny-all"), after passing
+ * Admin cnp:guard ingress rule 2 ("to-teams")`.
+ */
 function sideReason(side: SideVerdict): string {
+  const passed = side.passed.map(formatClusterRuleRef);
+  const after = passed.length === 0 ? '' : `, after passing ${passed.join(' and ')}`;
+  return decisionText(side) + after;
+}
+
+function decisionText(side: SideVerdict): string {
   const policiesCut = side.policies.length > HANDFUL;
   const isolatedBy = `isolated by ${summarize(side.policies, true)}`;
+  const rule = side.decidedBy === null ? '' : formatClusterRuleRef(side.decidedBy);
   switch (side.reason) {
     case 'not-a-pod':
       return 'allowed: not a pod that policies select (an external address, a node, or a hostNetwork or finished pod)';
     case 'not-isolated':
-      return `allowed: not isolated (no policy selects it for ${side.direction})`;
+      return side.clusterPolicies.length === 0
+        ? `allowed: not isolated (no policy selects it for ${side.direction})`
+        : `allowed: not isolated (no NetworkPolicy selects it for ${side.direction}) and no rule of ${summarize(side.clusterPolicies, true)} decides`;
     case 'host-to-own-pod':
       return 'allowed: traffic from a node to its own pods is always allowed';
     case 'allowed-by-rule':
@@ -89,6 +109,14 @@ function sideReason(side: SideVerdict): string {
         : side.policies.join(', ');
       return `denied: ${isolatedBy}; no rule of ${none} allows it`;
     }
+    case 'admin-accept':
+    case 'baseline-accept':
+      return `allowed by ${rule}`;
+    case 'admin-deny':
+    case 'baseline-deny':
+      return `denied by ${rule}`;
+    case 'failed-closed':
+      return `denied by ${rule}, a ${side.decidedBy?.action ?? ''} rule that fails closed (${toOneLine(side.decidedBy?.failClosed ?? '')})`;
   }
 }
 
@@ -130,6 +158,10 @@ function sideJson(side: SideVerdict): SideVerdict {
       direction: r.direction,
       rule: r.rule,
     })),
+    tier: side.tier,
+    decidedBy: side.decidedBy === null ? null : clusterRuleJson(side.decidedBy),
+    passed: side.passed.map(clusterRuleJson),
+    clusterPolicies: [...side.clusterPolicies],
     ...(side.sharedIp === undefined
       ? {}
       : {
@@ -139,6 +171,19 @@ function sideJson(side: SideVerdict): SideVerdict {
             enforced: side.sharedIp.enforced,
           },
         }),
+  };
+}
+
+function clusterRuleJson(ref: ClusterRuleRef): ClusterRuleRef {
+  return {
+    policy: ref.policy,
+    tier: ref.tier,
+    priority: ref.priority,
+    direction: ref.direction,
+    rule: ref.rule,
+    name: ref.name,
+    action: ref.action,
+    failClosed: ref.failClosed,
   };
 }
 

@@ -1,32 +1,52 @@
 /**
- * The oracle: does NetworkPolicy (networking.k8s.io/v1) allow one new
- * connection, and which rules say so? It reads the spec straight off the
- * model — selectors, peers, ports — and shares no code with translate, so
- * that translate, render and the kernel can all be tested against it. Where
- * the two disagree, this file is meant to be the one that reads like the spec.
+ * The oracle: do the cluster's network policies allow one new connection,
+ * and which rules say so? It reads the API texts straight off the model —
+ * NetworkPolicy (networking.k8s.io/v1) and ClusterNetworkPolicy
+ * (policy.networking.k8s.io/v1alpha2): selectors, peers, ports, tiers — and
+ * shares no code with translate beyond selector matching, address parsing
+ * and port resolution, so that translate, render and the kernel can all be
+ * tested against it. Where they disagree, this file is meant to be the one
+ * that reads like the spec.
  *
- * A connection passes two independent gates, as the spec defines them:
+ * A connection passes two independent gates:
  *
  *   source pod's egress  ──►  destination pod's ingress
  *
- * Each gate is open when its pod is not isolated in that direction, or when
- * any rule of any policy isolating it matches the other end. An address that
- * is no enforceable pod (external, a node, a hostNetwork pod) has no gate.
- * The node's own traffic to its pods (kubelet probes) passes the ingress
- * gate, as the dataplane's `fib saddr type local accept` does.
+ * Each gate asks, in order, until one decides:
+ *   1. the Admin tier (explain-tiers.ts): the first matching rule of the
+ *      ClusterNetworkPolicies applying to the pod; Accept allows, Deny
+ *      denies, Pass skips the rest of the tier;
+ *   2. NetworkPolicy: a pod isolated in this direction is allowed iff any
+ *      rule of any policy isolating it matches the other end — final;
+ *   3. the Baseline tier, like the Admin tier; Pass hands over to
+ *   4. the default: allowed.
+ * An egress Accept allows the egress gate only; the destination's ingress
+ * still applies. An address that is no enforceable pod (external, a node, a
+ * hostNetwork pod) has no gate. The node's own traffic to its pods (kubelet
+ * probes) passes the ingress gate before any tier, as the dataplane's
+ * `fib saddr type local accept` does.
  *
  * Replies need no question: established flows are always allowed.
  */
 import { CidrError, formatIp, parseCidr, parseIp, rangeContains } from './cidr.js';
 import type { Address } from './cidr.js';
+import { applyingPolicies, firstMatchingRule, orderTiers } from './explain-tiers.js';
+import type { OrderedTiers } from './explain-tiers.js';
 import { indexByIp } from './index-by-ip.js';
 import type { AddressIndex } from './index-by-ip.js';
-import { qualifiedName } from './model.js';
-import type { Cluster, Direction, Peer, Pod, Policy, PortSpec, Rule } from './model.js';
+import { clusterPolicyName, qualifiedName } from './model.js';
+import type { Cluster, Direction, Peer, Pod, Policy, PortSpec, Rule, Tier } from './model.js';
 import { compareText } from './order.js';
 import { resolvePortSpec } from './ports.js';
 import { matchesSelector } from './selector.js';
-import type { Connection, RuleRef, SideVerdict, Verdict } from './verdict.js';
+import type {
+  ClusterRuleRef,
+  Connection,
+  RuleRef,
+  SideReason,
+  SideVerdict,
+  Verdict,
+} from './verdict.js';
 
 /** A question the oracle cannot answer: a bad address, mixed families, a bad port. */
 export class ExplainError extends Error {
@@ -34,7 +54,8 @@ export class ExplainError extends Error {
 }
 
 /**
- * Decides whether NetworkPolicy allows `connection` in `cluster`.
+ * Decides whether the cluster's NetworkPolicies and ClusterNetworkPolicies
+ * allow `connection` in `cluster`.
  *
  * - `from` and `to` are resolved by address: to an enforceable pod (any of
  *   its IPs), else to "not a pod" (external, node, hostNetwork, terminal).
@@ -43,8 +64,11 @@ export class ExplainError extends Error {
  *   and names `connection.fromPod` / `toPod` when that is another claimant.
  * - The verdict is allowed only when both the source's egress and the
  *   destination's ingress are.
- * - `allowedBy` lists every matching rule, sorted by policy then rule index;
- *   `policies` lists every policy isolating the pod in that direction, sorted.
+ * - Each side names the tier that decided (`tier`), the Admin or Baseline
+ *   rule that did (`decidedBy`) and the Pass rules passed through (`passed`).
+ * - `allowedBy` lists every matching NetworkPolicy rule, sorted by policy
+ *   then rule index, when NetworkPolicy decided; `policies` lists every
+ *   NetworkPolicy isolating the pod in that direction, sorted.
  *
  * For many questions about one cluster, use `explainerFor` to index it once.
  *
@@ -64,10 +88,16 @@ export function explainConnection(cluster: Cluster, connection: Connection): Ver
  */
 export function explainerFor(cluster: Cluster): (connection: Connection) => Verdict {
   const index = indexByIp(cluster);
-  return (connection) => decideConnection(cluster, index, connection);
+  const tiers = orderTiers(cluster.clusterPolicies ?? []);
+  return (connection) => decideConnection(cluster, index, tiers, connection);
 }
 
-function decideConnection(cluster: Cluster, index: AddressIndex, connection: Connection): Verdict {
+function decideConnection(
+  cluster: Cluster,
+  index: AddressIndex,
+  tiers: OrderedTiers,
+  connection: Connection,
+): Verdict {
   const from = parseAddress(connection.from, 'source');
   const to = parseAddress(connection.to, 'destination');
   if (from.family !== to.family) {
@@ -83,7 +113,7 @@ function decideConnection(cluster: Cluster, index: AddressIndex, connection: Con
   const egress: SideVerdict =
     source === null
       ? notAPod('egress')
-      : decideSide(cluster, index, connection, {
+      : decideSide(cluster, index, tiers, connection, {
           direction: 'egress',
           local: source,
           peer: to,
@@ -98,7 +128,7 @@ function decideConnection(cluster: Cluster, index: AddressIndex, connection: Con
   const ingress: SideVerdict =
     destination === null
       ? notAPod('ingress')
-      : decideSide(cluster, index, connection, {
+      : decideSide(cluster, index, tiers, connection, {
           direction: 'ingress',
           local: destination,
           peer: from,
@@ -146,26 +176,80 @@ interface Side {
 function decideSide(
   cluster: Cluster,
   index: AddressIndex,
+  tiers: OrderedTiers,
   connection: Connection,
   side: Side,
 ): SideVerdict {
   const selecting = cluster.policies
     .filter((p) => selectsPod(p, side.local, side.direction))
     .sort((a, b) => compareText(qualifiedName(a), qualifiedName(b)));
+  const admin = applyingPolicies(tiers.Admin, side.local, side.direction, index);
+  const baseline = applyingPolicies(tiers.Baseline, side.local, side.direction, index);
   const base = {
     direction: side.direction,
     pod: qualifiedName(side.local),
     isolated: selecting.length > 0,
     policies: selecting.map(qualifiedName),
+    clusterPolicies: [...admin, ...baseline].map(clusterPolicyName),
   };
+  const none = { allowedBy: [], decidedBy: null };
   // The node's own traffic is accepted before any policy is consulted, so no
   // rule is credited with it (matching the dataplane's per-rule counters).
   if (side.hostToOwnPod) {
-    return { ...base, allowed: true, reason: 'host-to-own-pod', allowedBy: [] };
+    return { ...base, ...none, allowed: true, reason: 'host-to-own-pod', tier: null, passed: [] };
   }
-  if (selecting.length === 0) {
-    return { ...base, allowed: true, reason: 'not-isolated', allowedBy: [] };
+  const question = { ...side, connection, index };
+  const passed: ClusterRuleRef[] = [];
+  // 1. Admin: the first matching rule decides; Pass skips the rest of the tier.
+  const adminRule = firstMatchingRule(admin, question);
+  if (adminRule !== null) {
+    if (!isPass(adminRule)) return { ...base, ...decidedByRule(adminRule), passed };
+    passed.push(adminRule);
   }
+  // 2. NetworkPolicy: an isolated pod gets its allow rules, else nothing — final.
+  if (selecting.length > 0) {
+    const allowedBy = matchingRules(selecting, side, connection, index);
+    const allowed = allowedBy.length > 0;
+    const reason = allowed ? 'allowed-by-rule' : 'no-rule-matched';
+    return { ...base, ...none, allowed, reason, allowedBy, tier: 'NetworkPolicy', passed };
+  }
+  // 3. Baseline: the first matching rule decides; Pass hands over to the default.
+  const baselineRule = firstMatchingRule(baseline, question);
+  if (baselineRule !== null) {
+    if (!isPass(baselineRule)) return { ...base, ...decidedByRule(baselineRule), passed };
+    passed.push(baselineRule);
+  }
+  // 4. The default: allowed.
+  return { ...base, ...none, allowed: true, reason: 'not-isolated', tier: 'Default', passed };
+}
+
+/** Each tier's reasons for an Accept and for a Deny. */
+const TIER_REASON: Readonly<Record<Tier, readonly [SideReason, SideReason]>> = {
+  Admin: ['admin-accept', 'admin-deny'],
+  Baseline: ['baseline-accept', 'baseline-deny'],
+};
+
+/** A Pass rule that is honoured (one that fails closed denies instead). */
+function isPass(ref: ClusterRuleRef): boolean {
+  return ref.action === 'Pass' && ref.failClosed === null;
+}
+
+/** The side decided by an Admin or Baseline rule: Accept, Deny, or a fail-closed deny. */
+function decidedByRule(
+  ref: ClusterRuleRef,
+): Pick<SideVerdict, 'allowed' | 'reason' | 'tier' | 'decidedBy' | 'allowedBy'> {
+  const allowed = ref.action === 'Accept' && ref.failClosed === null;
+  const reason = ref.failClosed !== null ? 'failed-closed' : TIER_REASON[ref.tier][allowed ? 0 : 1];
+  return { allowed, reason, tier: ref.tier, decidedBy: ref, allowedBy: [] };
+}
+
+/** Every rule of the isolating policies that matches, by policy then index. */
+function matchingRules(
+  selecting: readonly Policy[],
+  side: Side,
+  connection: Connection,
+  index: AddressIndex,
+): RuleRef[] {
   // Named ports are resolved on the destination pod in both directions: the
   // local pod for ingress, the peer (if it is a pod at all) for egress.
   const destination = side.direction === 'ingress' ? side.local : side.peerPod;
@@ -178,8 +262,7 @@ function decideSide(
       }
     });
   }
-  const allowed = allowedBy.length > 0;
-  return { ...base, allowed, reason: allowed ? 'allowed-by-rule' : 'no-rule-matched', allowedBy };
+  return allowedBy;
 }
 
 /**
@@ -260,6 +343,10 @@ function notAPod(direction: Direction): SideVerdict {
     reason: 'not-a-pod',
     policies: [],
     allowedBy: [],
+    tier: null,
+    decidedBy: null,
+    passed: [],
+    clusterPolicies: [],
   };
 }
 
