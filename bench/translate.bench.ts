@@ -26,7 +26,7 @@ import { quantile, formatBytes, machineNote } from './stats.js';
 import { translatorFor } from '../src/policy/translate.js';
 import { renderScript } from '../src/nft/render.js';
 import { ClusterIndex } from '../src/policy/cluster-index.js';
-import { membersOf, peerSetsOf } from '../src/policy/peer-sets.js';
+import { membersOf, peerSetsIn } from '../src/policy/peer-sets.js';
 import { summarizePlan } from '../src/policy/plan.js';
 import { compressScript } from '../src/k8s/script-encoding.js';
 
@@ -97,9 +97,7 @@ for (const name of names) {
   gc?.();
   const m0 = performance.now();
   const index = new ClusterIndex(cluster);
-  const memberCounts = [...peerSetsOf(cluster.policies).values()].map(
-    (set) => membersOf(set, index).length,
-  );
+  const memberCounts = [...peerSetsIn(cluster).values()].map((set) => membersOf(set, index).length);
   const membersMs = performance.now() - m0;
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   gc?.();

@@ -20,10 +20,14 @@
  * is enforced for, when pods share one, comes from the host (the snapshot).
  */
 import { formatIp, parseCidr, parseIp, rangeContains, subtractRanges } from '../policy/cidr.js';
-import type { Labels, Pod, Policy } from '../policy/model.js';
-import { qualifiedName } from '../policy/model.js';
-import { namedPortMember, peerSetsOf, type PeerSet } from '../policy/peer-sets.js';
-import { resolvePortSpec } from '../policy/ports.js';
+import type { ClusterPolicy, Labels, Pod, Policy } from '../policy/model.js';
+import { clusterPolicyName, qualifiedName } from '../policy/model.js';
+import {
+  clusterPolicySets,
+  namedPortMembers,
+  peerSetsOf,
+  type PeerSet,
+} from '../policy/peer-sets.js';
 import { matchesSelector } from '../policy/selector.js';
 
 /** What memberships read from the snapshot. */
@@ -125,8 +129,18 @@ export class Memberships {
 
   /** A policy was added, changed (`policy` its new version) or deleted (`policy` undefined). */
   setPolicy(key: string, policy: Policy | undefined): void {
+    this.define(key, policy === undefined ? [] : [...peerSetsOf([policy]).values()]);
+  }
+
+  /** ClusterNetworkPolicy `name` was added, changed or deleted (`policy` undefined). */
+  setClusterPolicy(name: string, policy: ClusterPolicy | undefined): void {
+    const sets = policy === undefined ? [] : clusterPolicySets(policy);
+    this.define(clusterPolicyName({ name }), [...new Map(sets.map((x) => [x.id, x])).values()]);
+  }
+
+  /** The sets defined under `key` are now `now` (unique by id): retain the new, release the old. */
+  private define(key: string, now: readonly PeerSet[]): void {
     const before = this.definedBy.get(key) ?? [];
-    const now = policy === undefined ? [] : [...peerSetsOf([policy]).values()];
     if (now.length === 0) this.definedBy.delete(key);
     else
       this.definedBy.set(
@@ -309,10 +323,7 @@ function contribution(state: SetState, pod: Pod, ips: readonly string[]): readon
   } else if (block !== null) {
     at = ips.filter((ip) => block.some((r) => rangeContains(r, parseIp(ip))));
   }
-  if (set.namedPort === null) return at;
-  const { name, protocol } = set.namedPort;
-  const port = resolvePortSpec({ protocol, port: name }, pod);
-  return port === null ? [] : at.map((ip) => namedPortMember(ip, protocol, port.first));
+  return set.namedPort === null ? at : namedPortMembers(set.namedPort, pod, at);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -8,7 +8,10 @@
  *  - pod: its own node, old and new; plus the nodes of other pods claiming
  *    one of its IPs (which pod an IP is enforced for may flip). A pod being a
  *    peer no longer touches any node: only the sets it is a member of change;
- *  - namespace labels: no node (they decide memberships, never rules);
+ *  - namespace labels: no node (they decide memberships), unless a
+ *    ClusterNetworkPolicy exists: its subject's namespaceSelector may now
+ *    select or drop the namespace's pods, so their nodes;
+ *  - ClusterNetworkPolicy: the nodes hosting pods its old or new subject selects;
  *  - policy: the nodes hosting pods the old or the new policy selects;
  *  - node: itself.
  *
@@ -24,6 +27,7 @@ import {
   NAMESPACE_NAME_LABEL,
   qualifiedName,
   type Cluster,
+  type ClusterPolicy,
   type Labels,
   type Namespace,
   type Node,
@@ -32,7 +36,7 @@ import {
   type Policy,
   type Rule,
 } from '../policy/model.js';
-import { compareText } from '../policy/order.js';
+import { compareText, sortClusterPolicies } from '../policy/order.js';
 import { matchesSelector } from '../policy/selector.js';
 import { compareIpClaims } from '../policy/shared-ips.js';
 import type { NodeSource } from '../policy/translate.js';
@@ -61,6 +65,9 @@ export class ClusterSnapshot implements NodeSource, MembershipHost {
   private readonly policies = new Map<string, Policy>();
   private readonly policiesByNamespace = new Map<string, Map<string, Policy>>();
   private readonly nodes = new Map<string, Node>();
+  private readonly clusterPolicyMap = new Map<string, ClusterPolicy>();
+  /** clusterPolicies() result until a ClusterNetworkPolicy changes. */
+  private sortedClusterPolicies: readonly ClusterPolicy[] | null = null;
   /** policiesIn results, sorted, until the namespace's policies change. */
   private readonly sortedPolicies = new Map<string, readonly Policy[]>();
   private cached: Cluster | null = null;
@@ -110,7 +117,7 @@ export class ClusterSnapshot implements NodeSource, MembershipHost {
     this.namespaces.set(namespace.name, namespace);
     this.cached = null;
     this.memberships.refreshNamespace(namespace.name);
-    return new Set();
+    return this.nodesOfNamespaceForSubjects(namespace.name);
   }
 
   /** Removes a namespace. @returns the nodes whose script may change. */
@@ -120,7 +127,7 @@ export class ClusterSnapshot implements NodeSource, MembershipHost {
     this.namespaces.delete(name);
     this.cached = null;
     this.memberships.refreshNamespace(name);
-    return new Set();
+    return this.nodesOfNamespaceForSubjects(name);
   }
 
   /** Adds or replaces a policy. @returns the nodes whose script may change. */
@@ -149,6 +156,35 @@ export class ClusterSnapshot implements NodeSource, MembershipHost {
     this.cached = null;
     this.memberships.setPolicy(key, undefined);
     return this.nodesHostingTargets(old);
+  }
+
+  /** Adds or replaces a ClusterNetworkPolicy. @returns the nodes whose rules may change. */
+  setClusterPolicy(policy: ClusterPolicy): Set<string> {
+    const old = this.clusterPolicyMap.get(policy.name);
+    if (old !== undefined && sameJson(old, policy)) return new Set();
+    this.clusterPolicyMap.set(policy.name, policy);
+    this.sortedClusterPolicies = null;
+    this.cached = null;
+    this.memberships.setClusterPolicy(policy.name, policy);
+    const dirty = this.nodesHostingSubjects(policy);
+    if (old !== undefined) for (const n of this.nodesHostingSubjects(old)) dirty.add(n);
+    return dirty;
+  }
+
+  /** Removes a ClusterNetworkPolicy. @returns the nodes whose rules may change. */
+  deleteClusterPolicy(name: string): Set<string> {
+    const old = this.clusterPolicyMap.get(name);
+    if (old === undefined) return new Set();
+    this.clusterPolicyMap.delete(name);
+    this.sortedClusterPolicies = null;
+    this.cached = null;
+    this.memberships.setClusterPolicy(name, undefined);
+    return this.nodesHostingSubjects(old);
+  }
+
+  /** A ClusterNetworkPolicy by name. */
+  clusterPolicy(name: string): ClusterPolicy | undefined {
+    return this.clusterPolicyMap.get(name);
   }
 
   /** Adds or replaces a node. @returns the node itself when it is new or changed. */
@@ -224,6 +260,7 @@ export class ClusterSnapshot implements NodeSource, MembershipHost {
       pods: [...this.pods.values()],
       policies: [...this.policies.values()],
       nodes: [...this.nodes.values()],
+      clusterPolicies: [...this.clusterPolicyMap.values()],
     };
     return this.cached;
   }
@@ -283,6 +320,11 @@ export class ClusterSnapshot implements NodeSource, MembershipHost {
     return this.nodes.get(name);
   }
 
+  clusterPolicies(): readonly ClusterPolicy[] {
+    this.sortedClusterPolicies ??= sortClusterPolicies([...this.clusterPolicyMap.values()]);
+    return this.sortedClusterPolicies;
+  }
+
   // --- MembershipHost: what memberships read ---------------------------------
 
   podsIn(namespace: string): Iterable<Pod> {
@@ -321,6 +363,29 @@ export class ClusterSnapshot implements NodeSource, MembershipHost {
       .filter(([, p]) => isEnforceable(p))
       .sort(([a], [b]) => compareText(a, b))
       .map(([, p]) => p);
+  }
+
+  /** Nodes hosting a pod a ClusterNetworkPolicy's subject selects. */
+  private nodesHostingSubjects(policy: ClusterPolicy): Set<string> {
+    const nodes = new Set<string>();
+    for (const ns of this.namespaceNames()) {
+      if (!matchesSelector(policy.subject.namespaceSelector, this.namespaceLabels(ns))) continue;
+      for (const p of this.podsIn(ns)) {
+        if (p.nodeName !== '' && matchesSelector(policy.subject.podSelector, p.labels)) {
+          nodes.add(p.nodeName);
+        }
+      }
+    }
+    return nodes;
+  }
+
+  /**
+   * A namespace's labels decide which ClusterNetworkPolicies' subjects its
+   * pods are: with any ClusterNetworkPolicy, the nodes of its pods.
+   */
+  private nodesOfNamespaceForSubjects(namespace: string): Set<string> {
+    if (this.clusterPolicyMap.size === 0) return new Set();
+    return nodesOf([...this.podsIn(namespace)]);
   }
 
   /** Nodes hosting a pod `policy` selects (any pod with a node: over-approximation). */

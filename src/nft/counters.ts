@@ -86,18 +86,42 @@ export function countersOf(json: unknown): RuleCount[] {
 /** {@link countersOf} on counters already parsed by {@link parseRuleset}. */
 export function attributeCounters(counters: readonly RuleCounter[]): RuleCount[] {
   const said = counters.map(commentOf);
+  // A pod's chains are `<entry>` and its tier stages `<entry>/np`, `<entry>/baseline`.
+  const entryOf = (chain: string): string => chain.split('/')[0] ?? chain;
   const podOfChain = new Map<string, { pod: string; direction: Direction }>();
   counters.forEach((c, i) => {
     const comment = said[i];
-    if (comment?.kind === 'deny') {
-      podOfChain.set(c.chain, { pod: comment.pod, direction: comment.direction });
+    if (comment?.kind === 'deny' || comment?.kind === 'default') {
+      podOfChain.set(entryOf(c.chain), { pod: comment.pod, direction: comment.direction });
     }
   });
   const out: RuleCount[] = [];
   counters.forEach((c, i) => {
     const comment = said[i];
-    const owner = podOfChain.get(c.chain);
-    if (comment?.kind === 'deny' && owner !== undefined) {
+    const owner = podOfChain.get(entryOf(c.chain));
+    if (comment?.kind === 'tier' && comment.action !== 'pass') {
+      out.push({
+        chain: c.chain,
+        pod: owner?.pod ?? null,
+        direction: comment.direction,
+        verdict: comment.action === 'accept' ? 'allowed' : 'denied',
+        policy: comment.policy,
+        rule: comment.rule,
+        packets: c.packets,
+        bytes: c.bytes,
+      });
+    } else if (comment?.kind === 'default' && owner !== undefined) {
+      out.push({
+        chain: c.chain,
+        pod: owner.pod,
+        direction: owner.direction,
+        verdict: 'allowed',
+        policy: null,
+        rule: null,
+        packets: c.packets,
+        bytes: c.bytes,
+      });
+    } else if (comment?.kind === 'deny' && owner !== undefined) {
       out.push({
         chain: c.chain,
         pod: owner.pod,

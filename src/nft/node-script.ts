@@ -10,7 +10,7 @@
  */
 import { ClusterIndex } from '../policy/cluster-index.js';
 import type { Cluster } from '../policy/model.js';
-import { membersOf, peerSetsOf, type PeerSet } from '../policy/peer-sets.js';
+import { membersOf, peerSetsIn, type PeerSet } from '../policy/peer-sets.js';
 import type { FirewallPlan } from '../policy/plan.js';
 import { nodeTranslator, type TranslateOptions } from '../policy/translate.js';
 import { composeScript } from './compose.js';
@@ -46,7 +46,7 @@ export function nodeScripter(
   const membersById = (id: string): readonly string[] => {
     let found = members.get(id);
     if (found === undefined) {
-      sets ??= peerSetsOf(cluster.policies);
+      sets ??= peerSetsIn(cluster);
       const set = sets.get(id);
       if (set === undefined) throw new Error(`no policy defines shared set ${id}`);
       found = membersOf(set, index);

@@ -37,9 +37,15 @@ import type {
   PortMatch,
   SharedSetKind,
   SharedSetUse,
+  TierRule,
 } from '../policy/plan.js';
 import { sharedSetName, sharedSetOfName } from './members.js';
-import { formatAllowComment, formatDenyComment } from './comments.js';
+import {
+  formatAllowComment,
+  formatDefaultComment,
+  formatDenyComment,
+  formatTierComment,
+} from './comments.js';
 import { hashScript } from './hash.js';
 import {
   RenderError,
@@ -116,7 +122,7 @@ export function renderScript(plan: FirewallPlan): RenderedScript {
       ...plan.sets.map(renderSet),
       ...(plan.failClosed ? renderFailClosedSets(plan.failClosed) : []),
       ...renderMaps(plan.chains),
-      ...plan.chains.map((c) => renderPodChain(c, sets)),
+      ...plan.chains.flatMap((c) => renderPodChains(c, sets)),
       renderPostrouting(plan.failClosed !== null),
       renderInput(),
     ].map(indentBlock),
@@ -256,14 +262,85 @@ function renderMaps(chains: readonly PodChain[]): string[][] {
   return maps;
 }
 
-function renderPodChain(chain: PodChain, sets: DeclaredSets): string[] {
+/**
+ * One pod's chains for one direction. Without ClusterNetworkPolicy lines,
+ * one chain: the NetworkPolicy allows, then a counted drop. With them, the
+ * tiers in order, each a stage a Pass can jump over:
+ *
+ *   `<entry>`            the Admin lines, then `goto` the next stage
+ *   `<entry>/np`         NetworkPolicy allows and the drop (isolated pod), or
+ *   `<entry>/baseline`   the Baseline lines (a pod NetworkPolicy does not isolate)
+ *
+ * and a chain no tier decides ends in a counted `default allow` line.
+ * Without Admin lines the next stage is the entry chain itself. Ingress
+ * allows `accept`; egress allows `return` (the destination's ingress is
+ * still checked after); Deny `drop`s; Pass `goto`s the next stage, or
+ * `return`s (the default: allowed) when none follows. `/` cannot occur in a
+ * Kubernetes name, so stage names never collide with another pod's chain.
+ */
+function renderPodChains(chain: PodChain, sets: DeclaredSets): string[][] {
   if (RESERVED_CHAIN_NAMES.has(chain.name)) {
     throw new RenderError(`chain name ${chain.name} is reserved by the ruleset`);
   }
-  return block(`chain ${formatName(chain.name)}`, [
-    ...chain.allows.map((a) => renderAllow(chain.direction, a, sets)),
-    `counter drop comment ${formatDenyComment(chain.pod, chain.direction)}`,
+  const admin = chain.admin ?? [];
+  const baseline = chain.baseline ?? [];
+  const isolated = chain.policies.length > 0;
+  if (isolated && baseline.length > 0) {
+    throw new RenderError(`${chain.pod} is isolated by NetworkPolicy but has Baseline lines`);
+  }
+  if (!isolated && chain.allows.length > 0) {
+    throw new RenderError(`${chain.pod} has NetworkPolicy allows but no isolating policy`);
+  }
+  const finalLine = isolated
+    ? `counter drop comment ${formatDenyComment(chain.pod, chain.direction)}`
+    : `counter comment ${formatDefaultComment(chain.pod, chain.direction)}`;
+  const nextStage: { readonly name: string; readonly lines: string[] } | null = isolated
+    ? {
+        name: `${chain.name}/np`,
+        lines: [...chain.allows.map((a) => renderAllow(chain.direction, a, sets)), finalLine],
+      }
+    : baseline.length > 0
+      ? {
+          name: `${chain.name}/baseline`,
+          lines: [
+            ...baseline.map((l) => renderTierLine(chain.direction, l, null, sets)),
+            finalLine,
+          ],
+        }
+      : null;
+  if (admin.length === 0) {
+    if (nextStage === null) throw new RenderError(`the chain of ${chain.pod} has no line`);
+    return [block(`chain ${formatName(chain.name)}`, nextStage.lines)];
+  }
+  const next = nextStage === null ? null : formatName(nextStage.name);
+  const entry = block(`chain ${formatName(chain.name)}`, [
+    ...admin.map((l) => renderTierLine(chain.direction, l, next, sets)),
+    next === null ? finalLine : `goto ${next}`,
   ]);
+  return nextStage === null ? [entry] : [entry, block(`chain ${next}`, nextStage.lines)];
+}
+
+/** A ClusterNetworkPolicy line: its match, a counter, and its tier's verdict. */
+function renderTierLine(
+  direction: Direction,
+  line: TierRule,
+  next: string | null,
+  sets: DeclaredSets,
+): string {
+  const accept = direction === 'ingress' ? 'accept' : 'return';
+  const pass = next === null ? 'return' : `goto ${next}`;
+  const verdict = line.action === 'Deny' ? 'drop' : line.action === 'Accept' ? accept : pass;
+  const action = line.failClosed
+    ? 'fail-closed'
+    : line.action === 'Accept'
+      ? 'accept'
+      : line.action === 'Deny'
+        ? 'deny'
+        : 'pass';
+  const tier = line.tier === 'Admin' ? 'admin' : 'baseline';
+  const comment = formatTierComment(line.policy, direction, line.rule, tier, action);
+  const match = matchOf(direction, line, sets);
+  return `${match === '' ? '' : `${match} `}counter ${verdict} comment ${comment}`;
 }
 
 /**
@@ -276,13 +353,18 @@ function renderPodChain(chain: PodChain, sets: DeclaredSets): string[] {
 function renderAllow(direction: Direction, allow: Allow, sets: DeclaredSets): string {
   const verdict = direction === 'ingress' ? 'accept' : 'return';
   const comment = formatAllowComment(allow.policy, direction, allow.rule);
-  const match = [
+  const match = matchOf(direction, allow, sets);
+  return `${match === '' ? '' : `${match} `}counter ${verdict} comment ${comment}`;
+}
+
+/** The peer and port matches of an allow or tier line, or '' when it matches everything. */
+function matchOf(direction: Direction, allow: Allow, sets: DeclaredSets): string {
+  return [
     matchPeer(direction, allow, allow.peer, sets),
     matchPorts(direction, allow, allow.ports, sets),
   ]
     .filter((m) => m !== '')
     .join(' ');
-  return `${match === '' ? '' : `${match} `}counter ${verdict} comment ${comment}`;
 }
 
 function matchPeer(

@@ -5,13 +5,14 @@
  * peer-sets.ts reads it for the members of shared sets; translate.ts reads
  * it for the node's pods and their chains.
  */
-import { compareText } from './order.js';
+import { compareText, sortClusterPolicies } from './order.js';
 import { parseIp, type Address } from './cidr.js';
 import {
   isEnforceable,
   NAMESPACE_NAME_LABEL,
   qualifiedName,
   type Cluster,
+  type ClusterPolicy,
   type Labels,
   type LabelSelector,
   type Node,
@@ -52,7 +53,8 @@ export class ClusterIndex {
   private readonly policiesByNamespace = new Map<string, Policy[]>();
   private readonly targetsByNamespace = new Map<string, Target[]>();
   private readonly nodes: ReadonlyMap<string, Node>;
-  private readonly namespaceLabels: ReadonlyMap<string, Labels>;
+  private readonly sortedClusterPolicies: readonly ClusterPolicy[];
+  private readonly namespaceLabelsOf: ReadonlyMap<string, Labels>;
   private readonly owned = new Map<Pod, OwnedAddresses>();
 
   constructor(cluster: Cluster) {
@@ -86,8 +88,9 @@ export class ClusterIndex {
     });
     this.pods = pods;
     this.policies = sortByName(cluster.policies);
-    this.namespaceLabels = new Map(cluster.namespaces.map((n) => [n.name, n.labels]));
+    this.namespaceLabelsOf = new Map(cluster.namespaces.map((n) => [n.name, n.labels]));
     this.nodes = new Map(cluster.nodes.map((n) => [n.name, n]));
+    this.sortedClusterPolicies = sortClusterPolicies(cluster.clusterPolicies ?? []);
     for (const policy of this.policies) pushTo(this.policiesByNamespace, policy.namespace, policy);
     this.targets = this.pods
       .flatMap((pod) => this.addresses(pod).map((addr) => ({ addr, pod })))
@@ -139,7 +142,7 @@ export class ClusterIndex {
     const namespaces = new Set<string>();
     for (const ns of this.targetsByNamespace.keys()) {
       // A namespace missing from the snapshot still has the label the API server sets.
-      const labels = this.namespaceLabels.get(ns) ?? { [NAMESPACE_NAME_LABEL]: ns };
+      const labels = this.namespaceLabels(ns);
       if (matchesSelector(namespaceSelector, labels)) namespaces.add(ns);
     }
     return this.targets.filter(
@@ -150,6 +153,16 @@ export class ClusterIndex {
   /** The node named `name`, if the cluster has it. */
   node(name: string): Node | undefined {
     return this.nodes.get(name);
+  }
+
+  /** Every ClusterNetworkPolicy in evaluation order (Admin, Baseline; priority; name). */
+  clusterPolicies(): readonly ClusterPolicy[] {
+    return this.sortedClusterPolicies;
+  }
+
+  /** The namespace's labels; one not in the cluster has the label the API server sets. */
+  namespaceLabels(namespace: string): Labels {
+    return this.namespaceLabelsOf.get(namespace) ?? { [NAMESPACE_NAME_LABEL]: namespace };
   }
 }
 

@@ -15,10 +15,18 @@
  */
 import { formatIp, parseCidr, rangeContains, subtractRanges, type Range } from './cidr.js';
 import type { ClusterIndex, Target } from './cluster-index.js';
-import type { LabelSelector, Peer, Policy, Protocol, SelectorRequirement } from './model.js';
+import type {
+  Cluster,
+  ClusterPolicy,
+  LabelSelector,
+  Peer,
+  Pod,
+  Policy,
+  Protocol,
+  SelectorRequirement,
+} from './model.js';
 import { compareText } from './order.js';
 import type { SharedSetKind } from './plan.js';
-import { resolvePortSpec } from './ports.js';
 import { shortHash } from './set-name.js';
 
 type PodsPeer = Extract<Peer, { kind: 'pods' }>;
@@ -47,8 +55,12 @@ export interface PeerSet {
   readonly id: string;
   readonly kind: SharedSetKind;
   readonly peer: SetPeer;
-  /** For `addrPort` sets: the port name and protocol resolved on each pod. */
-  readonly namedPort: { readonly name: string; readonly protocol: Protocol } | null;
+  /**
+   * For `addrPort` sets: the port name resolved on each pod, and its
+   * protocol (NetworkPolicy names one; null for a ClusterNetworkPolicy's
+   * `destinationNamedPort`, which takes the container port's own).
+   */
+  readonly namedPort: { readonly name: string; readonly protocol: Protocol | null } | null;
 }
 
 /** The set of a `pods` peer of `policy`. */
@@ -75,6 +87,40 @@ export function namedPortSet(
       : peer.kind === 'pods'
         ? podsSetPeer(policy, peer)
         : { kind: 'ipBlock', cidr: peer.cidr, except: [...peer.except].sort(compareText) };
+  return namedPortSetOf(setPeer, name, protocol);
+}
+
+/**
+ * The set of a ClusterNetworkPolicy `pods` (or `namespaces`) peer: the same
+ * identity, and so the same set, as a NetworkPolicy peer with both selectors.
+ */
+export function clusterPeerSet(peer: {
+  readonly namespaceSelector: LabelSelector;
+  readonly podSelector: LabelSelector;
+}): PeerSet {
+  const setPeer: SetPeer = {
+    kind: 'pods',
+    namespace: null,
+    namespaceSelector: peer.namespaceSelector,
+    podSelector: peer.podSelector,
+  };
+  return {
+    id: `pods-${shortHash(identityText(setPeer, null))}`,
+    kind: 'addr',
+    peer: setPeer,
+    namedPort: null,
+  };
+}
+
+/** The named-port set of a ClusterNetworkPolicy egress `destinationNamedPort` on a `pods` peer. */
+export function clusterNamedPortSet(
+  peer: { readonly namespaceSelector: LabelSelector; readonly podSelector: LabelSelector },
+  name: string,
+): PeerSet {
+  return namedPortSetOf(clusterPeerSet(peer).peer, name, null);
+}
+
+function namedPortSetOf(setPeer: SetPeer, name: string, protocol: Protocol | null): PeerSet {
   const namedPort = { name, protocol };
   return {
     id: `port-${shortHash(identityText(setPeer, namedPort))}`,
@@ -89,11 +135,15 @@ export function namedPortSet(
  * defined by a rule whatever pods the policy selects; a node references the
  * subset its chains use (FirewallPlan.sets).
  */
-export function peerSetsOf(policies: readonly Policy[]): Map<string, PeerSet> {
+export function peerSetsOf(
+  policies: readonly Policy[],
+  clusterPolicies: readonly ClusterPolicy[] = [],
+): Map<string, PeerSet> {
   const found = new Map<string, PeerSet>();
   const add = (s: PeerSet): void => {
     if (!found.has(s.id)) found.set(s.id, s);
   };
+  for (const cnp of clusterPolicies) for (const set of clusterPolicySets(cnp)) add(set);
   for (const policy of policies) {
     for (const direction of ['ingress', 'egress'] as const) {
       for (const rule of direction === 'ingress' ? policy.ingress : policy.egress) {
@@ -112,6 +162,34 @@ export function peerSetsOf(policies: readonly Policy[]): Map<string, PeerSet> {
   return new Map([...found].sort(([a], [b]) => compareText(a, b)));
 }
 
+/** Every shared set the policies and ClusterNetworkPolicies of `cluster` define, by id, sorted. */
+export function peerSetsIn(cluster: Cluster): Map<string, PeerSet> {
+  return peerSetsOf(cluster.policies, cluster.clusterPolicies ?? []);
+}
+
+/**
+ * The shared sets one ClusterNetworkPolicy's rules define: each `pods` peer,
+ * and each egress named port on each `pods` peer. Rules that fail closed
+ * define none (they match nothing, or everything).
+ */
+export function clusterPolicySets(cnp: ClusterPolicy): PeerSet[] {
+  const out: PeerSet[] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    for (const rule of direction === 'ingress' ? cnp.ingress : cnp.egress) {
+      if (rule.failClosed !== null) continue;
+      for (const peer of rule.peers) {
+        if (peer.kind !== 'pods') continue;
+        out.push(clusterPeerSet(peer));
+        if (direction !== 'egress') continue;
+        for (const port of rule.ports ?? []) {
+          if (port.kind === 'named') out.push(clusterNamedPortSet(peer, port.name));
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * The members of `set` in the cluster `index` holds, as element texts,
  * unique, in address order (then protocol, port). Pods are the index's
@@ -120,13 +198,27 @@ export function peerSetsOf(policies: readonly Policy[]): Map<string, PeerSet> {
 export function membersOf(set: PeerSet, index: ClusterIndex): string[] {
   const targets = targetsOf(set.peer, index);
   if (set.namedPort === null) return unique(targets.map((t) => formatIp(t.addr)));
-  const { name, protocol } = set.namedPort;
-  const out: string[] = [];
-  for (const t of targets) {
-    const port = resolvePortSpec({ protocol, port: name }, t.pod);
-    if (port !== null) out.push(namedPortMember(formatIp(t.addr), protocol, port.first));
-  }
-  return unique(out);
+  const namedPort = set.namedPort;
+  return unique(targets.flatMap((t) => namedPortMembers(namedPort, t.pod, [formatIp(t.addr)])));
+}
+
+/**
+ * The members `pod`, at `ips` (canonical text), puts in a named-port set:
+ * `<ip> . <proto> . <port>` for the container port called `name` (of
+ * `protocol`, or of any protocol when null); none when it declares no such port.
+ */
+export function namedPortMembers(
+  namedPort: NonNullable<PeerSet['namedPort']>,
+  pod: Pod,
+  ips: readonly string[],
+): string[] {
+  const { name, protocol } = namedPort;
+  const found = pod.ports.find(
+    (p) => p.name === name && (protocol === null || p.protocol === protocol),
+  );
+  return found === undefined
+    ? []
+    : ips.map((ip) => namedPortMember(ip, found.protocol, found.containerPort));
 }
 
 /** `10.0.0.7 . tcp . 8080`: one member of a named-port set. */
@@ -148,8 +240,9 @@ export function describePeerSet(set: PeerSet): string {
         : `namespaces ${describeSelector(peer.namespaceSelector)}`;
     who = `pods ${describeSelector(peer.podSelector)} in ${ns}`;
   }
+  const np = set.namedPort;
   const text =
-    set.namedPort === null ? who : `${who}, port ${set.namedPort.name}/${set.namedPort.protocol}`;
+    np === null ? who : `${who}, port ${np.name}${np.protocol === null ? '' : `/${np.protocol}`}`;
   return text.length <= 1024 ? text : `${text.slice(0, 1021)}...`;
 }
 

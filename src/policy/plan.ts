@@ -10,7 +10,7 @@
  * rendered byte-for-byte deterministically: every list here is already sorted
  * by its owner, translate.
  */
-import type { Direction, Family, Protocol } from './model.js';
+import type { ClusterAction, Direction, Family, Protocol, Tier } from './model.js';
 
 /** Inclusive address range, canonical text form, one family. */
 export interface AddrRange {
@@ -84,7 +84,21 @@ export interface Allow {
   readonly ports: PortMatch;
 }
 
-/** The chain holding one isolated local pod's rules for one direction. */
+/**
+ * One line of a ClusterNetworkPolicy tier in a pod chain: an allow's match
+ * with the rule's action. `policy` is `cnp:<name>`; `rule` the index in its
+ * ingress or egress list. A rule that fails closed (an Accept never appears)
+ * is one match-everything Deny line with `failClosed` set.
+ */
+export interface TierRule extends Allow {
+  readonly tier: Tier;
+  readonly action: ClusterAction;
+  /** The rule's `name` ('' when none). */
+  readonly name: string;
+  readonly failClosed: boolean;
+}
+
+/** The chain holding one local pod's rules for one direction. */
 export interface PodChain {
   /** nft chain name, unique within the table. */
   readonly name: string;
@@ -93,10 +107,26 @@ export interface PodChain {
   readonly direction: Direction;
   /** The pod's IPs, which dispatch to this chain (both families). */
   readonly ips: readonly string[];
-  /** The policies isolating the pod in this direction, sorted. */
+  /**
+   * The NetworkPolicies isolating the pod in this direction, sorted; empty
+   * when none does (then `allows` is empty and the Baseline tier decides).
+   */
   readonly policies: readonly string[];
-  /** Allows in policy-name then rule order; the chain ends in a counted drop. */
+  /** NetworkPolicy allows in policy-name then rule order; an isolated pod's ends in a counted drop. */
   readonly allows: readonly Allow[];
+  /**
+   * Admin-tier lines, in evaluation order (priority, then name, then rule
+   * order); the first match decides (Pass skips to NetworkPolicy). Absent or
+   * empty when no Admin ClusterNetworkPolicy applies.
+   */
+  readonly admin?: readonly TierRule[];
+  /**
+   * Baseline-tier lines, likewise; only for a pod NetworkPolicy does not
+   * isolate in this direction (an isolated pod never reaches the tier).
+   */
+  readonly baseline?: readonly TierRule[];
+  /** `cnp:<name>` of the ClusterNetworkPolicies with lines here, sorted. */
+  readonly clusterPolicies?: readonly string[];
 }
 
 /** Fail-closed mode: local pod IPs not yet known to the controller are dropped. */
@@ -142,11 +172,14 @@ export function summarizePlan(plan: FirewallPlan): PlanSummary {
     localPods: plan.localPods,
     isolatedPods: new Set(plan.chains.map((c) => c.pod)).size,
     policies: plan.policies.length,
-    rules: plan.chains.reduce((n, c) => n + c.allows.length, 0),
+    rules: plan.chains.reduce(
+      (n, c) => n + c.allows.length + (c.admin?.length ?? 0) + (c.baseline?.length ?? 0),
+      0,
+    ),
     sets: plan.sets.length,
     setElements: plan.chains.reduce(
       (n, c) =>
-        c.allows.reduce(
+        [...c.allows, ...(c.admin ?? []), ...(c.baseline ?? [])].reduce(
           (m, a) =>
             m +
             (a.peer.kind === 'cidrs' ? a.peer.ranges.length : 0) +

@@ -16,12 +16,38 @@
  * hashed once per policy object and peer (a compiler lives as long as the
  * policies it saw).
  */
-import { formatIp, type Range } from './cidr.js';
+import { formatIp, mergeRanges, parseCidr, type Range } from './cidr.js';
 import { mergeProtocolPorts, type ProtocolPorts } from './intervals.js';
-import type { Direction, Family, Peer, Pod, Policy, PortSpec, Rule } from './model.js';
-import { qualifiedName } from './model.js';
-import { blockRanges, namedPortSet, podsPeerSet, type PeerSet } from './peer-sets.js';
-import type { AddrRange, Allow, PeerMatch, PortMatch, ProtocolPort, SharedSetUse } from './plan.js';
+import type {
+  ClusterPeer,
+  ClusterPolicy,
+  ClusterRule,
+  Direction,
+  Family,
+  Peer,
+  Pod,
+  Policy,
+  PortSpec,
+  Rule,
+} from './model.js';
+import { clusterPolicyName, qualifiedName } from './model.js';
+import {
+  blockRanges,
+  clusterNamedPortSet,
+  clusterPeerSet,
+  namedPortSet,
+  podsPeerSet,
+  type PeerSet,
+} from './peer-sets.js';
+import type {
+  AddrRange,
+  Allow,
+  PeerMatch,
+  PortMatch,
+  ProtocolPort,
+  SharedSetUse,
+  TierRule,
+} from './plan.js';
 import { resolvePortSpec } from './ports.js';
 
 const FAMILIES: readonly Family[] = ['ip', 'ip6'];
@@ -29,6 +55,7 @@ const FAMILIES: readonly Family[] = ['ip', 'ip6'];
 /** Compiles rules into allow lines, remembering set ids per policy. */
 export class RuleCompiler {
   private readonly ids = new WeakMap<Policy, Map<string, PeerSet>>();
+  private readonly clusterIds = new WeakMap<ClusterPolicy, Map<string, PeerSet>>();
 
   /**
    * The allows one rule contributes to `pod`'s chain, in line order (numbered
@@ -53,13 +80,9 @@ export class RuleCompiler {
       if (seen.has(key)) return; // a peer repeated within the rule
       seen.add(key);
       out.push({ ...base, family, peer, ports });
-      const use = (id: string, kind: SharedSetUse['kind'], f: Family): void => {
-        const k = `${id} ${f}`;
-        if (!sets.has(k)) sets.set(k, { id, kind, family: f });
-      };
       if (family === null) return;
-      if (peer.kind === 'set') use(peer.set, 'addr', family);
-      if (ports.kind === 'namedPort') use(ports.set, 'addrPort', family);
+      if (peer.kind === 'set') useSet(sets, peer.set, 'addr', family);
+      if (ports.kind === 'namedPort') useSet(sets, ports.set, 'addrPort', family);
     };
     /** Lines for `ports` from each peer (or from anywhere when `peers` is null). */
     const fromPeers = (peers: readonly Peer[] | null, ports: PortMatch): void => {
@@ -114,6 +137,124 @@ export class RuleCompiler {
     return out;
   }
 
+  /**
+   * The lines one ClusterNetworkPolicy rule contributes to `pod`'s chain, in
+   * line order, with the shared sets they use added to `sets`:
+   *  - a rule that fails closed: Accept → none; Deny or Pass → one
+   *    match-everything Deny line;
+   *  - per peer (`pods` → its shared set, `networks` → inline CIDRs) and per
+   *    family the pod has: one line with the numbered ports inline (every
+   *    port when the rule names none), ingress named ports resolved on the
+   *    pod itself and added to them;
+   *  - per egress named port and `pods` peer: one line matching the peer's
+   *    `addr . proto . port` set.
+   * A line whose ports resolve to nothing is left out (it matches nothing).
+   */
+  compileCluster(
+    cnp: ClusterPolicy,
+    ruleIndex: number,
+    rule: ClusterRule,
+    direction: Direction,
+    pod: Pod,
+    families: ReadonlySet<Family>,
+    sets: Map<string, SharedSetUse>,
+  ): TierRule[] {
+    const base = {
+      policy: clusterPolicyName(cnp),
+      rule: ruleIndex,
+      tier: cnp.tier,
+      name: rule.name,
+    };
+    if (rule.failClosed !== null) {
+      if (rule.action === 'Accept') return [];
+      return [
+        {
+          ...base,
+          action: 'Deny',
+          failClosed: true,
+          family: null,
+          peer: { kind: 'all' },
+          ports: { kind: 'all' },
+        },
+      ];
+    }
+    const out: TierRule[] = [];
+    const seen = new Set<string>();
+    const push = (family: Family | null, peer: PeerMatch, ports: PortMatch): void => {
+      const key = JSON.stringify([family, peer, ports]);
+      if (seen.has(key)) return;
+      seen.add(key);
+      out.push({ ...base, action: rule.action, failClosed: false, family, peer, ports });
+      if (family === null) return;
+      if (peer.kind === 'set') useSet(sets, peer.set, 'addr', family);
+      if (ports.kind === 'namedPort') useSet(sets, ports.set, 'addrPort', family);
+    };
+    const numbered: ProtocolPorts[] = [];
+    const named: string[] = [];
+    for (const p of rule.ports ?? []) {
+      if (p.kind === 'port')
+        numbered.push({ protocol: p.protocol, port: { first: p.first, last: p.last } });
+      else if (direction === 'ingress') {
+        for (const cp of pod.ports) {
+          if (cp.name === p.name)
+            numbered.push({
+              protocol: cp.protocol,
+              port: { first: cp.containerPort, last: cp.containerPort },
+            });
+        }
+      } else if (!named.includes(p.name)) named.push(p.name);
+    }
+    const inline: PortMatch | null =
+      rule.ports === null
+        ? { kind: 'all' }
+        : numbered.length > 0
+          ? { kind: 'ports', ports: mergeProtocolPorts(numbered) }
+          : null;
+    for (const peer of rule.peers) {
+      if (peer.kind === 'pods') {
+        const set = this.clusterSetOf(cnp, peer, null);
+        for (const f of FAMILIES) {
+          if (!families.has(f)) continue;
+          if (inline !== null) push(f, { kind: 'set', set: set.id }, inline);
+        }
+        for (const name of named) {
+          const portSet = this.clusterSetOf(cnp, peer, name);
+          for (const f of FAMILIES) {
+            if (families.has(f)) push(f, { kind: 'all' }, { kind: 'namedPort', set: portSet.id });
+          }
+        }
+      } else if (inline !== null) {
+        const ranges = mergeRanges(peer.cidrs.map((c) => parseCidr(c)));
+        for (const f of FAMILIES) {
+          const own = ranges.filter((r) => r.family === f);
+          if (families.has(f) && own.length > 0) {
+            push(f, { kind: 'cidrs', ranges: own.map(addrRange) }, inline);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private clusterSetOf(
+    cnp: ClusterPolicy,
+    peer: Extract<ClusterPeer, { kind: 'pods' }>,
+    namedPort: string | null,
+  ): PeerSet {
+    let byKey = this.clusterIds.get(cnp);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.clusterIds.set(cnp, byKey);
+    }
+    const key = `${namedPort ?? ''} ${JSON.stringify(peer)}`;
+    let set = byKey.get(key);
+    if (set === undefined) {
+      set = namedPort === null ? clusterPeerSet(peer) : clusterNamedPortSet(peer, namedPort);
+      byKey.set(key, set);
+    }
+    return set;
+  }
+
   private setOf(policy: Policy, key: string, make: () => PeerSet): PeerSet {
     let byKey = this.ids.get(policy);
     if (byKey === undefined) {
@@ -127,6 +268,17 @@ export class RuleCompiler {
     }
     return set;
   }
+}
+
+/** Records that a line uses shared set `id` in `family` (keyed `id family`). */
+function useSet(
+  sets: Map<string, SharedSetUse>,
+  id: string,
+  kind: SharedSetUse['kind'],
+  family: Family,
+): void {
+  const key = `${id} ${family}`;
+  if (!sets.has(key)) sets.set(key, { id, kind, family });
 }
 
 /** The named port specs of `specs`, each name and protocol once, in order. */

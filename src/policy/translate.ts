@@ -18,16 +18,19 @@
  */
 import { parseIp, type Address } from './cidr.js';
 import {
+  clusterPolicyName,
   qualifiedName,
   type Cluster,
+  type ClusterPolicy,
   type Direction,
   type Family,
+  type Labels,
   type Node,
   type Pod,
   type Policy,
   type Rule,
 } from './model.js';
-import type { Allow, FailClosed, FirewallPlan, PodChain, SharedSetUse } from './plan.js';
+import type { Allow, FailClosed, FirewallPlan, PodChain, SharedSetUse, TierRule } from './plan.js';
 import { compareText } from './order.js';
 import { ClusterIndex, compareAddresses } from './cluster-index.js';
 import { RuleCompiler } from './rule-compiler.js';
@@ -61,6 +64,13 @@ export interface NodeSource {
   /** The namespace's policies, sorted by namespace/name. */
   policiesIn(namespace: string): readonly Policy[];
   node(name: string): Node | undefined;
+  /**
+   * Every ClusterNetworkPolicy, in evaluation order: Admin before Baseline,
+   * then by priority, then by name.
+   */
+  clusterPolicies(): readonly ClusterPolicy[];
+  /** The namespace's labels (with kubernetes.io/metadata.name even when not seen). */
+  namespaceLabels(namespace: string): Labels;
 }
 
 /** Longest chain name translate emits; longer names are shortened with a hash. */
@@ -136,7 +146,6 @@ function buildPlan(
       const selecting = source
         .policiesIn(pod.namespace)
         .filter((p) => selectsPod(p, pod, direction));
-      if (selecting.length === 0) continue;
       const allows: Allow[] = [];
       for (const policy of selecting) {
         policies.add(qualifiedName(policy));
@@ -144,6 +153,9 @@ function buildPlan(
           allows.push(...compiler.compile(policy, i, rule, direction, pod, families, sets));
         });
       }
+      const tiers = tierLines(source, compiler, pod, direction, families, selecting.length > 0);
+      if (selecting.length === 0 && tiers === null) continue;
+      for (const name of tiers?.clusterPolicies ?? []) policies.add(name);
       chains.push({
         name: chainName(direction, pod),
         pod: qualifiedName(pod),
@@ -151,7 +163,9 @@ function buildPlan(
         ips: sortParsedIps(source.ips(pod), addresses),
         policies: selecting.map(qualifiedName),
         allows,
+        ...(tiers === null ? {} : tiers.lines),
       });
+      tiers?.sets.forEach((use, key) => sets.set(key, use));
     }
   }
 
@@ -173,6 +187,59 @@ function buildPlan(
       options.failClosed === true
         ? failClosedFor(source.node(nodeName), source.claimantsOn(nodeName))
         : null,
+  };
+}
+
+/**
+ * The ClusterNetworkPolicy lines of `pod`'s chain for `direction`: the
+ * Admin tier, and the Baseline tier unless NetworkPolicy isolates the pod
+ * (then the tier is never reached). Null when no ClusterNetworkPolicy adds
+ * a line (the chain is then exactly what NetworkPolicy alone gives).
+ */
+function tierLines(
+  source: NodeSource,
+  compiler: RuleCompiler,
+  pod: Pod,
+  direction: Direction,
+  families: ReadonlySet<Family>,
+  isolated: boolean,
+): {
+  readonly lines: {
+    readonly admin?: TierRule[];
+    readonly baseline?: TierRule[];
+    readonly clusterPolicies: string[];
+  };
+  readonly clusterPolicies: string[];
+  readonly sets: Map<string, SharedSetUse>;
+} | null {
+  const cnps = source.clusterPolicies();
+  if (cnps.length === 0) return null;
+  const nsLabels = source.namespaceLabels(pod.namespace);
+  const admin: TierRule[] = [];
+  const baseline: TierRule[] = [];
+  const names = new Set<string>();
+  const sets = new Map<string, SharedSetUse>();
+  for (const cnp of cnps) {
+    if (cnp.tier === 'Baseline' && isolated) continue;
+    if (!matchesSelector(cnp.subject.namespaceSelector, nsLabels)) continue;
+    if (!matchesSelector(cnp.subject.podSelector, pod.labels)) continue;
+    const into = cnp.tier === 'Admin' ? admin : baseline;
+    const before = into.length;
+    (direction === 'ingress' ? cnp.ingress : cnp.egress).forEach((rule, i) => {
+      into.push(...compiler.compileCluster(cnp, i, rule, direction, pod, families, sets));
+    });
+    if (into.length > before) names.add(clusterPolicyName(cnp));
+  }
+  if (admin.length === 0 && baseline.length === 0) return null;
+  const clusterPolicies = [...names].sort(compareText);
+  return {
+    lines: {
+      ...(admin.length > 0 ? { admin } : {}),
+      ...(baseline.length > 0 ? { baseline } : {}),
+      clusterPolicies,
+    },
+    clusterPolicies,
+    sets,
   };
 }
 

@@ -14,7 +14,7 @@ import { composeScript } from '../../src/nft/compose.js';
 import { renderScript } from '../../src/nft/render.js';
 import { ClusterIndex } from '../../src/policy/cluster-index.js';
 import type { Cluster } from '../../src/policy/model.js';
-import { membersOf, peerSetsOf } from '../../src/policy/peer-sets.js';
+import { membersOf, peerSetsIn } from '../../src/policy/peer-sets.js';
 import type { FirewallPlan } from '../../src/policy/plan.js';
 import { translatorFor, type TranslateOptions } from '../../src/policy/translate.js';
 
@@ -41,7 +41,7 @@ export function composedScripter(
 ): (nodeName: string, options?: TranslateOptions) => ComposedScript {
   const translate = translatorFor(cluster);
   const index = new ClusterIndex(cluster);
-  const defined = peerSetsOf(cluster.policies);
+  const defined = peerSetsIn(cluster);
   const cache = new Map<string, readonly string[]>();
   const membersOfId = (id: string): readonly string[] => {
     let members = cache.get(id);

@@ -6,8 +6,11 @@
  *
  * It follows the ruleset shape render writes (postrouting and input):
  *   1. egress: the plan with an egress chain for the source IP (the source
- *      pod's node) runs it; an allow whose set holds the destination address
- *      (and protocol . port) returns, otherwise the chain drops;
+ *      pod's node) runs it: its Admin lines (first match: Accept returns,
+ *      Deny drops, Pass goes on), then, for a pod NetworkPolicy isolates, its
+ *      allows (an allow whose set holds the destination address and protocol
+ *      . port returns, otherwise the chain drops), else its Baseline lines
+ *      (first match: Deny drops, Accept and Pass return), else it returns;
  *   2. `fib saddr type local accept`: the destination pod's node accepts its
  *      own addresses' traffic to its pods;
  *   3. ingress: the plan with an ingress chain for the destination IP runs it
@@ -24,8 +27,8 @@
 import { formatIp, parseCidr, parseIp, type Address } from '../../src/policy/cidr.js';
 import { ClusterIndex } from '../../src/policy/cluster-index.js';
 import type { Cluster, Direction } from '../../src/policy/model.js';
-import { membersOf, namedPortMember, peerSetsOf } from '../../src/policy/peer-sets.js';
-import type { Allow, FirewallPlan, PodChain } from '../../src/policy/plan.js';
+import { membersOf, namedPortMember, peerSetsIn } from '../../src/policy/peer-sets.js';
+import type { Allow, FirewallPlan, PodChain, TierRule } from '../../src/policy/plan.js';
 import type { Connection } from '../../src/policy/verdict.js';
 
 /**
@@ -111,7 +114,7 @@ export function membersIn(cluster: Cluster): Members {
   if (found === undefined) {
     const index = new ClusterIndex(cluster);
     found = new Map(
-      [...peerSetsOf(cluster.policies).values()].map((s) => [s.id, new Set(membersOf(s, index))]),
+      [...peerSetsIn(cluster).values()].map((s) => [s.id, new Set(membersOf(s, index))]),
     );
     membersCache.set(cluster, found);
   }
@@ -126,7 +129,18 @@ function runChain(
   connection: Connection,
   members: Members,
 ): boolean {
-  return chain.allows.some((a) => allowMatches(plan, a, peer, connection, members));
+  // The entry chain: Admin lines, first match decides; Pass goes on to the next stage.
+  const first = (lines: readonly TierRule[]): TierRule | undefined =>
+    lines.find((l) => allowMatches(plan, l, peer, connection, members));
+  const admin = first(chain.admin ?? []);
+  if (admin !== undefined && admin.action !== 'Pass') return admin.action === 'Accept';
+  // The NetworkPolicy stage of an isolated pod: an allow or the drop.
+  if (chain.policies.length > 0) {
+    return chain.allows.some((a) => allowMatches(plan, a, peer, connection, members));
+  }
+  // The Baseline stage: first match decides, Pass falls to the default (allow).
+  const baseline = first(chain.baseline ?? []);
+  return baseline === undefined || baseline.action !== 'Deny';
 }
 
 /** What the allow's rendered line does with a packet whose peer address is `peer`. */

@@ -22,7 +22,7 @@ import { ClusterSnapshot } from '../../../src/controller/snapshot.js';
 import { SliceBook } from '../../../src/controller/slices.js';
 import { ClusterIndex } from '../../../src/policy/cluster-index.js';
 import type { Peer, Pod, Policy, PortSpec } from '../../../src/policy/model.js';
-import { membersOf, peerSetsOf } from '../../../src/policy/peer-sets.js';
+import { membersOf, peerSetsIn } from '../../../src/policy/peer-sets.js';
 import { compareText } from '../../../src/policy/order.js';
 import {
   ipBlock,
@@ -194,7 +194,7 @@ describe('incremental memberships and renders equal a from-scratch build', () =>
             apply(s, op);
             const c = s.cluster();
             const index = new ClusterIndex(c);
-            const sets = peerSetsOf(c.policies);
+            const sets = peerSetsIn(c);
             const now = incremental(s);
             assert.deepEqual([...now.keys()], [...sets.keys()], `step ${step}: set ids`);
             for (const [id, set] of sets) {

@@ -676,7 +676,7 @@ describe('translateNode: the table above', () => {
       for (const s of plan.sets) {
         seen.add(`${s.kind}/${s.family}`);
         const protocol = defined.get(s.id)?.namedPort?.protocol;
-        if (protocol !== undefined) seen.add(protocol);
+        if (protocol !== undefined && protocol !== null) seen.add(protocol);
       }
     }
     const wanted = [
