@@ -11,6 +11,11 @@
  */
 import type {
   Cluster,
+  ClusterAction,
+  ClusterPeer,
+  ClusterPolicy,
+  ClusterPort,
+  ClusterRule,
   ContainerPort,
   Direction,
   Labels,
@@ -24,6 +29,7 @@ import type {
   Protocol,
   Rule,
   SelectorRequirement,
+  Tier,
 } from '../../src/policy/model.js';
 
 /** A selector from matchLabels (and optional expressions). */
@@ -160,6 +166,84 @@ export function cluster(
     policies,
     nodes: [...nodes, ...extraNodes],
   };
+}
+
+// --- ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2) -------------
+
+/** ClusterNetworkPolicy fields a test may set. */
+export interface ClusterPolicyInput {
+  /** @default 'Admin' */
+  readonly tier?: Tier;
+  /** @default 0 */
+  readonly priority?: number;
+  /** @default every pod: both selectors empty. */
+  readonly subject?: {
+    readonly namespaceSelector?: LabelSelector;
+    readonly podSelector?: LabelSelector;
+  };
+  readonly ingress?: readonly ClusterRule[];
+  readonly egress?: readonly ClusterRule[];
+}
+
+/** A ClusterNetworkPolicy `name`; defaults: Admin tier, priority 0, every pod, no rules. */
+export function clusterPolicy(name: string, input: ClusterPolicyInput = {}): ClusterPolicy {
+  return {
+    name,
+    tier: input.tier ?? 'Admin',
+    priority: input.priority ?? 0,
+    subject: {
+      namespaceSelector: input.subject?.namespaceSelector ?? sel(),
+      podSelector: input.subject?.podSelector ?? sel(),
+    },
+    ingress: input.ingress ?? [],
+    egress: input.egress ?? [],
+  };
+}
+
+/**
+ * A ClusterNetworkPolicy rule: its action, peers and `protocols` (null: all);
+ * override `name` or `failClosed` (default '' and null).
+ */
+export function clusterRule(
+  action: ClusterAction,
+  peers: readonly ClusterPeer[],
+  ports: readonly ClusterPort[] | null = null,
+  over: Partial<Pick<ClusterRule, 'name' | 'failClosed'>> = {},
+): ClusterRule {
+  return { name: '', action, peers, ports, failClosed: null, ...over };
+}
+
+/** CNP peer `namespaces`: every pod of the namespaces `namespaceSelector` selects. */
+export function clusterNamespaces(namespaceSelector: LabelSelector = sel()): ClusterPeer {
+  return { kind: 'pods', namespaceSelector, podSelector: sel() };
+}
+
+/** CNP peer `pods`: pods matching `podSelector` in namespaces matching `namespaceSelector`. */
+export function clusterPods(
+  namespaceSelector: LabelSelector,
+  podSelector: LabelSelector = sel(),
+): ClusterPeer {
+  return { kind: 'pods', namespaceSelector, podSelector };
+}
+
+/** CNP peer `networks`: CIDRs. */
+export function clusterNetworks(...cidrs: string[]): ClusterPeer {
+  return { kind: 'networks', cidrs };
+}
+
+/** CNP protocol entry: `port` (to `last`, for a range) of `protocol` (default TCP). */
+export function clusterPort(port: number, protocol: Protocol = 'TCP', last = port): ClusterPort {
+  return { kind: 'port', protocol, first: port, last };
+}
+
+/** CNP protocol entry `destinationNamedPort`. */
+export function clusterNamedPort(name: string): ClusterPort {
+  return { kind: 'named', name };
+}
+
+/** `c` with these ClusterNetworkPolicies (replacing any it had). */
+export function withClusterPolicies(c: Cluster, ...clusterPolicies: ClusterPolicy[]): Cluster {
+  return { ...c, clusterPolicies };
 }
 
 function splitName(qualified: string): [string, string] {
