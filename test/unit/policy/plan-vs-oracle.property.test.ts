@@ -5,7 +5,9 @@
  * explainConnection allows. Table tests pin the cases we thought of; this
  * finds the ones we did not (overlapping blocks, named ports resolving
  * differently per pod, families, terminal pods reusing IPs, live pods sharing
- * an IP — terminating or not, older or newer).
+ * an IP — terminating or not, older or newer — and ClusterNetworkPolicies of
+ * both tiers with clashing priorities, every action, networks peers, named
+ * ports and rules that fail closed).
  *
  * Runs: NFTPOL_PROPERTY_RUNS (default 200); seed: NFTPOL_PROPERTY_SEED.
  * On failure fast-check prints the seed, the path and the shrunk cluster.
@@ -17,6 +19,12 @@ import { explainConnection } from '../../../src/policy/explain.js';
 import { isEnforceable } from '../../../src/policy/model.js';
 import type {
   Cluster,
+  ClusterAction,
+  ClusterPeer,
+  ClusterPolicy,
+  ClusterPort,
+  ClusterRule,
+  Tier,
   ContainerPort,
   Direction,
   Labels,
@@ -36,7 +44,21 @@ import { parseCidr, parseIp, rangeContains } from '../../../src/policy/cidr.js';
 import type { FirewallPlan } from '../../../src/policy/plan.js';
 import { translateNode, translatorFor } from '../../../src/policy/translate.js';
 import type { Connection } from '../../../src/policy/verdict.js';
-import { cluster, named, ns, node, pod, port, sel } from '../../support/builders.js';
+import {
+  cluster,
+  clusterNamedPort,
+  clusterNetworks,
+  clusterPods,
+  clusterPolicy,
+  clusterPort,
+  clusterRule,
+  named,
+  ns,
+  node,
+  pod,
+  port,
+  sel,
+} from '../../support/builders.js';
 import { evaluatePlans } from '../../support/plan-eval.js';
 
 const RUNS = Number(process.env['NFTPOL_PROPERTY_RUNS'] ?? 200);
@@ -214,6 +236,84 @@ function policyArb(i: number, namespaces: readonly string[]): fc.Arbitrary<Polic
     .map((p) => ({ ...p, name: `pol${i}` }));
 }
 
+// --- ClusterNetworkPolicies: both tiers, clashing priorities, every action ---
+
+const clusterPortArb: fc.Arbitrary<ClusterPort> = fc.oneof(
+  fc
+    .tuple(fc.constantFrom<Protocol>('TCP', 'TCP', 'UDP', 'SCTP'), fc.constantFrom(...PORTS))
+    .map(([protocol, p]) => clusterPort(p, protocol)),
+  fc.constantFrom<Protocol>('TCP', 'UDP').map((protocol) => clusterPort(80, protocol, 90)),
+  fc.constantFrom('http', 'dns', 'metrics', 'missing').map(clusterNamedPort),
+);
+
+const clusterPodsPeerArb: fc.Arbitrary<ClusterPeer> = fc
+  .tuple(selectorArb(NS_SELECTOR_VOCABULARY), selectorArb(POD_LABELS))
+  .map(([namespaceSelector, podSelector]) => clusterPods(namespaceSelector, podSelector));
+
+function clusterRuleArb(direction: Direction): fc.Arbitrary<ClusterRule> {
+  const peer =
+    direction === 'ingress'
+      ? clusterPodsPeerArb
+      : fc.oneof(
+          { weight: 3, arbitrary: clusterPodsPeerArb },
+          {
+            weight: 1,
+            arbitrary: fc
+              .subarray([...CIDRS], { minLength: 1, maxLength: 2 })
+              .map((cidrs) => clusterNetworks(...cidrs)),
+          },
+        );
+  return fc
+    .record({
+      action: fc.constantFrom<ClusterAction>('Accept', 'Deny', 'Pass'),
+      peers: fc.array(peer, { minLength: 1, maxLength: 2 }),
+      ports: fc.option(fc.array(clusterPortArb, { minLength: 1, maxLength: 2 }), {
+        nil: null,
+        freq: 3,
+      }),
+      failClosed: fc.constantFrom<string | null>(
+        null,
+        null,
+        null,
+        null,
+        null,
+        'peer 0: nodes is not supported',
+      ),
+      name: fc.constantFrom('', 'r'),
+    })
+    .map((r) => {
+      // A named port beside a networks peer is invalid (the loader refuses it).
+      const networks = r.peers.some((p) => p.kind === 'networks');
+      const ports =
+        networks && r.ports !== null ? r.ports.filter((p) => p.kind === 'port') : r.ports;
+      return clusterRule(r.action, r.peers, ports === null || ports.length > 0 ? ports : null, {
+        name: r.name,
+        failClosed: r.failClosed,
+      });
+    });
+}
+
+function clusterPolicyArb(i: number): fc.Arbitrary<ClusterPolicy> {
+  return fc
+    .record({
+      tier: fc.constantFrom<Tier>('Admin', 'Baseline'),
+      priority: fc.constantFrom(0, 1, 1, 2),
+      namespaceSelector: selectorArb(NS_SELECTOR_VOCABULARY),
+      podSelector: selectorArb(POD_LABELS),
+      ingress: fc.array(clusterRuleArb('ingress'), { maxLength: 3 }),
+      egress: fc.array(clusterRuleArb('egress'), { maxLength: 3 }),
+    })
+    .map((r) =>
+      clusterPolicy(`cnp${i}`, {
+        tier: r.tier,
+        priority: r.priority,
+        subject: { namespaceSelector: r.namespaceSelector, podSelector: r.podSelector },
+        ingress: r.ingress,
+        egress: r.egress,
+      }),
+    );
+}
+
 type PodKind = 'running' | 'pending' | 'hostNetwork' | 'terminal' | 'noIp' | 'twin';
 
 /** Connection endpoints of one family: enforceable pods' IPs, and every address. */
@@ -235,6 +335,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
     nodes: fc.integer({ min: 2, max: 3 }),
     pods: fc.integer({ min: 3, max: 8 }),
     policies: fc.integer({ min: 1, max: 4 }),
+    clusterPolicies: fc.integer({ min: 0, max: 3 }),
   })
   .chain((shape) => {
     const nsNames = NS_NAMES.slice(0, shape.namespaces);
@@ -277,9 +378,12 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
       policies: fc.tuple(
         ...Array.from({ length: shape.policies }, (_, i) => policyArb(i, nsNames)),
       ),
+      clusterPolicies: fc.tuple(
+        ...Array.from({ length: shape.clusterPolicies }, (_, i) => clusterPolicyArb(i)),
+      ),
     });
   })
-  .map(({ shape, namespaces, pods, ipSlots, policies }): Scenario => {
+  .map(({ shape, namespaces, pods, ipSlots, policies, clusterPolicies }): Scenario => {
     const nodeAddresses = (i: number, stack: Stack): string[] => [
       ...(stack === 'v6' ? [] : [NODE_V4(i)]),
       ...(stack === 'v4' ? [] : [NODE_V6(i)]),
@@ -334,7 +438,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
       all: ofFamily(all, v6only),
     });
     return {
-      cluster: cluster(namespaceList, podList, policies, nodes),
+      cluster: { ...cluster(namespaceList, podList, policies, nodes), clusterPolicies },
       addresses: { ip: addressesOf(false), ip6: addressesOf(true) },
     };
   });
@@ -450,6 +554,7 @@ describe('translate agrees with the oracle', () => {
           pods: rotate([...c.pods].reverse(), salt),
           policies: rotate([...c.policies].reverse(), salt + 1),
           nodes: rotate(c.nodes, salt + 2),
+          clusterPolicies: rotate([...(c.clusterPolicies ?? [])].reverse(), salt + 3),
         };
         const shared = translatorFor(c);
         for (const n of c.nodes) {
@@ -466,7 +571,7 @@ describe('translate agrees with the oracle', () => {
         for (const plan of plansFor(scenario.cluster).values()) {
           const used = new Set(
             plan.chains.flatMap((c) =>
-              c.allows.flatMap((a) => [
+              [...c.allows, ...(c.admin ?? []), ...(c.baseline ?? [])].flatMap((a) => [
                 ...(a.peer.kind === 'set' ? [`${a.peer.set} ${a.family ?? ''}`] : []),
                 ...(a.ports.kind === 'namedPort' ? [`${a.ports.set} ${a.family ?? ''}`] : []),
               ]),
@@ -477,7 +582,11 @@ describe('translate agrees with the oracle', () => {
             [...used].sort(),
             'sets are exactly those referenced, sorted',
           );
-          for (const allow of plan.chains.flatMap((c) => c.allows)) {
+          for (const allow of plan.chains.flatMap((c) => [
+            ...c.allows,
+            ...(c.admin ?? []),
+            ...(c.baseline ?? []),
+          ])) {
             const where = `${allow.policy} rule ${allow.rule}`;
             if (allow.peer.kind === 'cidrs') {
               const boxes = allow.peer.ranges.map((r) => ({
@@ -509,20 +618,24 @@ describe('translate agrees with the oracle', () => {
       fc.property(scenarioArb, fc.nat(), (scenario, salt) => {
         const c = scenario.cluster;
         for (const n of c.nodes) {
-          // Remote pods relabelled, given other ports, or gone; namespaces relabelled.
+          // Remote pods relabelled, given other ports, or gone; namespaces
+          // relabelled unless a ClusterNetworkPolicy's subject may read them.
+          const relabel = (c.clusterPolicies ?? []).length === 0;
+          const localIps = new Set(
+            c.pods.filter((p) => p.nodeName === n.name).flatMap((p) => p.ips),
+          );
+          const keep = (p: Pod): boolean =>
+            p.nodeName === n.name || p.ips.some((ip) => localIps.has(ip));
           const changed: Cluster = {
             ...c,
-            namespaces: c.namespaces.map((x) => ({
-              ...x,
-              labels: { ...x.labels, [`salt${salt % 3}`]: 'x' },
-            })),
+            namespaces: c.namespaces.map((x) =>
+              relabel ? { ...x, labels: { ...x.labels, [`salt${salt % 3}`]: 'x' } } : x,
+            ),
+            // (A remote pod claiming a local pod's IP is no remote pod: which of
+            // them the IP is enforced for is the node's business.)
             pods: c.pods
-              .filter((p, i) => p.nodeName === n.name || (i + salt) % 3 !== 0)
-              .map((p) =>
-                p.nodeName === n.name
-                  ? p
-                  : { ...p, labels: { other: String(salt % 2) }, ports: [] },
-              ),
+              .filter((p, i) => keep(p) || (i + salt) % 3 !== 0)
+              .map((p) => (keep(p) ? p : { ...p, labels: { other: String(salt % 2) }, ports: [] })),
           };
           assert.deepEqual(translateNode(changed, n.name), translateNode(c, n.name), n.name);
         }
