@@ -7,7 +7,10 @@
  *
  * - a kind that differs from a read kind only in case or plural
  *   (`Networkpolicy`, `NetworkPolicies`, `pod`), or a near-miss of
- *   `NetworkPolicy` (`NetworkPolicey`);
+ *   `NetworkPolicy` or `ClusterNetworkPolicy` (`NetworkPolicey`);
+ * - AdminNetworkPolicy and BaselineAdminNetworkPolicy (network-policy-api
+ *   v1alpha1), which ClusterNetworkPolicy replaced: a guardrail written for
+ *   them would not be enforced;
  * - an object with no `kind` that has the shape of one (apiVersion, metadata
  *   or spec);
  * - a list of objects that is not a `List` (a top-level JSON or YAML array):
@@ -22,7 +25,17 @@ import { editDistance } from '../policy/k8s-read.js';
 /** The list kinds whose items the loader reads. */
 const LIST_KINDS: readonly string[] = ['List', ...TYPED_LISTS.keys()];
 /** Kinds long enough that a near-miss is a typo, not another real kind. */
-const TYPO_PRONE: readonly string[] = ['NetworkPolicy', 'NetworkPolicyList'];
+const TYPO_PRONE: readonly string[] = [
+  'NetworkPolicy',
+  'NetworkPolicyList',
+  'ClusterNetworkPolicy',
+  'ClusterNetworkPolicyList',
+];
+/** network-policy-api v1alpha1 kinds, and the tier of ClusterNetworkPolicy that replaced each. */
+const REPLACED: ReadonlyMap<string, string> = new Map([
+  ['AdminNetworkPolicy', 'Admin'],
+  ['BaselineAdminNetworkPolicy', 'Baseline'],
+]);
 
 /**
  * An error problem for every object (or List item) in `objects` that looks
@@ -71,6 +84,17 @@ function screen(source: string, value: unknown, kindGiven: boolean, out: Problem
     return;
   }
   if (READ_KINDS.has(kind)) return;
+  const tier = REPLACED.get(kind);
+  if (tier !== undefined) {
+    out.push({
+      severity: 'error',
+      source,
+      object: describe(kind, value),
+      field: 'kind',
+      message: `kind "${kind}" (network-policy-api v1alpha1) is not read by nftpol, so this object is not enforced: write it as a ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2) with tier ${tier}`,
+    });
+    return;
+  }
   const meant = meantKind(kind);
   if (meant === undefined) return;
   out.push({

@@ -1,6 +1,6 @@
 /**
  * Kubernetes objects → the model: each object dispatched by kind to its
- * conversion (namespace-, pod-, node- and policy-from-k8s.ts), lists
+ * conversion (namespace-, pod-, node-, policy- and cluster-policy-from-k8s.ts), lists
  * flattened, apiVersions checked and duplicates refused; then the
  * cluster-wide rules (assemble-cluster.ts). The API server's defaulting is
  * applied and its validation (and more) repeated, because the CLI reads YAML
@@ -18,6 +18,12 @@
  */
 import { assembleCluster, type LoadResult, type ObjectSource } from './assemble-cluster.js';
 import {
+  CLUSTER_POLICY_API_VERSION,
+  CLUSTER_POLICY_KIND,
+  clusterPolicyFromK8s,
+  equalPriorityWarnings,
+} from './cluster-policy-from-k8s.js';
+import {
   type Severity,
   type Problem,
   type Conversion,
@@ -31,7 +37,8 @@ import {
   show,
 } from './k8s-read.js';
 import { describeObject } from './metadata-from-k8s.js';
-import type { Namespace, Node, Pod, Policy } from './model.js';
+import type { ClusterPolicy, Namespace, Node, Pod, Policy } from './model.js';
+import { compareText } from './order.js';
 import { namespaceFromK8s } from './namespace-from-k8s.js';
 import { nodeFromK8s } from './node-from-k8s.js';
 import { podFromK8s } from './pod-from-k8s.js';
@@ -56,6 +63,7 @@ export const READ_KINDS: ReadonlyMap<string, string> = new Map([
   ['Pod', 'v1'],
   ['Node', 'v1'],
   ['NetworkPolicy', 'networking.k8s.io/v1'],
+  [CLUSTER_POLICY_KIND, CLUSTER_POLICY_API_VERSION],
 ]);
 
 /**
@@ -67,12 +75,14 @@ export const TYPED_LISTS: ReadonlyMap<string, string> = new Map([
   ['PodList', 'Pod'],
   ['NodeList', 'Node'],
   ['NetworkPolicyList', 'NetworkPolicy'],
+  [`${CLUSTER_POLICY_KIND}List`, CLUSTER_POLICY_KIND],
 ]);
 
 /**
  * Builds a Cluster from Kubernetes objects: v1 Namespace, Pod, Node,
- * networking.k8s.io/v1 NetworkPolicy, and v1 List (or a typed list such as
- * PodList) of those.
+ * networking.k8s.io/v1 NetworkPolicy, policy.networking.k8s.io/v1alpha2
+ * ClusterNetworkPolicy, and v1 List (or a typed list such as PodList) of
+ * those.
  *
  * - Other kinds, and documents that are no Kubernetes object, are ignored
  *   with a warning.
@@ -86,6 +96,10 @@ export const TYPED_LISTS: ReadonlyMap<string, string> = new Map([
  * - A node that a loaded pod names but that is not defined is created with no
  *   pod CIDRs and no addresses (no problem: pod manifests rarely come with
  *   their Node objects).
+ * - ClusterNetworkPolicies that load fill `clusterPolicies`, sorted by name
+ *   (absent when there are none); two or more of one tier with one priority
+ *   are a warning naming them (see `equalPriorityWarnings`), after the
+ *   cluster-wide warnings.
  * - Deterministic: namespaces and nodes sorted by name, pods and policies by
  *   namespace then name (code-point order); problems in input order.
  */
@@ -95,6 +109,8 @@ export function clusterFromObjects(objects: readonly SourcedObject[]): LoadResul
   const pods: Pod[] = [];
   const policies: Policy[] = [];
   const nodes: Node[] = [];
+  const clusterPolicies: ClusterPolicy[] = [];
+  const clusterPolicySources = new Map<string, ObjectSource>();
   const firstSource = new Map<string, string>();
   const references: (ObjectSource & { namespace: string })[] = [];
   const podSources = new Map<Pod, ObjectSource>();
@@ -105,7 +121,10 @@ export function clusterFromObjects(objects: readonly SourcedObject[]): LoadResul
       continue;
     }
     const { source, object, kind } = item;
-    const namespaced = kind === 'Pod' || kind === 'NetworkPolicy' || hasNamespace(object);
+    const namespaced =
+      kind === 'Pod' ||
+      kind === 'NetworkPolicy' ||
+      (kind !== CLUSTER_POLICY_KIND && hasNamespace(object));
     const label = describeObject(kind, object, namespaced);
     const report: Report = { source, object: label, problems };
     const wanted = READ_KINDS.get(kind);
@@ -122,7 +141,7 @@ export function clusterFromObjects(objects: readonly SourcedObject[]): LoadResul
       fail(report, 'apiVersion', `a ${kind} must have apiVersion "${wanted}", but it is ${given}`);
       continue;
     }
-    const identity = identityOf(kind, object);
+    const identity = identityOf(kind, object, kind !== CLUSTER_POLICY_KIND);
     if (identity !== null) {
       const first = firstSource.get(identity);
       if (first !== undefined) {
@@ -151,9 +170,25 @@ export function clusterFromObjects(objects: readonly SourcedObject[]): LoadResul
         if (p) references.push({ namespace: p.namespace, source, object: label });
         break;
       }
+      case CLUSTER_POLICY_KIND: {
+        const p = collect(clusterPolicyFromK8s(object, source), problems, clusterPolicies);
+        if (p) clusterPolicySources.set(p.name, { source, object: label });
+        break;
+      }
     }
   }
-  return assembleCluster({ namespaces, pods, policies, nodes, references, podSources }, problems);
+  const result = assembleCluster(
+    { namespaces, pods, policies, nodes, references, podSources },
+    problems,
+  );
+  if (clusterPolicies.length === 0) return result;
+  return {
+    cluster: {
+      ...result.cluster,
+      clusterPolicies: clusterPolicies.sort((a, b) => compareText(a.name, b.name)),
+    },
+    problems: [...result.problems, ...equalPriorityWarnings(clusterPolicies, clusterPolicySources)],
+  };
 }
 
 interface KindedObject {
@@ -210,12 +245,17 @@ function hasNamespace(object: unknown): boolean {
   return isObject(meta) && stringOr(own(meta, 'namespace')) !== '';
 }
 
-/** `Kind/namespace/name` when the object has a usable name, else null. */
-function identityOf(kind: string, object: unknown): string | null {
+/**
+ * `Kind/namespace/name` when the object has a usable name, else null; the
+ * namespace left out when `withNamespace` is false (a cluster-scoped kind
+ * ignores it).
+ */
+function identityOf(kind: string, object: unknown, withNamespace: boolean): string | null {
   const meta = isObject(object) ? own(object, 'metadata') : undefined;
   if (!isObject(meta)) return null;
   const name = stringOr(own(meta, 'name'));
-  return name === '' ? null : `${kind}/${stringOr(own(meta, 'namespace'))}/${name}`;
+  const namespace = withNamespace ? stringOr(own(meta, 'namespace')) : '';
+  return name === '' ? null : `${kind}/${namespace}/${name}`;
 }
 
 function collect<T>(conversion: Conversion<T>, problems: Problem[], into: T[]): T | null {

@@ -66,6 +66,14 @@ const policyJson = (name: string, ns = 'a'): Record<string, unknown> => ({
   spec: { podSelector: {} },
 });
 
+/** A ClusterNetworkPolicy manifest in YAML: Admin tier, denying ingress from every namespace. */
+const cnpYaml = (name: string, kind = 'ClusterNetworkPolicy', priority = 10): string =>
+  [
+    `apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ${kind}\nmetadata:\n  name: ${name}\n`,
+    `spec:\n  tier: Admin\n  priority: ${priority}\n  subject:\n    namespaces: {}\n`,
+    '  ingress:\n  - name: deny-all\n    action: Deny\n    from:\n    - namespaces: {}\n',
+  ].join('');
+
 const namespaceYaml = (name: string): string =>
   `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n`;
 
@@ -150,6 +158,64 @@ const rows: readonly Row[] = [
       warning('{root}/p.yaml#1', /namespace "a" is not defined/),
     ],
     policies: ['a/p'],
+  },
+  // --- ClusterNetworkPolicy (issue 14)
+  {
+    name: 'a ClusterNetworkPolicy is read into clusterPolicies',
+    files: { 'cnp.yaml': `${cnpYaml('guard')}---\n${namespaceYaml('a')}---\n${policyYaml('p')}` },
+    problems: [],
+    policies: ['a/p'],
+    cluster: (c) =>
+      assert.deepEqual(
+        c.clusterPolicies?.map((p) => `${p.tier}/${p.priority}/${p.name}`),
+        ['Admin/10/guard'],
+      ),
+  },
+  {
+    name: 'kind: ClusterNetworkPolicies (plural) is an error',
+    files: { 'cnp.yaml': cnpYaml('guard', 'ClusterNetworkPolicies') },
+    problems: [
+      err(
+        '{root}/cnp.yaml#1',
+        /kind "ClusterNetworkPolicies".*did you mean "ClusterNetworkPolicy"\?/,
+      ),
+    ],
+    policies: [],
+  },
+  {
+    name: 'kind: ClusterNetworkPolcy (a near-miss) is an error',
+    files: { 'cnp.yaml': cnpYaml('guard', 'ClusterNetworkPolcy') },
+    problems: [
+      err('{root}/cnp.yaml#1', /kind "ClusterNetworkPolcy".*did you mean "ClusterNetworkPolicy"\?/),
+    ],
+    policies: [],
+  },
+  {
+    name: 'an AdminNetworkPolicy (v1alpha1) is an error saying to write a ClusterNetworkPolicy',
+    files: {
+      'anp.yaml':
+        'apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: guard}\nspec: {priority: 10}\n',
+    },
+    problems: [
+      err(
+        '{root}/anp.yaml#1',
+        /^kind "AdminNetworkPolicy" \(network-policy-api v1alpha1\) is not read by nftpol.*ClusterNetworkPolicy.*with tier Admin$/,
+      ),
+    ],
+    policies: [],
+  },
+  {
+    name: 'an invalid ClusterNetworkPolicy is an error naming the rule and field; the rest loads',
+    files: {
+      'cnp.yaml': `${cnpYaml('bad').replace('action: Deny', 'action: Allow')}---\n${cnpYaml('good', 'ClusterNetworkPolicy', 20)}`,
+    },
+    problems: [err('{root}/cnp.yaml#1', /^unknown action "Allow"; use "Accept"/)],
+    policies: [],
+    cluster: (c) =>
+      assert.deepEqual(
+        c.clusterPolicies?.map((p) => p.name),
+        ['good'],
+      ),
   },
   // --- encodings kubectl decodes
   {
