@@ -79,7 +79,18 @@ function nodeFirewall(name: string, policies: string[]) {
 }
 
 /**
- * The sets that decide `explain -f examples --from shop/checkout-0 --to
+ * The example cluster without its ClusterNetworkPolicies: the explain cases
+ * here are about NetworkPolicy peers' live sets (the Admin guardrail of
+ * examples/cluster-policies.yaml would decide them instead).
+ */
+const NETWORK_POLICY_EXAMPLES = [
+  'examples/cluster.yaml',
+  'examples/pods.yaml',
+  'examples/policies.yaml',
+];
+
+/**
+ * The sets that decide `explain` on those files `--from shop/checkout-0 --to
  * payments/api-0 --port https`, named as the controller names them: the
  * pods set of payments/allow-api-from-shop's ingress peer (member: the
  * source, 10.244.2.30) and the named-port set of shop/checkout-egress's
@@ -87,7 +98,7 @@ function nodeFirewall(name: string, policies: string[]) {
  * of payments/allow-db-from-api's ingress peer, which no test writes.
  */
 async function examplesSets(): Promise<{ pods: string; port: string; db: string }> {
-  const { cluster } = await readClusterYaml(['examples'], { cwd: REPO });
+  const { cluster } = await readClusterYaml(NETWORK_POLICY_EXAMPLES, { cwd: REPO });
   const find = (name: string) => cluster.policies.find((p) => qualifiedName(p) === name);
   const api = find('payments/allow-api-from-shop');
   const checkout = find('shop/checkout-egress');
@@ -419,8 +430,7 @@ describe('nftpol status against the real kube-apiserver', { skip: realServerSkip
   it('explain --kubeconfig adds the live counts of the deciding pod chain and its sets', async () => {
     const args = [
       'explain',
-      '-f',
-      'examples',
+      ...NETWORK_POLICY_EXAMPLES.flatMap((f) => ['-f', f]),
       '--from',
       'shop/frontend-0',
       '--to',
@@ -458,8 +468,7 @@ describe('nftpol status against the real kube-apiserver', { skip: realServerSkip
   it('explain --kubeconfig says whether the other end is in the live sets of the deciding peers', async () => {
     const args = [
       'explain',
-      '-f',
-      'examples',
+      ...NETWORK_POLICY_EXAMPLES.flatMap((f) => ['-f', f]),
       '--from',
       'shop/checkout-0',
       '--to',

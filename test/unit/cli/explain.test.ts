@@ -2,9 +2,11 @@
  * `nftpol explain` on the example cluster: one row per kind of answer the
  * text must give — allowed by a rule (naming policy and rule index), denied
  * by isolation (naming the policies none of whose rules match), not isolated,
- * not a pod, host to its own pod — and the resolution rules: named ports per
- * destination pod, dual-stack family choice, and the errors when a name or a
- * family resolves nowhere.
+ * not a pod, host to its own pod, decided by a ClusterNetworkPolicy tier
+ * (examples/cluster-policies.yaml: an Admin Accept, Deny and Pass, a Baseline
+ * Accept and Deny) — and the resolution rules: named ports per destination
+ * pod, dual-stack family choice, and the errors when a name or a family
+ * resolves nowhere.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -25,13 +27,13 @@ describe('nftpol explain answers', { concurrency: true }, () => {
       golden: 'explain-frontend-cart-http.txt',
     },
     {
-      name: 'frontend to the database is denied: no rule of the isolating policies allows it',
+      name: "frontend to the database is denied by the Admin guardrail's last rule, before NetworkPolicy",
       args: explain('--from', 'shop/frontend-0', '--to', 'payments/db-0', '--port', '5432'),
       verdict: /^DENIED /,
       golden: 'explain-frontend-db.txt',
     },
     {
-      name: "checkout to the payments API passes checkout's egress rule 1 and the API's ingress rule 0",
+      name: "checkout to the payments API passes checkout's egress rule 1 and the Admin guardrail's Accept (NetworkPolicy not consulted)",
       args: explain('--from', 'shop/checkout-0', '--to', 'payments/api-0', '--port', 'https'),
       verdict: /^ALLOWED .* TCP\/8443 \(https\)$/m,
       golden: 'explain-checkout-api.txt',
@@ -64,7 +66,7 @@ describe('nftpol explain answers', { concurrency: true }, () => {
       golden: 'explain-checkout-dns.txt',
     },
     {
-      name: 'prometheus scraping the database exporter falls in the endPort range',
+      name: 'prometheus scraping the database exporter is passed by the Admin tier, then falls in the endPort range',
       args: explain(
         '--from',
         'monitoring/prometheus-0',
@@ -100,9 +102,28 @@ describe('nftpol explain answers', { concurrency: true }, () => {
         '--family',
         'ip6',
       ),
-      verdict:
-        /^ALLOWED shop\/frontend-0 \(fd00:10:244::a\) -> payments\/api-0 \(fd00:10:244::28\)/,
+      // Denied by the Admin guardrail, although allow-api-from-shop admits the frontends.
+      verdict: /^DENIED shop\/frontend-0 \(fd00:10:244::a\) -> payments\/api-0 \(fd00:10:244::28\)/,
       golden: 'explain-frontend-api-ip6.txt',
+    },
+    {
+      name: 'the payments API to a frontend is denied by the Baseline isolation of shop (no NetworkPolicy isolates the frontend)',
+      args: explain('--from', 'payments/api-0', '--to', 'shop/frontend-0', '--port', '80'),
+      verdict: /^DENIED /,
+      golden: 'explain-api-frontend-baseline.txt',
+    },
+    {
+      name: "prometheus to a frontend on 9090 is accepted by the Baseline's metrics rule",
+      args: explain(
+        '--from',
+        'monitoring/prometheus-0',
+        '--to',
+        'shop/frontend-0',
+        '--port',
+        '9090',
+      ),
+      verdict: /^ALLOWED /,
+      golden: 'explain-prometheus-frontend-baseline.txt',
     },
     {
       name: 'a pod IP given as an address is named as that pod',

@@ -52,6 +52,8 @@ describe('nftpol render prints scripts', { concurrency: true }, () => {
         '-f',
         'examples/pods.yaml',
         '-f',
+        'examples/cluster-policies.yaml',
+        '-f',
         'examples/cluster.yaml',
       ]),
     ]);
