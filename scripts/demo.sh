@@ -36,3 +36,6 @@ $nftpol explain -f examples/ --from shop/frontend-0 --to shop/cart-0 --port http
 
 step "Why is shop/checkout-0 -> payments/db-0 on 5432 denied?"
 $nftpol explain -f examples/ --from shop/checkout-0 --to payments/db-0 --port 5432
+
+step "Why is shop/frontend-0 -> payments/api-0 on https denied, although a NetworkPolicy allows it?"
+$nftpol explain -f examples/ --from shop/frontend-0 --to payments/api-0 --port https

@@ -68,6 +68,7 @@ import {
   clusterInView,
   nodesBehind,
   ENFORCED_PLURALS,
+  SOURCE_PLURALS,
   waitForEnforced,
 } from '../test/support/stack.js';
 import {
@@ -81,7 +82,12 @@ import {
 } from '../test/support/test-api.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const EXAMPLES = ['examples/cluster.yaml', 'examples/pods.yaml', 'examples/policies.yaml'];
+const EXAMPLES = [
+  'examples/cluster.yaml',
+  'examples/pods.yaml',
+  'examples/policies.yaml',
+  'examples/cluster-policies.yaml',
+];
 const CHANGE = 'scripts/demo-change.yaml';
 const CRD = 'crds/nodefirewalls.nftpol.io.yaml';
 /** The matrix's port: 80 answers on every pod, so every pair is probed. */
@@ -387,9 +393,12 @@ async function startApi(kind: ServerKind, parent: string): Promise<TestApi> {
   const saved = process.env['TMPDIR'];
   process.env['TMPDIR'] = parent; // read by os.tmpdir() on every call
   try {
+    // examples/ has ClusterNetworkPolicies: serve them (our test CRD on the
+    // real server; network-policy-api's is what a cluster installs).
     return await startTestApi('make demo', {
       server: kind,
       embedded: { bookmarkIntervalMs: 5_000 },
+      clusterPolicyCrd: true,
     });
   } finally {
     if (saved === undefined) delete process.env['TMPDIR'];
@@ -455,6 +464,14 @@ async function run(workDir: string): Promise<boolean> {
     const url = api.kubeConfig.getCurrentCluster()?.server ?? '?';
     say(`  ${api.label} at ${url} (${server.why})`);
     say(`  created ${[...created].map(([plural, n]) => `${n} ${plural}`).join(', ')}`);
+    const cnps = created.get('clusternetworkpolicies') ?? 0;
+    if (cnps > 0) {
+      const read = (SOURCE_PLURALS as readonly string[]).includes('clusternetworkpolicies');
+      say(
+        `  ClusterNetworkPolicies through nftpol's test CRD (test/fixtures/crds/)` +
+          (read ? '' : `; the checks below read ${SOURCE_PLURALS.join(', ')} only, not them yet`),
+      );
+    }
     // Everything below is read back through this list + watch, as a client sees it.
     view = await watchResources(api, ENFORCED_PLURALS);
 

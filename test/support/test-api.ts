@@ -82,6 +82,13 @@ const RESOURCES: readonly Resource[] = [
     namespaced: false,
   },
   {
+    // Served only once installed: see installClusterPolicyCrd.
+    plural: 'clusternetworkpolicies',
+    kind: 'ClusterNetworkPolicy',
+    apiVersion: 'policy.networking.k8s.io/v1alpha2',
+    namespaced: false,
+  },
+  {
     plural: 'customresourcedefinitions',
     kind: 'CustomResourceDefinition',
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -233,6 +240,13 @@ export interface TestApiOptions {
   readonly controllerManager?: boolean;
   /** Options for the embedded server. */
   readonly embedded?: ApiServerOptions;
+  /**
+   * Install the ClusterNetworkPolicy CRD (our test fixture) before the suite
+   * starts; see {@link installClusterPolicyCrd}. Off by default: nftpol must
+   * run without it.
+   * @default false
+   */
+  readonly clusterPolicyCrd?: boolean;
 }
 
 /**
@@ -249,7 +263,23 @@ const CRDS = ['nodefirewalls.nftpol.io.yaml', 'addresssets.nftpol.io.yaml'].map(
   join(import.meta.dirname, '..', '..', 'crds', file),
 );
 
-/** Starts the API server a suite asked for, with the NodeFirewall and AddressSet CRDs established. */
+/**
+ * Our structural ClusterNetworkPolicy CRD (written from the upstream Go
+ * types; not the upstream file), for tests and `make demo` only.
+ */
+export const CLUSTER_POLICY_CRD = join(
+  import.meta.dirname,
+  '..',
+  'fixtures',
+  'crds',
+  'clusternetworkpolicies.policy.networking.k8s.io.yaml',
+);
+
+/**
+ * Starts the API server a suite asked for, with the NodeFirewall and
+ * AddressSet CRDs established (and the ClusterNetworkPolicy CRD when
+ * `options.clusterPolicyCrd`).
+ */
 export async function startTestApi(suite: string, options: TestApiOptions = {}): Promise<TestApi> {
   const kind = options.server ?? 'kube-apiserver';
   const tmp = mkdtempSync(join(tmpdir(), 'nftpol-api-'));
@@ -301,9 +331,33 @@ export async function startTestApi(suite: string, options: TestApiOptions = {}):
       throw err;
     }
   }
+  if (options.clusterPolicyCrd === true) {
+    try {
+      await installClusterPolicyCrd(api);
+    } catch (err) {
+      await api.stop();
+      throw err;
+    }
+  }
   // The spec reporter shows a suite's stdout: say which server it used.
   console.log(`# ${suite}: API server ${api.label}`);
   return api;
+}
+
+/**
+ * Makes the server serve policy.networking.k8s.io/v1alpha2
+ * clusternetworkpolicies, as installing network-policy-api's CRD does: on the
+ * real server, creates {@link CLUSTER_POLICY_CRD} and resolves once it is
+ * Established; on the embedded one, installs the resource in its store
+ * (served and in discovery from now on). Any time during a suite, e.g. to
+ * see the controller pick the CRD up after it started without it.
+ */
+export async function installClusterPolicyCrd(api: TestApi): Promise<void> {
+  if (api.embedded !== undefined) {
+    api.embedded.store.install('clusternetworkpolicies');
+    return;
+  }
+  await installCrd(api, readFileSync(CLUSTER_POLICY_CRD, 'utf8'));
 }
 
 /** {@link startTestApi}, then {@link watchResources} on `plurals`; stops the server if the watch fails. */

@@ -4,7 +4,10 @@
  * which discover before they call (kubectl, client-node's KubernetesObjectApi)
  * work unchanged.
  *
- * One table row per resource: adding a resource is adding a row.
+ * One table row per resource: adding a resource is adding a row. A row
+ * marked `onDemand` (a CRD a cluster may not have, such as
+ * ClusterNetworkPolicy) is served only once installed (ApiStore.install),
+ * as a real server serves a CRD only once it is created.
  */
 import {
   ADDRESS_SET_KIND,
@@ -49,7 +52,15 @@ export interface ResourceDef {
   readonly shortNames: readonly string[];
   /** Field selector paths accepted besides `metadata.name` and `metadata.namespace`. */
   readonly fields: readonly string[];
+  /** Served only once installed (ApiStore.install); absent from discovery before. */
+  readonly onDemand?: boolean;
 }
+
+/** Whether a resource is served now. */
+export type Served = (def: ResourceDef) => boolean;
+
+/** Every resource except the on-demand ones: what a fresh server serves. */
+export const SERVED_BY_DEFAULT: Served = (def) => def.onDemand !== true;
 
 /** Every served resource. */
 export const RESOURCES: readonly ResourceDef[] = [
@@ -122,6 +133,21 @@ export const RESOURCES: readonly ResourceDef[] = [
     shortNames: ADDRESS_SET_SHORT_NAMES,
     fields: [],
   },
+  {
+    // network-policy-api's CRD, which a cluster may not have: on demand.
+    group: 'policy.networking.k8s.io',
+    version: 'v1alpha2',
+    plural: 'clusternetworkpolicies',
+    singular: 'clusternetworkpolicy',
+    kind: 'ClusterNetworkPolicy',
+    listKind: 'ClusterNetworkPolicyList',
+    namespaced: false,
+    crd: true,
+    statusSubresource: true,
+    shortNames: ['cnp'],
+    fields: [],
+    onDemand: true,
+  },
 ];
 
 /**
@@ -142,8 +168,11 @@ export function findResource(
   group: string,
   version: string,
   plural: string,
+  served: Served = SERVED_BY_DEFAULT,
 ): ResourceDef | undefined {
-  return RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural);
+  return RESOURCES.find(
+    (r) => r.group === group && r.version === version && r.plural === plural && served(r),
+  );
 }
 
 /**
@@ -169,13 +198,14 @@ export function coreVersions(serverAddress: string): object {
 }
 
 /** `GET /apis`. */
-export function groupList(): object {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups().map(groupDocument) };
+export function groupList(served: Served = SERVED_BY_DEFAULT): object {
+  const documents = groups(served).map((g) => groupDocument(g, served));
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: documents };
 }
 
 /** `GET /apis/<group>`, or undefined when the group is not served. */
-export function groupDocument(name: string): object {
-  const def = RESOURCES.find((r) => r.group === name);
+export function groupDocument(name: string, served: Served = SERVED_BY_DEFAULT): object {
+  const def = RESOURCES.find((r) => r.group === name && served(r));
   if (def === undefined) return { kind: 'APIGroup', apiVersion: 'v1', name, versions: [] };
   const version = { groupVersion: apiVersionOf(def), version: def.version };
   return {
@@ -188,13 +218,17 @@ export function groupDocument(name: string): object {
 }
 
 /** Served non-core groups. */
-export function groups(): readonly string[] {
-  return [...new Set(RESOURCES.filter((r) => r.group !== '').map((r) => r.group))];
+export function groups(served: Served = SERVED_BY_DEFAULT): readonly string[] {
+  return [...new Set(RESOURCES.filter((r) => r.group !== '' && served(r)).map((r) => r.group))];
 }
 
 /** `GET /api/v1` or `GET /apis/<group>/<version>`; undefined when not served. */
-export function resourceList(group: string, version: string): object | undefined {
-  const defs = RESOURCES.filter((r) => r.group === group && r.version === version);
+export function resourceList(
+  group: string,
+  version: string,
+  served: Served = SERVED_BY_DEFAULT,
+): object | undefined {
+  const defs = RESOURCES.filter((r) => r.group === group && r.version === version && served(r));
   if (defs.length === 0) return undefined;
   const resources = defs.flatMap((r) => [
     {

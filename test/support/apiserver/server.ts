@@ -7,6 +7,8 @@
  * Served: core v1 namespaces, nodes, pods, events; networking.k8s.io/v1
  * networkpolicies; coordination.k8s.io/v1 leases; nftpol.io/v1alpha1
  * nodefirewalls with its status subresource and addresssets (no status);
+ * policy.networking.k8s.io/v1alpha2 clusternetworkpolicies only once
+ * installed (`store.install`, or the `install` option), as a CRD;
  * discovery (`/api`, `/apis`, …)
  * and `/version`. No authentication or authorization: any bearer token works.
  *
@@ -29,6 +31,7 @@ import {
   resourceList,
   servesStatus,
   type ResourceDef,
+  type Served,
 } from './resources.js';
 import { parseFieldSelector, parseLabelSelector, type ObjectFilter } from './selectors.js';
 import { ApiStore, type StoredObject, type StoreOptions } from './store.js';
@@ -168,13 +171,14 @@ async function handle(
     .split('/')
     .filter((s) => s !== '')
     .map(decodeURIComponent);
-  const discovery = discover(segments, ctx.host);
+  const served = (d: ResourceDef): boolean => ctx.store.serves(d);
+  const discovery = discover(segments, ctx.host, served);
   if (discovery !== undefined) {
     if (req.method !== 'GET') throw new ApiError('MethodNotAllowed', 'discovery is read-only');
     sendJson(res, ctx.record, 200, discovery);
     return;
   }
-  const route = routeResource(segments);
+  const route = routeResource(segments, served);
   const query = url.searchParams;
   const method = req.method ?? 'GET';
   const { def } = route;
@@ -288,36 +292,36 @@ async function handle(
 }
 
 /** Discovery documents and /version; undefined when the path is a resource path. */
-function discover(segments: readonly string[], host: string): object | undefined {
+function discover(segments: readonly string[], host: string, served: Served): object | undefined {
   const [root, a, b, c] = segments;
   if (root === 'version' && a === undefined) return VERSION_INFO;
   if (root === 'api') {
     if (a === undefined) return coreVersions(host);
-    if (b === undefined) return resourceList('', a) ?? notServed();
+    if (b === undefined) return resourceList('', a, served) ?? notServed();
     return undefined;
   }
   if (root === 'apis') {
-    if (a === undefined) return groupList();
-    if (b === undefined) return groups().includes(a) ? groupDocument(a) : notServed();
-    if (c === undefined) return resourceList(a, b) ?? notServed();
+    if (a === undefined) return groupList(served);
+    if (b === undefined) return groups(served).includes(a) ? groupDocument(a, served) : notServed();
+    if (c === undefined) return resourceList(a, b, served) ?? notServed();
     return undefined;
   }
   return notServed();
 }
 
-function routeResource(segments: readonly string[]): ResourceRoute {
+function routeResource(segments: readonly string[], served: Served): ResourceRoute {
   const [root, a, b, ...rest] = segments;
   const [group, version, path] =
     root === 'api' ? ['', a ?? '', [b ?? '', ...rest]] : [a ?? '', b ?? '', rest];
   const [first, second, third, fourth, fifth, ...extra] = path;
   if (first === 'namespaces' && third !== undefined) {
-    const def = findResource(group, version, third);
+    const def = findResource(group, version, third, served);
     if (def?.namespaced === true) {
       if (extra.length > 0) notServed();
       return { def, namespace: second, name: fourth, subresource: subresourceOf(def, fifth) };
     }
   }
-  const def = findResource(group, version, first ?? '');
+  const def = findResource(group, version, first ?? '', served);
   if (def === undefined || fourth !== undefined) return notServed();
   if (def.namespaced && second !== undefined) return notServed();
   return { def, namespace: undefined, name: second, subresource: subresourceOf(def, third) };

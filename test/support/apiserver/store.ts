@@ -36,7 +36,13 @@ import {
 } from './managed-fields.js';
 import { applyConfiguration, jsonPatch, mergePatch, type PatchType } from './patch.js';
 import { matchesFilter, type ObjectFilter } from './selectors.js';
-import { RESOURCES, apiVersionOf, resourceByPlural, type ResourceDef } from './resources.js';
+import {
+  RESOURCES,
+  SERVED_BY_DEFAULT,
+  apiVersionOf,
+  resourceByPlural,
+  type ResourceDef,
+} from './resources.js';
 
 /** metav1.ObjectMeta as stored (server fields always present). */
 export interface ObjectMeta {
@@ -69,6 +75,8 @@ export interface StoreOptions {
   readonly maxObjectBytes?: number;
   /** Clock for timestamps. @default () => new Date() */
   readonly now?: () => Date;
+  /** On-demand resources (plurals) served from the start, as if their CRDs were installed. @default [] */
+  readonly install?: readonly string[];
 }
 
 /** Options common to writes (query parameters of the real API). */
@@ -100,12 +108,28 @@ export class ApiStore {
   private counter = 0;
   private readonly maxObjectBytes: number;
   private readonly now: () => Date;
+  private readonly installed = new Set<string>();
 
   constructor(options: StoreOptions = {}) {
     this.history = new History(options.historyLimit ?? 10_000);
     this.maxObjectBytes = options.maxObjectBytes ?? 1_572_864;
     this.now = options.now ?? (() => new Date());
     for (const def of RESOURCES) this.objects.set(def.plural, new Map());
+    for (const plural of options.install ?? []) this.install(plural);
+  }
+
+  /**
+   * Serves an on-demand resource from now on (its CRD was installed), over
+   * HTTP and in discovery. Idempotent.
+   * @throws Error for an unknown plural
+   */
+  install(plural: string): void {
+    this.installed.add(resourceByPlural(plural).plural);
+  }
+
+  /** Whether `def` is served now: always, or once installed when on demand. */
+  serves(def: ResourceDef): boolean {
+    return SERVED_BY_DEFAULT(def) || this.installed.has(def.plural);
   }
 
   /** The latest committed resourceVersion (0 before any write). */

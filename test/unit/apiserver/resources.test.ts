@@ -82,3 +82,37 @@ describe('the AddressSet CRD, TS constants and the served resource agree', () =>
     assert.equal(apiVersionOf(served), nfw.API_VERSION);
   });
 });
+
+describe('the ClusterNetworkPolicy test CRD and the served resource agree', () => {
+  it('group, version, names, scope and the status subresource match; served on demand', async () => {
+    const crd = parse(
+      await readFile(
+        'test/fixtures/crds/clusternetworkpolicies.policy.networking.k8s.io.yaml',
+        'utf8',
+      ),
+    ) as Crd;
+    const served = resourceByPlural(crd.spec.names.plural);
+    assert.deepEqual(
+      {
+        apiVersion: `${crd.spec.group}/${crd.spec.versions[0]?.name}`,
+        kind: crd.spec.names.kind,
+        listKind: crd.spec.names.listKind,
+        singular: crd.spec.names.singular,
+        shortNames: crd.spec.names.shortNames,
+        clusterScoped: crd.spec.scope === 'Cluster',
+        status: crd.spec.versions[0]?.subresources?.status !== undefined,
+        onDemand: true,
+      },
+      {
+        apiVersion: apiVersionOf(served),
+        kind: served.kind,
+        listKind: served.listKind,
+        singular: served.singular,
+        shortNames: served.shortNames,
+        clusterScoped: !served.namespaced,
+        status: served.statusSubresource,
+        onDemand: served.onDemand,
+      },
+    );
+  });
+});

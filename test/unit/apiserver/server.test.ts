@@ -326,4 +326,35 @@ describe('REST semantics with the real client-node', () => {
     const versionInfo = (await (await fetch(`${server.url}/version`)).json()) as { major: string };
     assert.equal(versionInfo.major, '1');
   });
+
+  it('ClusterNetworkPolicies are served only once installed, as a CRD a cluster may lack', async () => {
+    const cnps = `${server.url}/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies`;
+    const groupNames = async (): Promise<string[]> => {
+      const list = (await (await fetch(`${server.url}/apis`)).json()) as {
+        groups: { name: string }[];
+      };
+      return list.groups.map((g) => g.name);
+    };
+    assert.equal((await fetch(cnps)).status, 404);
+    assert.ok(!(await groupNames()).includes('policy.networking.k8s.io'));
+    server.store.install('clusternetworkpolicies');
+    const created: unknown = await custom.createClusterCustomObject({
+      group: 'policy.networking.k8s.io',
+      version: 'v1alpha2',
+      plural: 'clusternetworkpolicies',
+      body: {
+        apiVersion: 'policy.networking.k8s.io/v1alpha2',
+        kind: 'ClusterNetworkPolicy',
+        metadata: { name: 'guard' },
+        spec: { tier: 'Admin', priority: 10, subject: { namespaces: {} } },
+      },
+    });
+    assert.equal((created as { metadata: { name: string } }).metadata.name, 'guard');
+    const list = (await (await fetch(cnps)).json()) as { items: { kind: string }[] };
+    assert.deepEqual(
+      list.items.map((i) => i.kind),
+      ['ClusterNetworkPolicy'],
+    );
+    assert.ok((await groupNames()).includes('policy.networking.k8s.io'));
+  });
 });
