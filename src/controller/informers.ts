@@ -16,6 +16,9 @@ import {
 import { GROUP, PLURAL, VERSION } from '../k8s/nodefirewall.js';
 import { ADDRESS_SET_PLURAL, type AddressSet } from '../k8s/addressset.js';
 import { observedSlice, type ObservedSlice } from './slices.js';
+import { statusCode } from '../k8s/errors.js';
+import { CNP_GROUP, CNP_PLURAL, CNP_VERSION } from '../k8s/cluster-network-policy.js';
+import { clusterPolicyFromK8s } from '../policy/cluster-policy-from-k8s.js';
 import { decodeSpecScript } from '../k8s/script-encoding.js';
 import { hashScript } from '../nft/hash.js';
 import type { Problem } from '../policy/from-k8s.js';
@@ -23,7 +26,7 @@ import { namespaceFromK8s } from '../policy/namespace-from-k8s.js';
 import { nodeFromK8s } from '../policy/node-from-k8s.js';
 import { podFromK8s } from '../policy/pod-from-k8s.js';
 import { policyFromK8s } from '../policy/policy-from-k8s.js';
-import type { Namespace, Node, Pod, Policy } from '../policy/model.js';
+import type { ClusterPolicy, Namespace, Node, Pod, Policy } from '../policy/model.js';
 import type { WatchedKind } from '../telemetry/metrics.js';
 import { TAMPERED } from './publisher.js';
 
@@ -45,6 +48,14 @@ export interface ModelSink {
   nodeFirewall(ref: ObjectRef, observed: NodeFirewallObservation | null): void;
   /** An AddressSet slice as observed; `null` when deleted or not a slice nftpol writes. */
   addressSet(ref: ObjectRef, slice: ObservedSlice | null): void;
+  /**
+   * A ClusterNetworkPolicy as converted (null: deleted, or invalid with
+   * `problems` saying why); `problems` also carries the warnings of a valid
+   * one (fail-closed rules).
+   */
+  clusterPolicy(ref: ObjectRef, policy: ClusterPolicy | null, problems: readonly Problem[]): void;
+  /** The ClusterNetworkPolicy CRD is not installed (404 on list); called on every failed list. */
+  clusterPolicyCrdMissing?(): void;
   /** Every informer event, for the events metric. */
   event?(kind: WatchedKind): void;
 }
@@ -83,7 +94,7 @@ export interface InformerSettings {
 
 type Json = Record<string, unknown>;
 
-/** Starts all six informers, feeding `sink`. */
+/** Starts all seven informers, feeding `sink`. */
 export function startControllerInformers(
   clients: ApiClients,
   sink: ModelSink,
@@ -198,8 +209,48 @@ export function startControllerInformers(
     (obj) => sink.addressSet(refOf(obj), null),
   );
 
+  // ClusterNetworkPolicies are optional: without their CRD the list fails
+  // with 404 and the informer retries with its back-off (at most
+  // maxBackoffMs), so it starts when the CRD appears; it does not hold up
+  // `synced` meanwhile.
+  let crdMissing: () => void = () => undefined;
+  const cnpAbsent = new Promise<void>((resolve) => (crdMissing = resolve));
+  const required = running.length;
+  watch<KubernetesObject>(
+    'ClusterNetworkPolicy',
+    {
+      path: `/apis/${CNP_GROUP}/${CNP_VERSION}/${CNP_PLURAL}`,
+      list: async () => {
+        try {
+          return (await custom.listClusterCustomObject({
+            group: CNP_GROUP,
+            version: CNP_VERSION,
+            plural: CNP_PLURAL,
+          })) as { items: unknown[] };
+        } catch (err) {
+          if (statusCode(err) === 404) {
+            crdMissing();
+            sink.clusterPolicyCrdMissing?.();
+          }
+          throw err;
+        }
+      },
+      strip: (obj) => plain(obj) as KubernetesObject,
+    },
+    (obj) => {
+      const ref = refOf(obj);
+      const converted = clusterPolicyFromK8s(obj, `ClusterNetworkPolicy ${ref.name}`);
+      sink.clusterPolicy(ref, converted.value, converted.problems);
+    },
+    (obj) => sink.clusterPolicy(refOf(obj), null, []),
+  );
+  const cnp = running[required];
+
   return {
-    synced: Promise.all(running.map((r) => r.synced)).then(() => undefined),
+    synced: Promise.all([
+      ...running.slice(0, required).map((r) => r.synced),
+      Promise.race([cnp?.synced ?? Promise.resolve(), cnpAbsent]),
+    ]).then(() => undefined),
     stop: async () => {
       await Promise.all(running.map((r) => r.stop()));
     },

@@ -9,7 +9,7 @@
  * changed by someone else. Kept apart from main.ts so the composition root
  * only wires.
  */
-import { policyObject, type WarningEvents } from '../k8s/events.js';
+import { clusterPolicyObject, policyObject, type WarningEvents } from '../k8s/events.js';
 import type { Logger } from '../telemetry/log.js';
 import type { ControllerMetrics } from '../telemetry/metrics.js';
 import type { Engine } from './engine.js';
@@ -43,6 +43,8 @@ export function controllerModelSink(deps: ModelSinkDeps): {
   checkAllNamedPorts(): void;
 } {
   const { snapshot, engine, publisher, events, log, metrics, nodeUids, active } = deps;
+  let crdMissingSaid = false;
+  let crdSeen = false;
   /** `namespace/name` → uid of every valid policy, for its Events. */
   const policyUids = new Map<string, string>();
   const mark = (nodes: Iterable<string>, cause: string): void => {
@@ -139,6 +141,53 @@ export function controllerModelSink(deps: ModelSinkDeps): {
     },
     addressSet: (ref, slice) => {
       deps.setPublisher.observe(ref.name, slice);
+    },
+    clusterPolicy: (ref, policy, problems) => {
+      const cause = `ClusterNetworkPolicy ${ref.name}`;
+      const say = (level: 'error' | 'warning'): string[] =>
+        problems.filter((p) => p.severity === level).map((p) => `${p.field} ${p.message}`.trim());
+      if (crdMissingSaid && !crdSeen) {
+        crdSeen = true;
+        log.info('ClusterNetworkPolicy CRD appeared; enforcing the admin and baseline tiers');
+      }
+      if (policy === null) {
+        mark(snapshot.deleteClusterPolicy(ref.name), cause);
+        const errors = say('error');
+        if (errors.length === 0) return;
+        log.warn(
+          { clusterPolicy: ref.name, problems: errors },
+          'skipped invalid ClusterNetworkPolicy',
+        );
+        if (active()) {
+          events.warn(
+            clusterPolicyObject(ref.name, ref.uid),
+            'InvalidClusterPolicy',
+            `not enforced: ${errors.join('; ')}`,
+          );
+        }
+        return;
+      }
+      mark(snapshot.setClusterPolicy(policy), cause);
+      const warnings = say('warning');
+      if (warnings.length === 0) return;
+      log.warn(
+        { clusterPolicy: ref.name, problems: warnings },
+        'ClusterNetworkPolicy partly unsupported',
+      );
+      if (active()) {
+        events.warn(
+          clusterPolicyObject(ref.name, ref.uid),
+          'PartlyUnsupported',
+          `enforced, with rules that fail closed: ${warnings.join('; ')}`,
+        );
+      }
+    },
+    clusterPolicyCrdMissing: () => {
+      if (crdMissingSaid) return;
+      crdMissingSaid = true;
+      log.info(
+        'ClusterNetworkPolicy CRD (policy.networking.k8s.io/v1alpha2) is not installed; running without the admin and baseline tiers, and watching for it',
+      );
     },
   };
   return {

@@ -12,6 +12,7 @@
  * Creating an Event never throws and never blocks: the API call runs in the
  * background and its failure is only logged.
  */
+import { CNP_GROUP, CNP_KIND, CNP_VERSION } from './cluster-network-policy.js';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { CONTROLLER_FIELD_MANAGER } from './nodefirewall-api.js';
@@ -25,7 +26,11 @@ export type EventReason =
   /** NetworkPolicy: a named port resolves on none of the pods it applies to. */
   | 'NamedPortUnresolved'
   /** Node: its script could not be translated or rendered; it keeps its last one. */
-  | 'RenderFailed';
+  | 'RenderFailed'
+  /** ClusterNetworkPolicy: fails validation and is not enforced. */
+  | 'InvalidClusterPolicy'
+  /** ClusterNetworkPolicy: enforced, but with rules that fail closed (nodes, domainNames, unknown peers). */
+  | 'PartlyUnsupported';
 
 /** The object an Event is about (a core/v1 ObjectReference). */
 export interface InvolvedObject {
@@ -72,6 +77,11 @@ export function policyObject(
     name: policy.name,
     uid,
   };
+}
+
+/** The reference to a ClusterNetworkPolicy (cluster-scoped; its Events go to `default`, as a Node's). */
+export function clusterPolicyObject(name: string, uid: string): InvolvedObject {
+  return { apiVersion: `${CNP_GROUP}/${CNP_VERSION}`, kind: CNP_KIND, namespace: '', name, uid };
 }
 
 /** The reference to a Node. */

@@ -8,7 +8,13 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The resource kinds whose informer events the controller counts. */
 export type WatchedKind =
-  'Pod' | 'Namespace' | 'NetworkPolicy' | 'Node' | 'NodeFirewall' | 'AddressSet';
+  | 'Pod'
+  | 'Namespace'
+  | 'NetworkPolicy'
+  | 'Node'
+  | 'NodeFirewall'
+  | 'AddressSet'
+  | 'ClusterNetworkPolicy';
 
 /** The controller's metrics. */
 export interface ControllerMetrics {

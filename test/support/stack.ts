@@ -26,6 +26,12 @@ import type { ApiView } from './test-api.js';
 /** The resources a Cluster is built from. */
 export const SOURCE_PLURALS = ['namespaces', 'nodes', 'pods', 'networkpolicies'] as const;
 
+/**
+ * ClusterNetworkPolicies, read as a source when the view watches them (their
+ * CRD is optional, so a view that cannot watch them leaves them out).
+ */
+export const CLUSTER_POLICY_PLURAL = 'clusternetworkpolicies';
+
 /** What a view must watch for {@link waitForEnforced}: the sources and the controller's output. */
 export const ENFORCED_PLURALS = [...SOURCE_PLURALS, NFW, ADDRESS_SET_PLURAL] as const;
 
@@ -37,7 +43,7 @@ export const ENFORCE_TIMEOUT_MS = 20_000;
  * @throws Error listing the problems when an object does not convert.
  */
 export function clusterInView(view: ApiView): Cluster {
-  const objects = SOURCE_PLURALS.flatMap((plural) =>
+  const objects = [...SOURCE_PLURALS, CLUSTER_POLICY_PLURAL].flatMap((plural) =>
     view.list(plural).map((object, i) => ({ source: `${plural}#${i}`, object })),
   );
   const { cluster, problems } = clusterFromObjects(objects);

@@ -173,7 +173,7 @@ describe('helm chart', { skip }, () => {
 
   const rbac = [
     {
-      name: 'the controller reads the cluster, owns NodeFirewalls and AddressSets and records Events',
+      name: 'the controller reads the cluster (ClusterNetworkPolicies too), owns NodeFirewalls and AddressSets and records Events',
       kind: 'ClusterRole',
       object: 'nftpol-controller',
       rules: [
@@ -185,6 +185,11 @@ describe('helm chart', { skip }, () => {
         {
           apiGroups: ['networking.k8s.io'],
           resources: ['networkpolicies'],
+          verbs: ['get', 'list', 'watch'],
+        },
+        {
+          apiGroups: ['policy.networking.k8s.io'],
+          resources: ['clusternetworkpolicies'],
           verbs: ['get', 'list', 'watch'],
         },
         {

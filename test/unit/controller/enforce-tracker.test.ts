@@ -57,6 +57,7 @@ function setup() {
     policy: noop,
     node: noop,
     addressSet: noop,
+    clusterPolicy: noop,
     nodeFirewall: noop,
   };
   const sink = tracker.wrap(inner);
