@@ -12,8 +12,14 @@
  * Also reports when every node's NodeFirewall status showed the new script
  * applied (the status write follows the load). Measurement starts once
  * every node enforces the first script and the not-yet-allowed port is seen
- * closed. Prints p50/p99 and writes bench/results/enforce.json. Needs root,
- * ip and nft.
+ * closed.
+ *
+ * Then a peer's IP (v2: a membership change, an AddressSet slice and element
+ * deltas, no NodeFirewall write for the node it reaches): pod `a/late` on n1,
+ * a client, gets a new IP written to its status, alternating between two;
+ * the clock stops when a probe from the new IP to `a/web` on n2 is answered.
+ *
+ * Prints p50/p99 and writes bench/results/enforce.json. Needs root, ip and nft.
  *
  *   node --import tsx bench/enforce.bench.ts
  *   NFTPOL_BENCH_CHANGES=20 node --import tsx bench/enforce.bench.ts
@@ -262,6 +268,31 @@ async function main(): Promise<void> {
       statusMs.push(status - t0);
     }
 
+    // A peer's new IP: the pod exists with one IP; each change writes the other.
+    const port = (CHANGES - 1) % 2 === 0 ? 81 : 80;
+    const lateIps = ['10.100.1.3', '10.100.1.4'] as const;
+    const slots = lateIps.map((ip) => ({ ...cluster.pods[0]!, name: `slot-${ip}`, ips: [ip] }));
+    await nc.sync({ ...cluster, pods: [...cluster.pods, ...slots] });
+    const slotOf = (ip: string): NetnsPod => nc!.slotOf(slots.find((p) => p.ips[0] === ip)!)!;
+    const lateStatus = (ip: string) => ({ status: { podIP: ip, podIPs: [{ ip }] } });
+    await api.create([
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'late', namespace: 'a', labels: { app: 'client' } },
+        spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] },
+        ...lateStatus(lateIps[0]),
+      },
+    ]);
+    await waitForOpen(slotOf(lateIps[0]), web, port);
+    const joinMs: number[] = [];
+    for (let i = 0; i < CHANGES; i++) {
+      const ip = lateIps[(i + 1) % 2]!;
+      const t0 = performance.now();
+      await api.mergePatch('pods', 'late', lateStatus(ip), { namespace: 'a', status: true });
+      joinMs.push((await waitForOpen(slotOf(ip), web, port)) - t0);
+    }
+
     const summary = (xs: number[]) => ({
       p50: Math.round(quantile(xs, 0.5)),
       p99: Math.round(quantile(xs, 0.99)),
@@ -277,7 +308,12 @@ async function main(): Promise<void> {
       probeEveryMs: PROBE_EVERY_MS,
       timeToEnforceMs: summary(enforceMs),
       timeToStatusMs: summary(statusMs),
-      samples: { enforceMs: enforceMs.map(Math.round), statusMs: statusMs.map(Math.round) },
+      peerIpToProbeMs: summary(joinMs),
+      samples: {
+        enforceMs: enforceMs.map(Math.round),
+        statusMs: statusMs.map(Math.round),
+        peerIpMs: joinMs.map(Math.round),
+      },
     };
     console.log(
       `time to enforce over ${CHANGES} changes (API write → probe answered), ${api.label}:`,
@@ -288,6 +324,10 @@ async function main(): Promise<void> {
     console.log(`time to status (API write → every node's appliedHash updated, seen by a watch):`);
     console.log(
       `  p50 ${result.timeToStatusMs.p50} ms, p99 ${result.timeToStatusMs.p99} ms, max ${result.timeToStatusMs.max} ms`,
+    );
+    console.log(`a peer's new IP written → a probe from it answered (goal p99 < 1 s):`);
+    console.log(
+      `  p50 ${result.peerIpToProbeMs.p50} ms, p99 ${result.peerIpToProbeMs.p99} ms, max ${result.peerIpToProbeMs.max} ms`,
     );
     console.log(result.machine + (note === undefined || note === '' ? '' : `; ${note}`));
     mkdirSync('bench/results', { recursive: true });
