@@ -67,8 +67,8 @@ import { controlPlaneAssets } from '../test/support/kube-apiserver.js';
 import {
   clusterInView,
   nodesBehind,
+  CLUSTER_POLICY_PLURAL,
   ENFORCED_PLURALS,
-  SOURCE_PLURALS,
   waitForEnforced,
 } from '../test/support/stack.js';
 import {
@@ -464,16 +464,14 @@ async function run(workDir: string): Promise<boolean> {
     const url = api.kubeConfig.getCurrentCluster()?.server ?? '?';
     say(`  ${api.label} at ${url} (${server.why})`);
     say(`  created ${[...created].map(([plural, n]) => `${n} ${plural}`).join(', ')}`);
-    const cnps = created.get('clusternetworkpolicies') ?? 0;
-    if (cnps > 0) {
-      const read = (SOURCE_PLURALS as readonly string[]).includes('clusternetworkpolicies');
+    if (created.has(CLUSTER_POLICY_PLURAL))
       say(
-        `  ClusterNetworkPolicies through nftpol's test CRD (test/fixtures/crds/)` +
-          (read ? '' : `; the checks below read ${SOURCE_PLURALS.join(', ')} only, not them yet`),
+        `  ClusterNetworkPolicies served by nftpol's test CRD (test/fixtures/crds/; a cluster ` +
+          `installs network-policy-api's), enforced and judged like the rest`,
       );
-    }
-    // Everything below is read back through this list + watch, as a client sees it.
-    view = await watchResources(api, ENFORCED_PLURALS);
+    // Everything below is read back through this list + watch, as a client sees it
+    // (ClusterNetworkPolicies included: clusterInView reads them when watched).
+    view = await watchResources(api, [...ENFORCED_PLURALS, CLUSTER_POLICY_PLURAL]);
 
     // Started first: its Node.js start-up overlaps building the namespaces.
     step('Start the controller (bin/nftpol-controller)');
