@@ -10,7 +10,7 @@
  * `nftpol.io/set=<set id>`, so an executor watches exactly the sets its
  * NodeFirewall lists in `spec.addressSets` with one label selector.
  */
-import { API_VERSION } from './nodefirewall.js';
+import type { API_VERSION } from './nodefirewall.js';
 
 /** Resource name in URLs: `/apis/nftpol.io/v1alpha1/addresssets/<slice>`. */
 export const ADDRESS_SET_PLURAL = 'addresssets';
