@@ -174,8 +174,7 @@ describe('SetPublisher: the fewest slice writes', () => {
   it('a slice deleted by someone else is rewritten', async () => {
     const r = rig();
     await r.sets.publish([members(WEB, '10.0.0.1')], []);
-    for (const body of r.applied.values())
-      r.sets.observe(body.metadata.name, observedSlice(body));
+    for (const body of r.applied.values()) r.sets.observe(body.metadata.name, observedSlice(body));
     r.sets.observe(`${WEB.id}-0`, null);
     assert.deepEqual(r.retried, [[WEB.id]]);
     r.calls.length = 0;
