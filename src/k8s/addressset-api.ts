@@ -6,7 +6,6 @@
  * one implementation over client-node and the builder of the apply body, so
  * every slice is labelled and annotated the same way.
  */
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { AddressSetKind, AddressSetSpec } from './addressset.js';
 import {
   ADDRESS_SET_KIND,
@@ -17,9 +16,8 @@ import {
   sliceName,
 } from './addressset.js';
 import type { ApiClients } from './client.js';
-import { statusCode } from './errors.js';
-import { CONTROLLER_FIELD_MANAGER } from './nodefirewall-api.js';
-import { API_VERSION, GROUP, VERSION } from './nodefirewall.js';
+import { API_VERSION } from './nodefirewall.js';
+import { nftpolObjectWriter, type NftpolObjectWriter } from './nftpol-object-writer.js';
 
 /** The CRD's limit on `spec.peer`, in characters. */
 export const PEER_MAX_LENGTH = 1024;
@@ -37,13 +35,8 @@ export interface AddressSetApply {
   readonly spec: AddressSetSpec;
 }
 
-/** The API calls the controller needs to keep slices. */
-export interface AddressSetWriter {
-  /** Server-side apply (field manager {@link CONTROLLER_FIELD_MANAGER}, force). */
-  apply(body: AddressSetApply): Promise<void>;
-  /** Deletes the slice `name`; resolves when it is gone or was already gone. */
-  remove(name: string): Promise<void>;
-}
+/** The API calls the controller needs to keep slices: apply and delete. */
+export type AddressSetWriter = NftpolObjectWriter<AddressSetApply>;
 
 /**
  * The apply body of slice `index` of set `setId`.
@@ -92,28 +85,7 @@ export function addressSetBody(
 
 /** {@link AddressSetWriter} over client-node. */
 export function apiAddressSetWriter(clients: ApiClients): AddressSetWriter {
-  const where = { group: GROUP, version: VERSION, plural: ADDRESS_SET_PLURAL };
-  return {
-    apply: async (body) => {
-      await clients.custom.patchClusterCustomObject(
-        {
-          ...where,
-          name: body.metadata.name,
-          body,
-          fieldManager: CONTROLLER_FIELD_MANAGER,
-          force: true,
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      );
-    },
-    remove: async (name) => {
-      try {
-        await clients.custom.deleteClusterCustomObject({ ...where, name });
-      } catch (err) {
-        if (statusCode(err) !== 404) throw err;
-      }
-    },
-  };
+  return nftpolObjectWriter<AddressSetApply>(clients, ADDRESS_SET_PLURAL);
 }
 
 /** `peer`, cut to {@link PEER_MAX_LENGTH} characters (code points, as the server counts). */

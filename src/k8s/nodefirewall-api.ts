@@ -4,14 +4,12 @@
  * retry) and reaches the API only through {@link NodeFirewallWriter}, so its
  * tests need no server; this file is the one implementation over client-node.
  */
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ApiClients } from './client.js';
-import { statusCode } from './errors.js';
 import type { API_VERSION, KIND } from './nodefirewall.js';
-import { GROUP, PLURAL, VERSION, type NodeFirewallSpec } from './nodefirewall.js';
+import { PLURAL, type NodeFirewallSpec } from './nodefirewall.js';
+import { nftpolObjectWriter, type NftpolObjectWriter } from './nftpol-object-writer.js';
 
-/** Field manager of every controller write (NodeFirewalls, the Lease, Events). */
-export const CONTROLLER_FIELD_MANAGER = 'nftpol-controller';
+export { CONTROLLER_FIELD_MANAGER } from './nftpol-object-writer.js';
 
 /** The server-side apply body of one NodeFirewall. */
 export interface NodeFirewallApply {
@@ -32,36 +30,10 @@ export interface NodeFirewallApply {
   readonly spec: NodeFirewallSpec;
 }
 
-/** The API calls the publisher needs. */
-export interface NodeFirewallWriter {
-  /** Server-side apply (field manager {@link CONTROLLER_FIELD_MANAGER}, force). */
-  apply(body: NodeFirewallApply): Promise<void>;
-  /** Deletes the NodeFirewall; resolves when it is gone or was already gone. */
-  remove(name: string): Promise<void>;
-}
+/** The API calls the publisher needs: apply and delete. */
+export type NodeFirewallWriter = NftpolObjectWriter<NodeFirewallApply>;
 
 /** {@link NodeFirewallWriter} over client-node. */
 export function apiNodeFirewallWriter(clients: ApiClients): NodeFirewallWriter {
-  const where = { group: GROUP, version: VERSION, plural: PLURAL };
-  return {
-    apply: async (body) => {
-      await clients.custom.patchClusterCustomObject(
-        {
-          ...where,
-          name: body.metadata.name,
-          body,
-          fieldManager: CONTROLLER_FIELD_MANAGER,
-          force: true,
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      );
-    },
-    remove: async (name) => {
-      try {
-        await clients.custom.deleteClusterCustomObject({ ...where, name });
-      } catch (err) {
-        if (statusCode(err) !== 404) throw err;
-      }
-    },
-  };
+  return nftpolObjectWriter<NodeFirewallApply>(clients, PLURAL);
 }
