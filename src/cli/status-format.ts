@@ -1,14 +1,21 @@
 /**
  * The text and JSON forms of `nftpol status`: the rows that status-report.ts
- * computes, printed as kubectl-style tables (with a line per failing and
- * pending node, and per node with SetsReady False or sets missing) or as
- * JSON. Kept apart from the computation so that the report model is tested
+ * computes, printed as kubectl-style tables (ClusterNetworkPolicies, then
+ * NetworkPolicies, with a line per failing and pending node; nodes, with a
+ * line per node with SetsReady False or sets missing) or as JSON. Kept apart from the computation so that the report model is tested
  * as data and the printing as text.
  *
  * PURE: formats what it is given.
  */
 import { unreadableLine, type LiveSets } from './live-sets.js';
-import type { AddressSetsRead, NodeStatusRow, PolicyStatus } from './status-report.js';
+import type {
+  AddressSetsRead,
+  ClusterPoliciesRead,
+  ClusterPolicyStatus,
+  LiveClusterPolicies,
+  NodeStatusRow,
+  PolicyStatus,
+} from './status-report.js';
 
 /** A duration the way kubectl prints ages: `45s`, `12m`, `3h`, `5d`; `-` for null. */
 export function formatAge(seconds: number | null): string {
@@ -41,27 +48,79 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [header, ...rows].map(line).join('\n') + '\n';
 }
 
+const IN_FORCE_HEADER = ['STATE', 'IN FORCE', 'FAILING', 'SINCE', 'TIME TO ENFORCE'];
+
+function inForceCells(r: PolicyStatus): string[] {
+  return [
+    r.state,
+    `${r.enforcing.length}/${r.mustEnforce.length}`,
+    String(r.failing.length),
+    r.since ?? '-',
+    formatDuration(r.timeToEnforceSeconds),
+  ];
+}
+
 /**
- * The policy table, then one line per failing node (`policy: node: Reason:
- * message`) and per pending node.
+ * The one line saying ClusterNetworkPolicies could not be read, or null when
+ * they were (or were not asked for).
  */
-export function formatPolicyStatusText(rows: readonly PolicyStatus[]): string {
-  if (rows.length === 0) return 'No NetworkPolicies found.\n';
-  const body = table(
-    ['POLICY', 'STATE', 'IN FORCE', 'FAILING', 'SINCE', 'TIME TO ENFORCE'],
-    rows.map((r) => [
-      r.policy,
-      r.state,
-      `${r.enforcing.length}/${r.mustEnforce.length}`,
-      String(r.failing.length),
-      r.since ?? '-',
-      formatDuration(r.timeToEnforceSeconds),
-    ]),
-  );
-  const details = rows.flatMap((r) => [
+export function clusterPoliciesUnreadableLine(
+  clusterPolicies: LiveClusterPolicies | null,
+): string | null {
+  return clusterPolicies?.kind === 'unreadable'
+    ? `ClusterNetworkPolicies not read (${clusterPolicies.why}): only NetworkPolicies are shown`
+    : null;
+}
+
+/**
+ * The ClusterNetworkPolicy table (`cnp:<name>` with TIER and PRIORITY, in
+ * the order given) when there are such rows, then the NetworkPolicy table;
+ * then one line per failing node (`policy: failing on node: Reason:
+ * message`) and per policy with pending nodes; then, when
+ * `clusterPolicies` could not be read, one line saying so.
+ */
+export function formatPolicyStatusText(
+  rows: readonly PolicyStatus[],
+  clusterRows: readonly ClusterPolicyStatus[] = [],
+  clusterPolicies: LiveClusterPolicies | null = null,
+): string {
+  const unreadable = clusterPoliciesUnreadableLine(clusterPolicies);
+  if (rows.length === 0 && clusterRows.length === 0) {
+    const none =
+      clusterPolicies?.kind === 'listed'
+        ? 'No NetworkPolicies or ClusterNetworkPolicies found.'
+        : 'No NetworkPolicies found.';
+    return `${none}\n${unreadable === null ? '' : `${unreadable}\n`}`;
+  }
+  const tables = [
+    ...(clusterRows.length === 0
+      ? []
+      : [
+          table(
+            ['POLICY', 'TIER', 'PRIORITY', ...IN_FORCE_HEADER],
+            clusterRows.map((r) => [
+              r.policy,
+              r.tier ?? '-',
+              r.priority === null ? '-' : String(r.priority),
+              ...inForceCells(r),
+            ]),
+          ),
+        ]),
+    ...(rows.length === 0
+      ? []
+      : [
+          table(
+            ['POLICY', ...IN_FORCE_HEADER],
+            rows.map((r) => [r.policy, ...inForceCells(r)]),
+          ),
+        ]),
+  ];
+  const details = [...clusterRows, ...rows].flatMap((r) => [
     ...r.failing.map((f) => `${r.policy}: failing on ${f.node}: ${f.reason}: ${f.message}`),
     ...(r.pending.length > 0 ? [`${r.policy}: pending on ${r.pending.join(', ')}`] : []),
   ]);
+  if (unreadable !== null) details.push(unreadable);
+  const body = tables.join('\n');
   return details.length === 0 ? body : `${body}\n${details.join('\n')}\n`;
 }
 
@@ -123,12 +182,18 @@ function listMissing(ids: readonly string[]): string {
 }
 
 /**
- * Rows as pretty JSON, `{"policies": [...]}` or `{"nodes": [...],
- * "addressSets": {...}}`, newline-terminated.
+ * Rows as pretty JSON, newline-terminated: `{"policies": [...],
+ * "clusterPolicies": [...], "clusterPoliciesRead": {...}}` (the last absent
+ * when ClusterNetworkPolicies were not asked for), or `{"nodes": [...],
+ * "addressSets": {...}}`.
  */
 export function formatStatusJson(
   report:
-    | { readonly policies: readonly PolicyStatus[] }
+    | {
+        readonly policies: readonly PolicyStatus[];
+        readonly clusterPolicies?: readonly ClusterPolicyStatus[];
+        readonly clusterPoliciesRead?: ClusterPoliciesRead;
+      }
     | { readonly nodes: readonly NodeStatusRow[]; readonly addressSets: AddressSetsRead },
 ): string {
   return `${JSON.stringify(report, null, 2)}\n`;

@@ -1,8 +1,8 @@
 /**
- * The computation behind `nftpol status`: NodeFirewalls and NetworkPolicies
- * as the API returns them (plain JSON) → one row per policy (where it must be
- * in force, where it is, since when, where it fails and why) or per node
- * (its conditions at a glance). status-format.ts prints the rows. Kept apart
+ * The computation behind `nftpol status`: NodeFirewalls, NetworkPolicies and
+ * ClusterNetworkPolicies as the API returns them (plain JSON) → one row per
+ * policy (where it must be in force, where it is, since when, where it fails
+ * and why) or per node (its conditions at a glance). status-format.ts prints the rows. Kept apart
  * from the command so that every case — in force everywhere, failing on one
  * node, never applied — is a table row in a unit test, without an API server.
  *
@@ -25,6 +25,12 @@
  *    SINCE minus that change; null when it would be negative (the last change,
  *    e.g. of a label, altered no node's script) or unknown.
  *
+ * A ClusterNetworkPolicy is the same, under its output name `cnp:<name>`
+ * (policyNames lists it for every node where its rules gave a pod chain
+ * lines), with its tier and priority; its rows come in evaluation order
+ * (Admin, then Baseline; priority, then name). Its CRD is optional and
+ * listing it may be forbidden: {@link LiveClusterPolicies} says which, and
+ * NetworkPolicies are reported either way.
  *
  * Per node, besides its conditions (`SetsReady` among them: the shared sets
  * its rules name have all arrived), the number of those sets
@@ -34,6 +40,8 @@
  *
  * PURE: the caller passes `now` (node ages only).
  */
+import { clusterPolicyName } from '../policy/model.js';
+import { compareText } from '../policy/order.js';
 import { missingSetsOf, slicesBySet, type LiveSets } from './live-sets.js';
 
 /** The parts of a NetworkPolicy read here. */
@@ -44,6 +52,27 @@ export interface PolicyObject {
     readonly creationTimestamp?: string | Date;
     readonly managedFields?: readonly { readonly time?: string | Date }[];
   };
+}
+
+/** The parts of a ClusterNetworkPolicy read here (cluster-scoped: no namespace). */
+export interface ClusterPolicyObject extends PolicyObject {
+  readonly spec?: { readonly tier?: string; readonly priority?: number };
+}
+
+/**
+ * The ClusterNetworkPolicies as listed, or why they could not be: their CRD
+ * is not installed (404) or the user may not list them (403).
+ */
+export type LiveClusterPolicies =
+  | { readonly kind: 'listed'; readonly items: readonly ClusterPolicyObject[] }
+  | { readonly kind: 'unreadable'; readonly why: string };
+
+/** The prefix of a ClusterNetworkPolicy's output name (`cnp:<name>`), never in a NetworkPolicy's. */
+export const CLUSTER_POLICY_PREFIX = clusterPolicyName({ name: '' });
+
+/** Whether `name` (a policyNames entry or a typed POLICY) names a ClusterNetworkPolicy. */
+export function isClusterPolicyKey(name: string): boolean {
+  return name.startsWith(CLUSTER_POLICY_PREFIX);
 }
 
 /** The parts of a condition read here. */
@@ -125,6 +154,19 @@ export interface PolicyStatus {
   readonly timeToEnforceSeconds: number | null;
 }
 
+/** One ClusterNetworkPolicy row of `nftpol status`; `policy` is `cnp:<name>`. */
+export interface ClusterPolicyStatus extends PolicyStatus {
+  /** `spec.tier` (`Admin` or `Baseline`); null when unknown (Deleted). */
+  readonly tier: string | null;
+  /** `spec.priority` (0–1000, lower first within the tier); null when unknown (Deleted). */
+  readonly priority: number | null;
+}
+
+/** Whether `status` could read the ClusterNetworkPolicies, as its JSON says. */
+export type ClusterPoliciesRead =
+  | { readonly readable: true; readonly items: number }
+  | { readonly readable: false; readonly why: string };
+
 /** One row of `nftpol status nodes`. */
 export interface NodeStatusRow {
   readonly node: string;
@@ -158,9 +200,12 @@ export interface NodeStatusRow {
 
 /** What to report on. */
 export interface StatusFilter {
-  /** Only policies of this namespace. */
+  /** Only NetworkPolicies of this namespace (ClusterNetworkPolicies are cluster-scoped). */
   readonly namespace?: string;
-  /** Only this policy (a name within `namespace`, or `namespace/name`). */
+  /**
+   * Only this policy: a NetworkPolicy's name within `namespace`, or
+   * `namespace/name`; or a ClusterNetworkPolicy's `cnp:<name>`.
+   */
   readonly policy?: string;
 }
 
@@ -232,17 +277,10 @@ function wanted(key: string, filter: StatusFilter): boolean {
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/**
- * One row per policy: every NetworkPolicy that passes `filter`, plus every
- * policy still named in a node's script though the object is gone. Sorted by
- * `namespace/name`.
- */
-export function policyStatusOf(
+/** The NodeFirewalls whose `spec.summary.policyNames` lists each name. */
+function carriersOf(
   nodeFirewalls: readonly NodeFirewallObject[],
-  policies: readonly PolicyObject[],
-  filter: StatusFilter = {},
-): PolicyStatus[] {
-  const objects = new Map(policies.map((p) => [keyOf(p), p]));
+): Map<string, NodeFirewallObject[]> {
   const carriers = new Map<string, NodeFirewallObject[]>();
   for (const nf of nodeFirewalls) {
     for (const name of nf.spec?.summary?.policyNames ?? []) {
@@ -251,63 +289,133 @@ export function policyStatusOf(
       carriers.set(name, list);
     }
   }
+  return carriers;
+}
+
+/**
+ * One row per policy: every NetworkPolicy that passes `filter`, plus every
+ * policy still named in a node's script though the object is gone. Sorted by
+ * `namespace/name`. ClusterNetworkPolicies: {@link clusterPolicyStatusOf}.
+ */
+export function policyStatusOf(
+  nodeFirewalls: readonly NodeFirewallObject[],
+  policies: readonly PolicyObject[],
+  filter: StatusFilter = {},
+): PolicyStatus[] {
+  const objects = new Map(policies.map((p) => [keyOf(p), p]));
+  const carriers = carriersOf(nodeFirewalls);
   const keys = [...new Set([...objects.keys(), ...carriers.keys()])]
-    .filter((k) => wanted(k, filter))
+    .filter((k) => !isClusterPolicyKey(k) && wanted(k, filter))
     .sort(byName);
-  return keys.map((key) => {
-    const nodes = [...(carriers.get(key) ?? [])].sort((a, b) =>
-      byName(a.metadata?.name ?? '', b.metadata?.name ?? ''),
-    );
-    const enforcing: string[] = [];
-    const pending: string[] = [];
-    const failing: FailingNode[] = [];
-    const times: string[] = [];
-    for (const nf of nodes) {
-      const node = nf.metadata?.name ?? '';
-      const state = nodeStateOf(nf);
-      if (state.kind === 'enforcing') {
-        enforcing.push(node);
-        if (state.since !== null) times.push(state.since);
-      } else if (state.kind === 'failing') {
-        failing.push({ node, reason: state.reason, message: state.message });
-      } else {
-        pending.push(node);
-      }
-    }
+  return keys.map((key) => rowOf(key, objects.get(key), carriers.get(key) ?? []));
+}
+
+/**
+ * One row per ClusterNetworkPolicy (`cnp:<name>`): every listed one, plus
+ * every one still named in a node's script though the object is gone; only
+ * the one `filter.policy` names when it names one, none when it names a
+ * NetworkPolicy (`filter.namespace` does not apply). In evaluation order:
+ * Admin, then Baseline, each by priority, then name; Deleted ones (tier
+ * unknown) last. None when they could not be read.
+ */
+export function clusterPolicyStatusOf(
+  nodeFirewalls: readonly NodeFirewallObject[],
+  clusterPolicies: LiveClusterPolicies,
+  filter: StatusFilter = {},
+): ClusterPolicyStatus[] {
+  if (clusterPolicies.kind === 'unreadable') return [];
+  if (filter.policy !== undefined && !isClusterPolicyKey(filter.policy)) return [];
+  const objects = new Map(
+    clusterPolicies.items.map((p) => [clusterPolicyName({ name: p.metadata?.name ?? '' }), p]),
+  );
+  const carriers = carriersOf(nodeFirewalls);
+  const keys = [...new Set([...objects.keys(), ...carriers.keys()])].filter(
+    (k) => isClusterPolicyKey(k) && (filter.policy === undefined || filter.policy === k),
+  );
+  const rows = keys.map((key): ClusterPolicyStatus => {
     const object = objects.get(key);
-    const change = object === undefined ? { at: null, from: null } : changeTimeOf(object);
-    const state: PolicyState =
-      object === undefined
-        ? 'Deleted'
-        : nodes.length === 0
-          ? 'NoPods'
-          : failing.length > 0
-            ? 'Failing'
-            : pending.length > 0
-              ? 'Pending'
-              : 'Enforced';
-    const allIn = nodes.length > 0 && enforcing.length === nodes.length;
-    const since =
-      allIn && times.length === nodes.length
-        ? (toIso(times.sort((a, b) => Date.parse(a) - Date.parse(b))[times.length - 1]) ?? null)
-        : null;
-    const delta =
-      since !== null && change.at !== null
-        ? (Date.parse(since) - Date.parse(change.at)) / 1000
-        : null;
+    const tier = object?.spec?.tier;
+    const priority = object?.spec?.priority;
     return {
-      policy: key,
-      state,
-      mustEnforce: nodes.map((n) => n.metadata?.name ?? ''),
-      enforcing,
-      pending,
-      failing,
-      changedAt: change.at,
-      changedFrom: change.from,
-      since,
-      timeToEnforceSeconds: delta !== null && delta >= 0 ? delta : null,
+      ...rowOf(key, object, carriers.get(key) ?? []),
+      tier: typeof tier === 'string' ? tier : null,
+      priority: typeof priority === 'number' ? priority : null,
     };
   });
+  const tierRank = (tier: string | null): number =>
+    tier === 'Admin' ? 0 : tier === 'Baseline' ? 1 : 2;
+  return rows.sort(
+    (a, b) =>
+      tierRank(a.tier) - tierRank(b.tier) ||
+      (a.priority ?? Infinity) - (b.priority ?? Infinity) ||
+      compareText(a.policy, b.policy),
+  );
+}
+
+/** {@link ClusterPoliciesRead} of what was listed. */
+export function clusterPoliciesReadOf(clusterPolicies: LiveClusterPolicies): ClusterPoliciesRead {
+  return clusterPolicies.kind === 'listed'
+    ? { readable: true, items: clusterPolicies.items.length }
+    : { readable: false, why: clusterPolicies.why };
+}
+
+/** The row of the policy named `key`, from its object (undefined: gone) and the nodes naming it. */
+function rowOf(
+  key: string,
+  object: PolicyObject | undefined,
+  carriers: readonly NodeFirewallObject[],
+): PolicyStatus {
+  const nodes = [...carriers].sort((a, b) =>
+    byName(a.metadata?.name ?? '', b.metadata?.name ?? ''),
+  );
+  const enforcing: string[] = [];
+  const pending: string[] = [];
+  const failing: FailingNode[] = [];
+  const times: string[] = [];
+  for (const nf of nodes) {
+    const node = nf.metadata?.name ?? '';
+    const state = nodeStateOf(nf);
+    if (state.kind === 'enforcing') {
+      enforcing.push(node);
+      if (state.since !== null) times.push(state.since);
+    } else if (state.kind === 'failing') {
+      failing.push({ node, reason: state.reason, message: state.message });
+    } else {
+      pending.push(node);
+    }
+  }
+  const change = object === undefined ? { at: null, from: null } : changeTimeOf(object);
+  const state: PolicyState =
+    object === undefined
+      ? 'Deleted'
+      : nodes.length === 0
+        ? 'NoPods'
+        : failing.length > 0
+          ? 'Failing'
+          : pending.length > 0
+            ? 'Pending'
+            : 'Enforced';
+  const allIn = nodes.length > 0 && enforcing.length === nodes.length;
+  const since =
+    allIn && times.length === nodes.length
+      ? (toIso(times.sort((a, b) => Date.parse(a) - Date.parse(b))[times.length - 1]) ?? null)
+      : null;
+  const delta =
+    since !== null && change.at !== null
+      ? (Date.parse(since) - Date.parse(change.at)) / 1000
+      : null;
+  return {
+    policy: key,
+    state,
+    mustEnforce: nodes.map((n) => n.metadata?.name ?? ''),
+    enforcing,
+    pending,
+    failing,
+    changedAt: change.at,
+    changedFrom: change.from,
+    since,
+    timeToEnforceSeconds: delta !== null && delta >= 0 ? delta : null,
+  };
 }
 
 /**

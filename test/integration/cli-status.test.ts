@@ -9,17 +9,32 @@
  * them. Asserts the per-policy and per-node answers in JSON and text, the
  * missing sets, the one line said when a user may not list AddressSets, the
  * exit code when the API is unreachable, and explain's live counts and live
- * set membership.
+ * set membership. ClusterNetworkPolicies: the suite starts without their CRD
+ * (status says so in one line and answers for NetworkPolicies); the last
+ * cases install it, create two, and see one in force on the nodes whose
+ * NodeFirewall names it (`cnp:<name>`), then a user who may not list them.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LiveSetsJson } from '../../src/cli/explain-sets.js';
 import { readClusterYaml } from '../../src/cli/load-yaml.js';
-import type { AddressSetsRead, NodeStatusRow, PolicyStatus } from '../../src/cli/status-report.js';
+import type {
+  AddressSetsRead,
+  ClusterPoliciesRead,
+  ClusterPolicyStatus,
+  NodeStatusRow,
+  PolicyStatus,
+} from '../../src/cli/status-report.js';
 import { qualifiedName } from '../../src/policy/model.js';
 import { namedPortSet, podsPeerSet } from '../../src/policy/peer-sets.js';
 import { REPO, runNftpol } from '../unit/cli/run-cli.js';
-import { objectPath, realServerSkip, startTestApi, type TestApi } from '../support/test-api.js';
+import {
+  installClusterPolicyCrd,
+  objectPath,
+  realServerSkip,
+  startTestApi,
+  type TestApi,
+} from '../support/test-api.js';
 
 const HASH_A = `sha256:${'a'.repeat(64)}`;
 const HASH_B = `sha256:${'b'.repeat(64)}`;
@@ -131,7 +146,25 @@ function addressSet(setId: string, members: string[]) {
   };
 }
 
-/** Seconds since the epoch of the latest managedFields time of a policy (`changedAt`). */
+/** A ClusterNetworkPolicy `name` of `tier` and `priority`: deny ingress from every namespace. */
+function clusterPolicy(name: string, tier: 'Admin' | 'Baseline', priority: number) {
+  return {
+    apiVersion: 'policy.networking.k8s.io/v1alpha2',
+    kind: 'ClusterNetworkPolicy',
+    metadata: { name },
+    spec: {
+      tier,
+      priority,
+      subject: { namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'payments' } } },
+      ingress: [{ name: 'deny-all', action: 'Deny', from: [{ namespaces: {} }] }],
+    },
+  };
+}
+
+const NOT_INSTALLED =
+  'ClusterNetworkPolicies not read (the ClusterNetworkPolicy CRD is not installed (404)): only NetworkPolicies are shown';
+
+/** Milliseconds since the epoch of the latest managedFields time of a policy (`changedAt`). */
 function lastChange(object: { metadata: Record<string, unknown> }): number {
   const fields = (object.metadata['managedFields'] ?? []) as { time?: string }[];
   return Math.max(...fields.map((f) => Date.parse(f.time ?? '')).filter((t) => !isNaN(t)));
@@ -240,7 +273,17 @@ describe('nftpol status against the real kube-apiserver', { skip: realServerSkip
     const r = await runNftpol(['status', ...server, '-o', 'json']);
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
-    const { policies } = JSON.parse(r.stdout) as { policies: PolicyStatus[] };
+    const { policies, clusterPolicies, clusterPoliciesRead } = JSON.parse(r.stdout) as {
+      policies: PolicyStatus[];
+      clusterPolicies: ClusterPolicyStatus[];
+      clusterPoliciesRead: ClusterPoliciesRead;
+    };
+    // No ClusterNetworkPolicy CRD yet: said, and the NetworkPolicies answered.
+    assert.deepEqual(clusterPolicies, []);
+    assert.deepEqual(clusterPoliciesRead, {
+      readable: false,
+      why: 'the ClusterNetworkPolicy CRD is not installed (404)',
+    });
     assert.deepEqual(
       policies.map((p) => [p.policy, p.state]),
       [
@@ -279,6 +322,7 @@ describe('nftpol status against the real kube-apiserver', { skip: realServerSkip
         '',
         'payments/default-deny-ingress: failing on node-b: ApplyFailed: Error: Could not process rule: No such file or directory',
         'payments/default-deny-ingress: pending on node-c',
+        NOT_INSTALLED,
         '',
       ].join('\n'),
     );
@@ -521,5 +565,145 @@ describe('nftpol status against the real kube-apiserver', { skip: realServerSkip
         },
       ],
     });
+  });
+
+  it('with the CRD installed, a ClusterNetworkPolicy is in force on the nodes whose NodeFirewall names it', async () => {
+    await installClusterPolicyCrd(api);
+    await api.create([clusterPolicy('guard', 'Admin', 10), clusterPolicy('floor', 'Baseline', 5)]);
+    const guard = await api.request('GET', objectPath('clusternetworkpolicies', 'guard'));
+    const changed = lastChange(guard);
+    const applied = (ms: number) => new Date(changed + ms).toISOString().replace(/\.000Z$/, 'Z');
+    const status = (hash: string) => ({
+      observedGeneration: 1,
+      appliedHash: hash,
+      lastAppliedTime: applied(2000),
+      conditions: [
+        {
+          ...condition('True', 'Applied', 'Applied the script.'),
+          lastTransitionTime: applied(2000),
+        },
+      ],
+    });
+    // node-e has applied guard's lines; node-f still runs the script before them.
+    await api.create([
+      seededNodeFirewall('node-e', ['cnp:guard', 'payments/default-deny-ingress'], status(HASH_A)),
+      seededNodeFirewall('node-f', ['cnp:guard'], status(HASH_B)),
+    ]);
+
+    const pending = await runNftpol(['status', ...server]);
+    assert.equal(pending.code, 0, pending.stderr);
+    assert.ok(
+      pending.stdout.startsWith(
+        [
+          'POLICY     TIER      PRIORITY  STATE    IN FORCE  FAILING  SINCE  TIME TO ENFORCE',
+          'cnp:guard  Admin     10        Pending  1/2       0        -      -',
+          'cnp:floor  Baseline  5         NoPods   0/0       0        -      -',
+          '',
+          'POLICY ',
+        ].join('\n'),
+      ),
+      pending.stdout,
+    );
+    assert.match(pending.stdout, /\ncnp:guard: pending on node-f\n/);
+    assert.doesNotMatch(pending.stdout, /ClusterNetworkPolicies not read/);
+
+    await api.mergePatch(
+      'nodefirewalls',
+      'node-f',
+      { status: { appliedHash: HASH_A } },
+      { status: true },
+    );
+    const r = await runNftpol(['status', ...server, 'cnp:guard']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      [
+        'POLICY     TIER   PRIORITY  STATE     IN FORCE  FAILING  SINCE                 TIME TO ENFORCE',
+        `cnp:guard  Admin  10        Enforced  2/2       0        ${applied(2000)}  2s`,
+        '',
+      ].join('\n'),
+    );
+    const json = await runNftpol(['status', ...server, '-n', 'shop', '-o', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    const report = JSON.parse(json.stdout) as {
+      policies: PolicyStatus[];
+      clusterPolicies: ClusterPolicyStatus[];
+      clusterPoliciesRead: ClusterPoliciesRead;
+    };
+    // -n filters NetworkPolicies only.
+    assert.deepEqual(
+      report.policies.map((p) => p.policy),
+      ['shop/allow-web', 'shop/unused'],
+    );
+    assert.deepEqual(report.clusterPoliciesRead, { readable: true, items: 2 });
+    assert.deepEqual(report.clusterPolicies[0], {
+      policy: 'cnp:guard',
+      state: 'Enforced',
+      mustEnforce: ['node-e', 'node-f'],
+      enforcing: ['node-e', 'node-f'],
+      pending: [],
+      failing: [],
+      changedAt: applied(0),
+      changedFrom: 'managedFields',
+      since: applied(2000),
+      timeToEnforceSeconds: 2,
+      tier: 'Admin',
+      priority: 10,
+    });
+  });
+
+  it('cnp:NAME that exists nowhere exits 1, and -n with cnp:NAME is a usage error', async () => {
+    const r = await runNftpol(['status', ...server, 'cnp:nope']);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /no ClusterNetworkPolicy cnp:nope in the cluster or in any node's script/,
+    );
+    assert.equal((await runNftpol(['status', ...server, '-n', 'shop', 'cnp:guard'])).code, 2);
+  });
+
+  it('says in one line that ClusterNetworkPolicies may not be listed, and answers', async () => {
+    const real = api.real;
+    if (real === undefined) return;
+    await api.create([
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'policy-reader' },
+        rules: [
+          { apiGroups: ['nftpol.io'], resources: ['nodefirewalls'], verbs: ['list'] },
+          { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list'] },
+        ],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'policy-reader' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'policy-reader',
+        },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'policy-reader' }],
+      },
+    ]);
+    const args = ['status', '--kubeconfig', real.userKubeconfig('policy-reader')];
+    // The RBAC authorizer sees the new binding within moments, not at once.
+    let r = await runNftpol(args);
+    for (let i = 0; i < 50 && r.code !== 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      r = await runNftpol(args);
+    }
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^POLICY\s+STATE\s+IN FORCE/);
+    assert.doesNotMatch(r.stdout, /cnp:/);
+    const notRead = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('ClusterNetworkPolicies not read'));
+    assert.equal(notRead.length, 1, r.stdout);
+    assert.match(
+      notRead[0] ?? '',
+      /^ClusterNetworkPolicies not read \(403 Forbidden: .*"clusternetworkpolicies".*\): only NetworkPolicies are shown$/,
+    );
   });
 });

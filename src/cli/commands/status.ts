@@ -1,8 +1,10 @@
 /**
  * `nftpol status`: is my policy in force yet, and where? Reads the
- * NodeFirewalls and NetworkPolicies from the API (read-only: two list calls)
- * and prints, per policy, the nodes that must enforce it, those that do,
- * since when, and those failing with their reasons; `nftpol status nodes`
+ * NodeFirewalls, NetworkPolicies and ClusterNetworkPolicies from the API
+ * (read-only: three list calls; the last one's 404 — no CRD — or 403 is
+ * reported in one line, not fatal) and prints, per policy, the nodes that
+ * must enforce it, those that do, since when, and those failing with their
+ * reasons; `nftpol status nodes`
  * prints each node's conditions at a glance, with the shared sets its rules
  * name that have no AddressSet slice (a third list call, whose refusal is
  * reported, not fatal). The computation is src/cli/status-report.ts; this
@@ -11,6 +13,7 @@
  */
 import type { makeApiClients } from '../../k8s/client.js';
 import { ADDRESS_SET_PLURAL, SET_LABEL } from '../../k8s/addressset.js';
+import { CNP_GROUP, CNP_PLURAL, CNP_VERSION } from '../../k8s/cluster-network-policy.js';
 import { GROUP, PLURAL, VERSION } from '../../k8s/nodefirewall.js';
 import type {
   CliEnv,
@@ -31,8 +34,14 @@ import {
 } from '../status-format.js';
 import {
   addressSetsReadOf,
+  CLUSTER_POLICY_PREFIX,
+  clusterPoliciesReadOf,
+  clusterPolicyStatusOf,
+  isClusterPolicyKey,
   nodeStatusOf,
   policyStatusOf,
+  type ClusterPolicyObject,
+  type LiveClusterPolicies,
   type NodeFirewallObject,
   type PolicyObject,
 } from '../status-report.js';
@@ -67,7 +76,10 @@ export function readConnection(values: FlagValues): ApiConnection | null {
 /** What the cluster says, as plain JSON. */
 export interface LiveState {
   readonly nodeFirewalls: readonly NodeFirewallObject[];
+  /** The NetworkPolicies; empty when not asked for. */
   readonly policies: readonly PolicyObject[];
+  /** The ClusterNetworkPolicies, or why not; null when not asked for. */
+  readonly clusterPolicies: LiveClusterPolicies | null;
 }
 
 async function apiFor(
@@ -158,23 +170,69 @@ export async function readAddressSets(
   }
 }
 
-/** Lists NodeFirewalls and NetworkPolicies (of `namespace`, or all). @throws InputError */
+/**
+ * Lists the ClusterNetworkPolicies (one call). A missing CRD (404: the
+ * cluster does not serve policy.networking.k8s.io/v1alpha2) or a refusal
+ * (403) comes back as `unreadable`, for the caller to report in one line
+ * and carry on. @throws InputError for any other failure.
+ */
+export async function readClusterPolicies(
+  connection: ApiConnection | null,
+  env: CliEnv,
+): Promise<LiveClusterPolicies> {
+  const api = await apiFor(connection, env);
+  try {
+    const list: unknown = await api.custom.listClusterCustomObject({
+      group: CNP_GROUP,
+      version: CNP_VERSION,
+      plural: CNP_PLURAL,
+    });
+    return { kind: 'listed', items: plain<{ items?: ClusterPolicyObject[] }>(list).items ?? [] };
+  } catch (err) {
+    const code = statusCode(err);
+    if (code === 403) return { kind: 'unreadable', why: errorText(err) };
+    if (code === 404) {
+      return { kind: 'unreadable', why: 'the ClusterNetworkPolicy CRD is not installed (404)' };
+    }
+    throw new InputError(`cannot list ClusterNetworkPolicies: ${errorText(err)}`);
+  }
+}
+
+/** Which policies {@link readLiveState} lists besides the NodeFirewalls. */
+export interface LiveStateWanted {
+  /** @default true */
+  readonly networkPolicies?: boolean;
+  /** @default true */
+  readonly clusterPolicies?: boolean;
+}
+
+/**
+ * Lists NodeFirewalls, NetworkPolicies (of `namespace`, or all) and
+ * ClusterNetworkPolicies, leaving out what `wanted` turns off. @throws InputError
+ */
 export async function readLiveState(
   connection: ApiConnection | null,
   namespace: string | undefined,
   env: CliEnv,
+  wanted: LiveStateWanted = {},
 ): Promise<LiveState> {
   const api = await apiFor(connection, env);
   const nodeFirewalls = await readNodeFirewalls(connection, env);
-  try {
-    const list =
-      namespace === undefined
-        ? await api.networking.listNetworkPolicyForAllNamespaces()
-        : await api.networking.listNamespacedNetworkPolicy({ namespace });
-    return { nodeFirewalls, policies: plain<{ items?: PolicyObject[] }>(list).items ?? [] };
-  } catch (err) {
-    throw new InputError(`cannot list NetworkPolicies: ${errorText(err)}`);
+  let policies: PolicyObject[] = [];
+  if (wanted.networkPolicies !== false) {
+    try {
+      const list =
+        namespace === undefined
+          ? await api.networking.listNetworkPolicyForAllNamespaces()
+          : await api.networking.listNamespacedNetworkPolicy({ namespace });
+      policies = plain<{ items?: PolicyObject[] }>(list).items ?? [];
+    } catch (err) {
+      throw new InputError(`cannot list NetworkPolicies: ${errorText(err)}`);
+    }
   }
+  const clusterPolicies =
+    wanted.clusterPolicies === false ? null : await readClusterPolicies(connection, env);
+  return { nodeFirewalls, policies, clusterPolicies };
 }
 
 /** A validated `status` command line. */
@@ -186,15 +244,23 @@ export interface StatusOptions {
   readonly output: OutputFormat;
 }
 
-const HELP = `Usage: nftpol status [-n NAMESPACE] [POLICY] [--kubeconfig PATH | --server URL] [-o text|json]
+const HELP = `Usage: nftpol status [-n NAMESPACE] [POLICY | cnp:NAME] [--kubeconfig PATH | --server URL] [-o text|json]
        nftpol status nodes [--kubeconfig PATH | --server URL] [-o text|json]
 
-Is my policy in force yet, and where? Reads the NodeFirewalls and
-NetworkPolicies from the cluster (read-only) and prints, per policy: the nodes
-whose script carries it (IN FORCE n/m: n of those m have that script applied),
-its state (Enforced, Pending, Failing, NoPods, Deleted), since when it is in
-force everywhere, the time from its last change to then, and each failing node
-with the Applied condition's reason and message.
+Is my policy in force yet, and where? Reads the NodeFirewalls,
+NetworkPolicies and ClusterNetworkPolicies from the cluster (read-only) and
+prints, per policy: the nodes whose script carries it (IN FORCE n/m: n of
+those m have that script applied), its state (Enforced, Pending, Failing,
+NoPods, Deleted), since when it is in force everywhere, the time from its
+last change to then, and each failing node with the Applied condition's
+reason and message.
+
+ClusterNetworkPolicies are listed first, as cnp:NAME with their tier and
+priority, in evaluation order (Admin, then Baseline; by priority, then
+name). They are cluster-scoped: -n does not filter them. When they cannot
+be read (their CRD is not installed, or listing them is forbidden), one line
+says so and the NetworkPolicies are shown as usual. POLICY selects one
+NetworkPolicy (NAME or NAMESPACE/NAME), cnp:NAME one ClusterNetworkPolicy.
 
 "status nodes" prints every NodeFirewall's conditions at a glance: Applied,
 InSync, SetsReady, Ready, the applied hash (marked "(old)" when not the
@@ -207,7 +273,8 @@ The last change of a policy is the latest metadata.managedFields time (else
 its creationTimestamp); see docs/observability.md.
 
 Options:
-  -n, --namespace NS      only policies of this namespace
+  -n, --namespace NS      only NetworkPolicies of this namespace
+                          (ClusterNetworkPolicies are cluster-scoped: all shown)
       --kubeconfig PATH   kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)
       --context NAME      context within the kubeconfig
       --server URL        API server URL instead of a kubeconfig (plain http allowed)
@@ -231,6 +298,14 @@ export function parseStatusArgs(values: FlagValues, positionals: readonly string
   if (arg === 'nodes') {
     if (namespace !== undefined) throw new UsageError('-n does not apply to "status nodes"');
     return { what: 'nodes', connection, output };
+  }
+  if (arg !== undefined && isClusterPolicyKey(arg)) {
+    if (arg === CLUSTER_POLICY_PREFIX) throw new UsageError(`expected cnp:NAME, got "${arg}"`);
+    if (namespace !== undefined) {
+      throw new UsageError(
+        `-n does not apply to ${arg}: ClusterNetworkPolicies are cluster-scoped`,
+      );
+    }
   }
   if (arg !== undefined && arg.includes('/') && namespace !== undefined) {
     if (!arg.startsWith(`${namespace}/`)) {
@@ -263,19 +338,40 @@ export async function runStatus(
       ? formatStatusJson({ nodes: rows, addressSets: addressSetsReadOf(sets) })
       : formatNodeStatusText(rows, sets);
   }
-  const state = await readLiveState(options.connection, options.namespace, env);
-  const rows = policyStatusOf(state.nodeFirewalls, state.policies, {
-    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-    ...(options.policy === undefined ? {} : { policy: options.policy }),
+  const selected = options.policy;
+  const clusterSelected = selected !== undefined && isClusterPolicyKey(selected);
+  // A selected policy is of one kind: the other kind is not listed.
+  const state = await readLiveState(options.connection, options.namespace, env, {
+    networkPolicies: !clusterSelected,
+    clusterPolicies: selected === undefined || clusterSelected,
   });
-  if (options.policy !== undefined && rows.length === 0) {
-    throw new InputError(
-      `no NetworkPolicy ${options.policy} in the cluster or in any node's script`,
-    );
+  const filter = {
+    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+    ...(selected === undefined ? {} : { policy: selected }),
+  };
+  const rows = policyStatusOf(state.nodeFirewalls, state.policies, filter);
+  const clusterRows =
+    state.clusterPolicies === null
+      ? []
+      : clusterPolicyStatusOf(state.nodeFirewalls, state.clusterPolicies, filter);
+  if (selected !== undefined && rows.length === 0 && clusterRows.length === 0) {
+    if (state.clusterPolicies?.kind === 'unreadable') {
+      throw new InputError(
+        `cannot show ${selected}: ClusterNetworkPolicies not read (${state.clusterPolicies.why})`,
+      );
+    }
+    const kind = clusterSelected ? 'ClusterNetworkPolicy' : 'NetworkPolicy';
+    throw new InputError(`no ${kind} ${selected} in the cluster or in any node's script`);
   }
   return options.output === 'json'
-    ? formatStatusJson({ policies: rows })
-    : formatPolicyStatusText(rows);
+    ? formatStatusJson({
+        policies: rows,
+        clusterPolicies: clusterRows,
+        ...(state.clusterPolicies === null
+          ? {}
+          : { clusterPoliciesRead: clusterPoliciesReadOf(state.clusterPolicies) }),
+      })
+    : formatPolicyStatusText(rows, clusterRows, state.clusterPolicies);
 }
 
 /** The `status` subcommand. */

@@ -1,10 +1,16 @@
 /**
- * status-format: the ages and durations `nftpol status` prints. The tables
+ * status-format: the ages and durations `nftpol status` prints, and the one
+ * line it says when ClusterNetworkPolicies could not be read. The tables
  * themselves are checked from computed rows in status-report.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatAge, formatDuration } from '../../../src/cli/status-format.js';
+import {
+  clusterPoliciesUnreadableLine,
+  formatAge,
+  formatDuration,
+} from '../../../src/cli/status-format.js';
+import type { LiveClusterPolicies } from '../../../src/cli/status-report.js';
 
 describe('formatAge and formatDuration', () => {
   const rows: [number | null, string, string][] = [
@@ -19,6 +25,28 @@ describe('formatAge and formatDuration', () => {
     it(`prints ${String(seconds)} s as age ${age} and duration ${duration}`, () => {
       assert.equal(formatAge(seconds), age);
       assert.equal(formatDuration(seconds), duration);
+    });
+  }
+});
+
+describe('clusterPoliciesUnreadableLine', () => {
+  const rows: [string, LiveClusterPolicies | null, string | null][] = [
+    ['not asked for (a NetworkPolicy was selected): nothing', null, null],
+    ['listed, even none: nothing', { kind: 'listed', items: [] }, null],
+    [
+      'no CRD: says so, and that NetworkPolicies alone are shown',
+      { kind: 'unreadable', why: 'the ClusterNetworkPolicy CRD is not installed (404)' },
+      'ClusterNetworkPolicies not read (the ClusterNetworkPolicy CRD is not installed (404)): only NetworkPolicies are shown',
+    ],
+    [
+      'forbidden: carries the server message',
+      { kind: 'unreadable', why: '403 Forbidden: clusternetworkpolicies is forbidden' },
+      'ClusterNetworkPolicies not read (403 Forbidden: clusternetworkpolicies is forbidden): only NetworkPolicies are shown',
+    ],
+  ];
+  for (const [name, read, want] of rows) {
+    it(name, () => {
+      assert.equal(clusterPoliciesUnreadableLine(read), want);
     });
   }
 });

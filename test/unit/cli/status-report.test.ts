@@ -4,8 +4,11 @@
  * (status-format.ts). Tables of small clusters:
  * in force everywhere, failing on one node, never applied, an older script
  * still in force, a policy that selects nothing, one deleted but still in a
- * script, and the time-to-enforce arithmetic; per node, the shared sets its
- * rules name, SetsReady, and those sets that have no AddressSet slice.
+ * script, and the time-to-enforce arithmetic; ClusterNetworkPolicies
+ * (`cnp:<name>`) the same way, with tier and priority, in evaluation order,
+ * and the one line said when they could not be read; per node, the shared
+ * sets its rules name, SetsReady, and those sets that have no AddressSet
+ * slice.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -18,9 +21,14 @@ import {
 import {
   addressSetsReadOf,
   changeTimeOf,
+  clusterPoliciesReadOf,
+  clusterPolicyStatusOf,
   nodeStateOf,
   nodeStatusOf,
   policyStatusOf,
+  type ClusterPolicyObject,
+  type ClusterPolicyStatus,
+  type LiveClusterPolicies,
   type NodeFirewallObject,
   type NodeStatusRow,
   type PolicyObject,
@@ -83,6 +91,30 @@ function pol(key: string, changed: { created: string; fields?: string[] }): Poli
     },
   };
 }
+
+/** A ClusterNetworkPolicy `name` of `tier` and `priority`, created at `created`, edited at `fields`. */
+function cnp(
+  name: string,
+  tier: string,
+  priority: number,
+  changed: { created: string; fields?: string[] },
+): ClusterPolicyObject {
+  return {
+    metadata: {
+      name,
+      creationTimestamp: changed.created,
+      ...(changed.fields === undefined
+        ? {}
+        : { managedFields: changed.fields.map((time) => ({ time })) }),
+    },
+    spec: { tier, priority },
+  };
+}
+
+const listed = (...items: ClusterPolicyObject[]): LiveClusterPolicies => ({
+  kind: 'listed',
+  items,
+});
 
 const T0 = '2030-01-01T00:00:00Z';
 
@@ -210,6 +242,168 @@ describe('policyStatusOf', () => {
     assert.deepEqual(names({ policy: 'x' }), ['a/x', 'b/x']);
     assert.deepEqual(names({ namespace: 'b', policy: 'x' }), ['b/x']);
     assert.deepEqual(names({ policy: 'a/x' }), ['a/x']);
+  });
+});
+
+describe('clusterPolicyStatusOf', () => {
+  const GUARD = cnp('guard', 'Admin', 10, { created: T0, fields: ['2030-01-01T00:00:03Z'] });
+  const rows: {
+    name: string;
+    nodes: NodeFirewallObject[];
+    clusterPolicies: LiveClusterPolicies;
+    want: ClusterPolicyStatus[];
+  }[] = [
+    {
+      name: 'a CNP named cnp:<name> on every node in force is Enforced, with its tier and priority',
+      nodes: [
+        nfw('n1', 'applied', ['cnp:guard', 'shop/web'], '2030-01-01T00:00:04Z'),
+        nfw('n2', 'applied', ['cnp:guard'], '2030-01-01T00:00:05Z'),
+        nfw('n3', 'applied', ['shop/web']),
+      ],
+      clusterPolicies: listed(GUARD),
+      want: [
+        {
+          policy: 'cnp:guard',
+          state: 'Enforced',
+          mustEnforce: ['n1', 'n2'],
+          enforcing: ['n1', 'n2'],
+          pending: [],
+          failing: [],
+          changedAt: '2030-01-01T00:00:03Z',
+          changedFrom: 'managedFields',
+          since: '2030-01-01T00:00:05Z',
+          timeToEnforceSeconds: 2,
+          tier: 'Admin',
+          priority: 10,
+        },
+      ],
+    },
+    {
+      name: 'a node on an older script is pending, one failing is failing, as for a NetworkPolicy',
+      nodes: [
+        nfw('n1', 'old', ['cnp:guard']),
+        nfw('n2', 'failed', ['cnp:guard']),
+        nfw('n3', 'applied', ['cnp:guard']),
+      ],
+      clusterPolicies: listed(GUARD),
+      want: [
+        {
+          policy: 'cnp:guard',
+          state: 'Failing',
+          mustEnforce: ['n1', 'n2', 'n3'],
+          enforcing: ['n3'],
+          pending: ['n1'],
+          failing: [
+            {
+              node: 'n2',
+              reason: 'ApplyFailed',
+              message: 'Error: Could not process rule: No such file or directory',
+            },
+          ],
+          changedAt: '2030-01-01T00:00:03Z',
+          changedFrom: 'managedFields',
+          since: null,
+          timeToEnforceSeconds: null,
+          tier: 'Admin',
+          priority: 10,
+        },
+      ],
+    },
+    {
+      name: 'a CNP with lines on no node is NoPods; one gone from the API but in a script is Deleted',
+      nodes: [nfw('n1', 'applied', ['cnp:gone'])],
+      clusterPolicies: listed(cnp('floor', 'Baseline', 0, { created: T0 })),
+      want: [
+        {
+          policy: 'cnp:floor',
+          state: 'NoPods',
+          mustEnforce: [],
+          enforcing: [],
+          pending: [],
+          failing: [],
+          changedAt: T0,
+          changedFrom: 'creationTimestamp',
+          since: null,
+          timeToEnforceSeconds: null,
+          tier: 'Baseline',
+          priority: 0,
+        },
+        {
+          policy: 'cnp:gone',
+          state: 'Deleted',
+          mustEnforce: ['n1'],
+          enforcing: ['n1'],
+          pending: [],
+          failing: [],
+          changedAt: null,
+          changedFrom: null,
+          since: '2030-01-01T00:00:10Z',
+          timeToEnforceSeconds: null,
+          tier: null,
+          priority: null,
+        },
+      ],
+    },
+    {
+      name: 'CNPs that could not be read give no rows, whatever the scripts name',
+      nodes: [nfw('n1', 'applied', ['cnp:guard'])],
+      clusterPolicies: {
+        kind: 'unreadable',
+        why: 'the ClusterNetworkPolicy CRD is not installed (404)',
+      },
+      want: [],
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      assert.deepEqual(clusterPolicyStatusOf(row.nodes, row.clusterPolicies), row.want);
+    });
+  }
+
+  it('orders rows as evaluated: Admin, then Baseline, by priority, then name; Deleted last', () => {
+    const nodes = [nfw('n1', 'applied', ['cnp:old', 'cnp:b'])];
+    const policies = listed(
+      cnp('z-floor', 'Baseline', 1, { created: T0 }),
+      cnp('b', 'Admin', 20, { created: T0 }),
+      cnp('a-floor', 'Baseline', 1, { created: T0 }),
+      cnp('c', 'Admin', 5, { created: T0 }),
+      cnp('a', 'Admin', 20, { created: T0 }),
+    );
+    assert.deepEqual(
+      clusterPolicyStatusOf(nodes, policies).map((r) => [r.policy, r.tier, r.priority]),
+      [
+        ['cnp:c', 'Admin', 5],
+        ['cnp:a', 'Admin', 20],
+        ['cnp:b', 'Admin', 20],
+        ['cnp:a-floor', 'Baseline', 1],
+        ['cnp:z-floor', 'Baseline', 1],
+        ['cnp:old', null, null],
+      ],
+    );
+  });
+
+  it('keeps NetworkPolicy rows and CNP rows apart, and selects one by cnp:<name>', () => {
+    const nodes = [nfw('n1', 'applied', ['cnp:guard', 'shop/web', 'cnp:gone'])];
+    const policies = [pol('shop/web', { created: T0 })];
+    const cnps = listed(GUARD, cnp('floor', 'Baseline', 0, { created: T0 }));
+    const both = (filter: Parameters<typeof clusterPolicyStatusOf>[2]) => [
+      policyStatusOf(nodes, policies, filter).map((r) => r.policy),
+      clusterPolicyStatusOf(nodes, cnps, filter).map((r) => r.policy),
+    ];
+    assert.deepEqual(both({}), [['shop/web'], ['cnp:guard', 'cnp:floor', 'cnp:gone']]);
+    // -n filters NetworkPolicies only: CNPs are cluster-scoped.
+    assert.deepEqual(both({ namespace: 'other' }), [[], ['cnp:guard', 'cnp:floor', 'cnp:gone']]);
+    assert.deepEqual(both({ policy: 'cnp:floor' }), [[], ['cnp:floor']]);
+    assert.deepEqual(both({ policy: 'web' }), [['shop/web'], []]);
+    assert.deepEqual(both({ policy: 'guard' }), [[], []]);
+  });
+
+  it('says in JSON whether the CNPs were read, and how many', () => {
+    assert.deepEqual(clusterPoliciesReadOf(listed(GUARD)), { readable: true, items: 1 });
+    assert.deepEqual(clusterPoliciesReadOf({ kind: 'unreadable', why: '403 Forbidden: no' }), {
+      readable: false,
+      why: '403 Forbidden: no',
+    });
   });
 });
 
@@ -440,5 +634,126 @@ describe('formatPolicyStatusText', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  const NODES = [
+    nfw('n1', 'applied', ['cnp:guard', 'shop/web', 'cnp:floor'], '2030-01-01T00:00:02Z'),
+    nfw('n2', 'never', ['cnp:floor']),
+  ];
+  const CNPS = listed(
+    cnp('floor', 'Baseline', 100, { created: T0 }),
+    cnp('guard', 'Admin', 10, { created: T0 }),
+  );
+  const NOT_INSTALLED: LiveClusterPolicies = {
+    kind: 'unreadable',
+    why: 'the ClusterNetworkPolicy CRD is not installed (404)',
+  };
+  const rows: {
+    name: string;
+    nodes?: NodeFirewallObject[];
+    policies: PolicyObject[];
+    clusterPolicies: LiveClusterPolicies | null;
+    filter?: Parameters<typeof policyStatusOf>[2];
+    want: string[];
+  }[] = [
+    {
+      name: 'prints the CNP table, with tier and priority, before the NetworkPolicy table',
+      policies: [pol('shop/web', { created: T0 })],
+      clusterPolicies: CNPS,
+      want: [
+        'POLICY     TIER      PRIORITY  STATE     IN FORCE  FAILING  SINCE                 TIME TO ENFORCE',
+        'cnp:guard  Admin     10        Enforced  1/1       0        2030-01-01T00:00:02Z  2s',
+        'cnp:floor  Baseline  100       Pending   1/2       0        -                     -',
+        '',
+        'POLICY    STATE     IN FORCE  FAILING  SINCE                 TIME TO ENFORCE',
+        'shop/web  Enforced  1/1       0        2030-01-01T00:00:02Z  2s',
+        '',
+        'cnp:floor: pending on n2',
+        '',
+      ],
+    },
+    {
+      name: 'without the CRD: the NetworkPolicy table as before, and one line saying so',
+      policies: [pol('shop/web', { created: T0 })],
+      clusterPolicies: NOT_INSTALLED,
+      want: [
+        'POLICY    STATE     IN FORCE  FAILING  SINCE                 TIME TO ENFORCE',
+        'shop/web  Enforced  1/1       0        2030-01-01T00:00:02Z  2s',
+        '',
+        'ClusterNetworkPolicies not read (the ClusterNetworkPolicy CRD is not installed (404)): only NetworkPolicies are shown',
+        '',
+      ],
+    },
+    {
+      name: 'listing CNPs forbidden and no NetworkPolicies: says both in two lines',
+      nodes: [],
+      policies: [],
+      clusterPolicies: { kind: 'unreadable', why: '403 Forbidden: no' },
+      want: [
+        'No NetworkPolicies found.',
+        'ClusterNetworkPolicies not read (403 Forbidden: no): only NetworkPolicies are shown',
+        '',
+      ],
+    },
+    {
+      name: 'CNPs and no NetworkPolicies: the CNP table alone',
+      policies: [],
+      clusterPolicies: CNPS,
+      filter: { policy: 'cnp:guard' },
+      want: [
+        'POLICY     TIER   PRIORITY  STATE     IN FORCE  FAILING  SINCE                 TIME TO ENFORCE',
+        'cnp:guard  Admin  10        Enforced  1/1       0        2030-01-01T00:00:02Z  2s',
+        '',
+      ],
+    },
+    {
+      name: 'one NetworkPolicy selected (CNPs not listed): its table alone, no line about CNPs',
+      policies: [pol('shop/web', { created: T0 })],
+      clusterPolicies: null,
+      filter: { policy: 'shop/web' },
+      want: [
+        'POLICY    STATE     IN FORCE  FAILING  SINCE                 TIME TO ENFORCE',
+        'shop/web  Enforced  1/1       0        2030-01-01T00:00:02Z  2s',
+        '',
+      ],
+    },
+    {
+      name: 'neither kind: says none of either was found',
+      nodes: [nfw('n1', 'applied', [])],
+      policies: [],
+      clusterPolicies: listed(),
+      want: ['No NetworkPolicies or ClusterNetworkPolicies found.', ''],
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      const nodes = row.nodes ?? NODES;
+      const filter = row.filter ?? {};
+      const cnps = row.clusterPolicies;
+      assert.equal(
+        formatPolicyStatusText(
+          policyStatusOf(nodes, row.policies, filter),
+          cnps === null ? [] : clusterPolicyStatusOf(nodes, cnps, filter),
+          cnps,
+        ),
+        row.want.join('\n'),
+      );
+    });
+  }
+
+  it('JSON carries both kinds of rows and whether the CNPs were read', () => {
+    const json = JSON.parse(
+      formatStatusJson({
+        policies: policyStatusOf(NODES, [pol('shop/web', { created: T0 })]),
+        clusterPolicies: clusterPolicyStatusOf(NODES, NOT_INSTALLED),
+        clusterPoliciesRead: clusterPoliciesReadOf(NOT_INSTALLED),
+      }),
+    ) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(json), ['policies', 'clusterPolicies', 'clusterPoliciesRead']);
+    assert.deepEqual(json['clusterPolicies'], []);
+    assert.deepEqual(json['clusterPoliciesRead'], {
+      readable: false,
+      why: 'the ClusterNetworkPolicy CRD is not installed (404)',
+    });
   });
 });
