@@ -12,19 +12,21 @@
  * Synchronisation is by watch events (stack.ts), never by sleeping.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { startController, type ControllerHandle } from '../../src/controller/main.js';
 import { DEFAULTS as CONTROLLER_DEFAULTS } from '../../src/controller/options.js';
-import { startExecutor, type ExecutorHandle } from '../../src/executor/main.js';
-import { DEFAULTS as EXECUTOR_DEFAULTS } from '../../src/executor/options.js';
-import type { Cluster } from '../../src/policy/model.js';
+import type { ExecutorHandle } from '../../src/executor/main.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { dataplaneSkipReason } from '../support/netns/lifecycle.js';
 import { NetnsCluster } from '../support/netns/netns-cluster.js';
-import { assertMatchesOracle, probeCluster, summarizeReport } from '../support/netns/probe.js';
-import { assertSpots, type Spot } from '../support/netns/spots.js';
+import {
+  k8sNode,
+  k8sNs,
+  k8sPod as k8sPodAt,
+  probeAndCompare,
+  startNetnsExecutors,
+  twoNodes,
+} from '../support/netns-e2e.js';
 import {
   CLUSTER_POLICY_PLURAL,
   clusterInView,
@@ -40,33 +42,11 @@ import {
   type TestApi,
 } from '../support/test-api.js';
 
-const run = promisify(execFile);
 const skip = dataplaneSkipReason() ?? realServerSkip();
 
-const NODES = [
-  { name: 'n1', addresses: ['10.98.0.1', 'fd00:98::1'], podCIDRs: ['10.101.1.0/24', 'fd00:101:0:1::/64'] },
-  { name: 'n2', addresses: ['10.98.0.2', 'fd00:98::2'], podCIDRs: ['10.101.2.0/24', 'fd00:101:0:2::/64'] },
-] as const; // prettier-ignore
-
-const k8sNode = (n: (typeof NODES)[number]) => ({
-  apiVersion: 'v1',
-  kind: 'Node',
-  metadata: { name: n.name },
-  spec: { podCIDR: n.podCIDRs[0], podCIDRs: n.podCIDRs },
-  status: { addresses: n.addresses.map((address) => ({ type: 'InternalIP', address })) },
-});
-const k8sNs = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-const k8sPod = (qualified: string, labels: Record<string, string>, nodeIndex: 1 | 2, h: number) => {
-  const [namespace, name] = qualified.split('/');
-  const ips = [`10.101.${nodeIndex}.${h}`, `fd00:101:0:${nodeIndex}::${h}`];
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace, labels },
-    spec: { nodeName: `n${nodeIndex}`, containers: [{ name: 'c', image: 'x' }] },
-    status: { phase: 'Running', podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) },
-  };
-};
+const NODES = twoNodes(98);
+const k8sPod = (qualified: string, labels: Record<string, string>, nodeIndex: 1 | 2, h: number) =>
+  k8sPodAt(99, qualified, labels, nodeIndex, h);
 
 /** A payments API, its gateway, and a shop client, spread over both nodes. */
 const PODS = [
@@ -122,17 +102,6 @@ const shopToPayments = (priority: number) => ({
   },
 });
 
-async function probeAndCompare(
-  nc: NetnsCluster,
-  cluster: Cluster,
-  spots: readonly Spot[],
-): Promise<void> {
-  const report = await probeCluster(nc, cluster);
-  assertMatchesOracle(report);
-  assertSpots(report, spots);
-  console.log(`  ${summarizeReport(report)}`);
-}
-
 describe(
   'ClusterNetworkPolicy end to end: CRD installed late, guardrail created, reordered, deleted',
   { skip: skip ?? false },
@@ -147,7 +116,7 @@ describe(
     before(async () => {
       api = await startTestApi('cluster policy');
       await api.create([
-        ...['payments', 'gateway', 'shop'].map(k8sNs),
+        ...['payments', 'gateway', 'shop'].map((name) => k8sNs(name)),
         ...NODES.map(k8sNode),
         ...PODS,
       ]);
@@ -197,31 +166,7 @@ describe(
       await installClusterPolicyCrd(api!);
       view = await watchResources(api!, [...ENFORCED_PLURALS, CLUSTER_POLICY_PLURAL, 'events']);
       await nc!.sync(clusterInView(view));
-      for (const n of nc!.nodes) {
-        const netns = n.netns;
-        executors.push(
-          await startExecutor(
-            {
-              ...EXECUTOR_DEFAULTS,
-              nodeName: n.name,
-              nftCommand: `ip netns exec ${netns} nft`,
-              driftIntervalMs: 1_000,
-              retryBackoffMs: 50,
-              retryMaxBackoffMs: 400,
-              informerBackoffMs: 50,
-              informerMaxBackoffMs: 400,
-              healthPort: -1,
-              logLevel: 'silent',
-            },
-            api!.kubeConfig,
-            {
-              log: createLogger({ component: `cnp-executor-${n.name}`, level: 'silent' }),
-              readFile: async (path) =>
-                (await run('ip', ['netns', 'exec', netns, 'cat', path])).stdout,
-            },
-          ),
-        );
-      }
+      executors.push(...(await startNetnsExecutors(nc!, api!.kubeConfig, 'cnp')));
       await Promise.all(executors.map((e) => e.synced));
       await api!.create([guardrail('accept-first', 10)]);
       const cluster = await waitForEnforced(view, 'the guardrail', {

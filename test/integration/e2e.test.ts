@@ -13,19 +13,21 @@
  * reason otherwise.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { startController, type ControllerHandle } from '../../src/controller/main.js';
 import { DEFAULTS as CONTROLLER_DEFAULTS } from '../../src/controller/options.js';
-import { startExecutor, type ExecutorHandle } from '../../src/executor/main.js';
-import { DEFAULTS as EXECUTOR_DEFAULTS } from '../../src/executor/options.js';
-import type { Cluster } from '../../src/policy/model.js';
+import type { ExecutorHandle } from '../../src/executor/main.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { dataplaneSkipReason } from '../support/netns/lifecycle.js';
 import { NetnsCluster } from '../support/netns/netns-cluster.js';
-import { assertMatchesOracle, probeCluster, summarizeReport } from '../support/netns/probe.js';
-import { assertSpots, type Spot } from '../support/netns/spots.js';
+import {
+  k8sNode,
+  k8sNs,
+  k8sPod as k8sPodAt,
+  probeAndCompare,
+  startNetnsExecutors,
+  twoNodes,
+} from '../support/netns-e2e.js';
 import { awaitKernelMembers } from '../support/netns/kernel-members.js';
 import { clusterInView, ENFORCED_PLURALS, waitForEnforced } from '../support/stack.js';
 import {
@@ -36,43 +38,14 @@ import {
   type TestApi,
 } from '../support/test-api.js';
 
-const run = promisify(execFile);
 const NFW = 'nodefirewalls';
 const skip = dataplaneSkipReason() ?? realServerSkip();
 
 // ------------------------------------------------------------ API objects
 
-const NODES = [
-  { name: 'n1', addresses: ['10.99.0.1', 'fd00:99::1'], podCIDRs: ['10.100.1.0/24', 'fd00:100:0:1::/64'] },
-  { name: 'n2', addresses: ['10.99.0.2', 'fd00:99::2'], podCIDRs: ['10.100.2.0/24', 'fd00:100:0:2::/64'] },
-] as const; // prettier-ignore
-
-const k8sNode = (n: (typeof NODES)[number]) => ({
-  apiVersion: 'v1',
-  kind: 'Node',
-  metadata: { name: n.name },
-  spec: { podCIDR: n.podCIDRs[0], podCIDRs: n.podCIDRs },
-  status: { addresses: n.addresses.map((address) => ({ type: 'InternalIP', address })) },
-});
-
-const k8sNs = (name: string, labels: Record<string, string> = {}) => ({
-  apiVersion: 'v1',
-  kind: 'Namespace',
-  metadata: { name, labels },
-});
-
-/** Pod `ns/name` on node `n<nodeIndex>`, host `.h` of that node's pod CIDRs, Running. */
-const k8sPod = (qualified: string, labels: Record<string, string>, nodeIndex: 1 | 2, h: number) => {
-  const [namespace, name] = qualified.split('/');
-  const ips = [`10.100.${nodeIndex}.${h}`, `fd00:100:0:${nodeIndex}::${h}`];
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace, labels },
-    spec: { nodeName: `n${nodeIndex}`, containers: [{ name: 'c', image: 'x' }] },
-    status: { phase: 'Running', podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) },
-  };
-};
+const NODES = twoNodes(99);
+const k8sPod = (qualified: string, labels: Record<string, string>, nodeIndex: 1 | 2, h: number) =>
+  k8sPodAt(100, qualified, labels, nodeIndex, h);
 
 /** Clients and servers on both nodes, in two namespaces; traffic crosses nodes. */
 const PODS = [
@@ -99,18 +72,6 @@ const guard = (ports?: readonly { protocol: string; port: number }[]) => ({
 });
 
 // ------------------------------------------------------------ helpers
-
-/** Probe every pair, assert the kernel agrees with the oracle and with the spots. */
-async function probeAndCompare(
-  nc: NetnsCluster,
-  cluster: Cluster,
-  spots: readonly Spot[],
-): Promise<void> {
-  const report = await probeCluster(nc, cluster);
-  assertMatchesOracle(report);
-  assertSpots(report, spots);
-  console.log(`  ${summarizeReport(report)}`);
-}
 
 // ------------------------------------------------------------ the test
 
@@ -158,32 +119,7 @@ describe(
         { log: createLogger({ component: 'e2e-controller', level: 'silent' }) },
       );
       await controller.synced;
-      for (const n of nc.nodes) {
-        const netns = n.netns;
-        executors.push(
-          await startExecutor(
-            {
-              ...EXECUTOR_DEFAULTS,
-              nodeName: n.name,
-              nftCommand: `ip netns exec ${netns} nft`,
-              driftIntervalMs: 1_000,
-              retryBackoffMs: 50,
-              retryMaxBackoffMs: 400,
-              informerBackoffMs: 50,
-              informerMaxBackoffMs: 400,
-              healthPort: -1,
-              logLevel: 'silent',
-            },
-            kubeConfig,
-            {
-              log: createLogger({ component: `e2e-executor-${n.name}`, level: 'silent' }),
-              // The forwarding sysctl of the node's namespace, not the test's.
-              readFile: async (path) =>
-                (await run('ip', ['netns', 'exec', netns, 'cat', path])).stdout,
-            },
-          ),
-        );
-      }
+      executors.push(...(await startNetnsExecutors(nc, kubeConfig, 'e2e')));
       // Not awaited before every executor started: an executor syncs once its
       // NodeFirewall exists, which needs the controller to lead first.
       await Promise.all(executors.map((e) => e.synced));
