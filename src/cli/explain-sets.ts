@@ -6,26 +6,44 @@
  * AddressSet slices. When the two disagree — a pod allowed by the policies
  * whose address is not in its peer's set yet — this is where it shows.
  *
- * Which sets: for each side the oracle decided by rules (allowed by a rule,
- * or denied because none matched), the rules that allowed it, or, when
- * denied, every rule of the isolating policies whose ports match; of each
- * rule, the sets the dataplane consults for this connection, as
- * rule-compiler.ts builds them:
- *  - a `pods` peer: its pods set (peer-sets.ts `podsPeerSet`), member = the
- *    other end's address — except for an egress port matched by name;
+ * Which sets: for each side the oracle decided by NetworkPolicy rules
+ * (allowed by a rule, or denied because none matched), the rules that
+ * allowed it, or, when denied, every rule of the isolating policies whose
+ * ports match; for a side an Admin or Baseline ClusterNetworkPolicy rule
+ * decided (`decidedBy`; Accept or Deny), that rule. Of each rule, the sets
+ * the dataplane consults for this connection, as rule-compiler.ts builds
+ * them:
+ *  - a `pods` peer: its pods set (peer-sets.ts `podsPeerSet`, or
+ *    `clusterPeerSet` for a ClusterNetworkPolicy peer), member = the other
+ *    end's address — except for an egress port matched by name;
  *  - an egress named port matched on the destination pod: the named-port set
- *    of each peer (`namedPortSet`; every peer kind, or any destination when
- *    the rule has no `to`), member = `<address> . <proto> . <port>`.
- * An allowing rule shows only the sets that, by the input, hold the member
- * (the peer that matched); a denial shows them all.
+ *    of each peer (`namedPortSet`: every peer kind, or any destination when
+ *    the rule has no `to`; `clusterNamedPortSet`: `pods` peers only),
+ *    member = `<address> . <proto> . <port>`.
+ * A rule that matched (an allowing NetworkPolicy rule, the deciding tier
+ * rule) shows only the sets that, by the input, hold the member (the peer
+ * that matched); a NetworkPolicy denial shows them all. A tier rule that
+ * fails closed, and the Pass rules gone through, show none.
  *
  * PURE: the AddressSets come in as listed (live-sets.ts).
  */
 import { formatIp, parseIp } from '../policy/cidr.js';
 import { ClusterIndex } from '../policy/cluster-index.js';
-import type { Cluster, Direction, Peer, Pod, Policy, PortSpec, Rule } from '../policy/model.js';
-import { qualifiedName } from '../policy/model.js';
+import type {
+  Cluster,
+  ClusterPort,
+  ClusterRule,
+  Direction,
+  Peer,
+  Pod,
+  Policy,
+  PortSpec,
+  Rule,
+} from '../policy/model.js';
+import { clusterPolicyName, qualifiedName } from '../policy/model.js';
 import {
+  clusterNamedPortSet,
+  clusterPeerSet,
   membersOf,
   namedPortMember,
   namedPortSet,
@@ -33,7 +51,7 @@ import {
   type PeerSet,
 } from '../policy/peer-sets.js';
 import { resolvePortSpec } from '../policy/ports.js';
-import type { Connection, RuleRef, SideVerdict } from '../policy/verdict.js';
+import type { ClusterRuleRef, Connection, RuleRef, SideVerdict } from '../policy/verdict.js';
 import type { Explanation } from './commands/explain.js';
 import { HANDFUL } from './format.js';
 import {
@@ -48,9 +66,16 @@ import {
 export interface DecidingSet {
   /** The side: the source's egress or the destination's ingress. */
   readonly direction: Direction;
-  /** The rule whose peer (or named port) the set stands for. */
+  /**
+   * The rule whose peer (or named port) the set stands for: a NetworkPolicy
+   * rule (`namespace/name`) or a ClusterNetworkPolicy rule (`cnp:<name>`).
+   */
   readonly rule: RuleRef;
-  /** Whether the side allowed the connection (by this rule) or denied it (no rule matched). */
+  /**
+   * How the side decided: allowed by this rule, denied because no
+   * NetworkPolicy rule matched, or allowed or denied by this tier rule
+   * (Accept or Deny).
+   */
   readonly decided: 'allowed' | 'denied';
   /** `pods-<16 hex>` or `port-<16 hex>`. */
   readonly setId: string;
@@ -96,34 +121,106 @@ export function decidingSetsOf(cluster: Cluster, explanation: Explanation): Deci
   const destination = podNamed(verdict.ingress.sharedIp?.enforced ?? explanation.to.pod);
 
   const out: DecidingSet[] = [];
+  /** Adds each set once; `matched`: the rule matched, so only the sets that hold the member. */
+  const add = (
+    side: SideVerdict,
+    ref: RuleRef,
+    decided: 'allowed' | 'denied',
+    matched: boolean,
+    used: readonly { readonly set: PeerSet; readonly member: string }[],
+  ): void => {
+    const seen = new Set<string>();
+    for (const { set, member } of used) {
+      if (seen.has(set.id)) continue;
+      seen.add(set.id);
+      const memberInInput = inInput(set, member);
+      if (matched && !memberInInput) continue;
+      const { direction } = side;
+      out.push({ direction, rule: ref, decided, setId: set.id, member, memberInInput });
+    }
+  };
   for (const side of [verdict.egress, verdict.ingress]) {
-    if (side.reason !== 'allowed-by-rule' && side.reason !== 'no-rule-matched') continue;
-    const decided = side.reason === 'allowed-by-rule' ? 'allowed' : 'denied';
     const peerIp = formatIp(parseIp(side.direction === 'egress' ? c.to : c.from));
+    const decided = side.allowed ? 'allowed' : 'denied';
+    if (side.decidedBy !== null) {
+      // An Admin or Baseline rule matched first and decided (Accept or Deny).
+      const rule = clusterRuleOf(cluster, side.decidedBy);
+      if (rule === undefined || rule.failClosed !== null) continue;
+      const used = setsOfClusterRule(rule, side.direction, destination, c, peerIp);
+      add(side, ruleRefOf(side.decidedBy), decided, true, used);
+      continue;
+    }
+    if (side.reason !== 'allowed-by-rule' && side.reason !== 'no-rule-matched') continue;
     for (const ref of rulesOf(side, policies)) {
       const policy = policies.get(ref.policy);
       const rule = (side.direction === 'ingress' ? policy?.ingress : policy?.egress)?.[ref.rule];
       if (policy === undefined || rule === undefined) continue;
-      const seen = new Set<string>();
       const used = setsOfRule(policy, rule, side.direction, destination, c, peerIp);
-      for (const { set, member } of used) {
-        if (seen.has(set.id)) continue;
-        seen.add(set.id);
-        const expected = inInput(set, member);
-        // An allowing rule: only the peer that matched, whose set holds the member.
-        if (decided === 'allowed' && !expected) continue;
-        out.push({
-          direction: side.direction,
-          rule: ref,
-          decided,
-          setId: set.id,
-          member,
-          memberInInput: expected,
-        });
-      }
+      add(side, ref, decided, side.allowed, used);
     }
   }
   return out;
+}
+
+/** The ClusterNetworkPolicy rule `ref` names, or undefined when the input has none. */
+function clusterRuleOf(cluster: Cluster, ref: ClusterRuleRef): ClusterRule | undefined {
+  const cnp = (cluster.clusterPolicies ?? []).find((p) => clusterPolicyName(p) === ref.policy);
+  return (ref.direction === 'ingress' ? cnp?.ingress : cnp?.egress)?.[ref.rule];
+}
+
+function ruleRefOf(ref: ClusterRuleRef): RuleRef {
+  return { policy: ref.policy, direction: ref.direction, rule: ref.rule };
+}
+
+/**
+ * The sets a ClusterNetworkPolicy rule consults for `connection`, with the
+ * element the peer would be (rule-compiler.ts `compileCluster`): per `pods`
+ * peer, its pods set when the rule has no ports or a numbered one matches
+ * (on ingress, a named one resolved on the destination, the chain's own
+ * pod); on egress, its named-port set per named port the destination pod
+ * declares with the connection's protocol and port. `networks` peers are
+ * inline CIDRs: no set.
+ */
+function setsOfClusterRule(
+  rule: ClusterRule,
+  direction: Direction,
+  destination: Pod | null,
+  connection: Connection,
+  peerIp: string,
+): { readonly set: PeerSet; readonly member: string }[] {
+  const namedMatches = (name: string): boolean =>
+    (destination?.ports ?? []).some(
+      (p) =>
+        p.name === name &&
+        p.protocol === connection.protocol &&
+        p.containerPort === connection.port,
+    );
+  const inline = (p: ClusterPort): boolean =>
+    p.kind === 'port'
+      ? p.protocol === connection.protocol &&
+        p.first <= connection.port &&
+        connection.port <= p.last
+      : direction === 'ingress' && namedMatches(p.name);
+  const byAddress = rule.ports === null || rule.ports.some(inline);
+  const names =
+    direction === 'egress'
+      ? [
+          ...new Set(
+            (rule.ports ?? []).flatMap((p) =>
+              p.kind === 'named' && namedMatches(p.name) ? [p.name] : [],
+            ),
+          ),
+        ]
+      : [];
+  const member = namedPortMember(peerIp, connection.protocol, connection.port);
+  return rule.peers.flatMap((peer) =>
+    peer.kind !== 'pods'
+      ? []
+      : [
+          ...(byAddress ? [{ set: clusterPeerSet(peer), member: peerIp }] : []),
+          ...names.map((name) => ({ set: clusterNamedPortSet(peer, name), member })),
+        ],
+  );
 }
 
 /** The rules to look at: those that allowed the side, or every rule of the isolating policies. */

@@ -12,7 +12,9 @@
  * set membership. ClusterNetworkPolicies: the suite starts without their CRD
  * (status says so in one line and answers for NetworkPolicies); the last
  * cases install it, create two, and see one in force on the nodes whose
- * NodeFirewall names it (`cnp:<name>`), then a user who may not list them.
+ * NodeFirewall names it (`cnp:<name>`), then a user who may not list them;
+ * and explain's live counts and set of a pod whose chain a Baseline rule
+ * gives it (no NetworkPolicy isolates it).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -25,8 +27,8 @@ import type {
   NodeStatusRow,
   PolicyStatus,
 } from '../../src/cli/status-report.js';
-import { qualifiedName } from '../../src/policy/model.js';
-import { namedPortSet, podsPeerSet } from '../../src/policy/peer-sets.js';
+import { clusterPolicyName, qualifiedName } from '../../src/policy/model.js';
+import { clusterPeerSet, namedPortSet, podsPeerSet } from '../../src/policy/peer-sets.js';
 import { REPO, runNftpol } from '../unit/cli/run-cli.js';
 import {
   installClusterPolicyCrd,
@@ -704,6 +706,61 @@ describe('nftpol status against the real kube-apiserver', { skip: realServerSkip
     assert.match(
       notRead[0] ?? '',
       /^ClusterNetworkPolicies not read \(403 Forbidden: .*"clusternetworkpolicies".*\): only NetworkPolicies are shown$/,
+    );
+  });
+
+  it('explain --kubeconfig counts the chain a ClusterNetworkPolicy gives a pod no NetworkPolicy isolates', async () => {
+    const files = [...NETWORK_POLICY_EXAMPLES, 'examples/cluster-policies.yaml'];
+    const { cluster } = await readClusterYaml(files, { cwd: REPO });
+    const isolation = cluster.clusterPolicies?.find(
+      (p) => clusterPolicyName(p) === 'cnp:shop-isolation',
+    );
+    const peer = isolation?.ingress[1]?.peers[0];
+    assert.ok(peer?.kind === 'pods');
+    const monitoring = clusterPeerSet(peer).id;
+    await api.mergePatch(
+      'nodefirewalls',
+      'node-a',
+      {
+        status: {
+          counters: {
+            'shop/frontend-0': {
+              ingressAllowed: 12,
+              ingressDenied: 4,
+              egressAllowed: 0,
+              egressDenied: 0,
+            },
+          },
+        },
+      },
+      { status: true },
+    );
+    await api.create([addressSet(monitoring, ['10.244.2.60'])]);
+    const r = await runNftpol([
+      'explain',
+      ...files.flatMap((f) => ['-f', f]),
+      '--from',
+      'monitoring/prometheus-0',
+      '--to',
+      'shop/frontend-0',
+      '--port',
+      '9090',
+      ...server,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /allowed by Baseline cnp:shop-isolation ingress rule 1/);
+    assert.ok(
+      r.stdout.endsWith(
+        [
+          'live counts (NodeFirewall status.counters, since each script was loaded):',
+          '  denied packets on shop/frontend-0 ingress: 4 (node node-a)',
+          '  allowed packets on shop/frontend-0 ingress: 12 (node node-a)',
+          'live sets (AddressSets as the API holds them now):',
+          `  cnp:shop-isolation ingress rule 1: live set ${monitoring}: 10.244.2.60 is a member (slice ${monitoring}-0)`,
+          '',
+        ].join('\n'),
+      ),
+      r.stdout,
     );
   });
 });

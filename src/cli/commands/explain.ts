@@ -83,9 +83,11 @@ export interface Explanation {
 const HELP = `Usage: nftpol explain -f PATH... --from NS/POD|IP --to NS/POD|IP --port N|NAME
                       [--protocol TCP|UDP|SCTP] [--family ip|ip6] [-o text|json]
 
-Ask whether a new connection is allowed by the NetworkPolicies in the input,
-and which policy and rule decide it, for the egress of the source and the
-ingress of the destination. Evaluated from the NetworkPolicy specification.
+Ask whether a new connection is allowed by the NetworkPolicies and
+ClusterNetworkPolicies in the input, and which policy and rule decide it, for
+the egress of the source and the ingress of the destination. Evaluated from
+the NetworkPolicy and ClusterNetworkPolicy specifications, tier by tier: the
+Admin tier, then NetworkPolicy, then the Baseline tier, then allow.
 
 A pod reference picks the pod's address; for dual-stack pods --family chooses
 (default: IPv4 when both ends have an IPv4 address, else IPv6). A named port
@@ -99,10 +101,10 @@ Options:
       --port N|NAME       destination port number or name (also N/PROTOCOL)
       --protocol PROTO    TCP (default), UDP or SCTP
       --family ip|ip6     address family for pod references
-      --kubeconfig PATH   also show live packet counts for both pods, from their
-                          nodes' NodeFirewall status.counters, and whether the
-                          other end is a member of the AddressSets of the
-                          deciding rules' peers (read-only)
+      --kubeconfig PATH   also show live packet counts for both pods' chains,
+                          from their nodes' NodeFirewall status.counters, and
+                          whether the other end is a member of the AddressSets
+                          of the deciding rules' peers (read-only)
       --context NAME      context within the kubeconfig
       --server URL        like --kubeconfig, with an API server URL
       --token TOKEN       bearer token sent to --server
@@ -303,16 +305,26 @@ export interface LiveCount {
   readonly direction: 'ingress' | 'egress';
   /** The pod's node, or null when the input does not say. */
   readonly node: string | null;
-  /** Packets allowed by the chain's rules, or null when not reported (yet). */
+  /**
+   * Packets accepted by the chain (NetworkPolicy allow lines, Admin and
+   * Baseline Accept lines, the default allow at the end of a chain no
+   * NetworkPolicy isolates), or null when not reported (yet).
+   */
   readonly allowedPackets: number | null;
-  /** Packets dropped at the end of the chain, or null when not reported (yet). */
+  /**
+   * Packets dropped by the chain (Admin and Baseline Deny lines, the drop at
+   * the end of an isolated chain), or null when not reported (yet).
+   */
   readonly deniedPackets: number | null;
 }
 
 /**
- * The counts for the sides that have a pod chain (an isolated pod): the
- * source's egress and the destination's ingress, read from the counters the
- * executor of each pod's node reports (per pod and direction, not per rule).
+ * The counts for the sides that have a pod chain: the source's egress and
+ * the destination's ingress, when a NetworkPolicy isolates the pod in that
+ * direction or ClusterNetworkPolicy rules apply to it (`clusterPolicies`;
+ * their lines make a chain though no NetworkPolicy isolates it). Read from
+ * the counters the executor of each pod's node reports (per pod and
+ * direction, not per rule).
  */
 export function liveCountsFor(
   cluster: Cluster,
@@ -321,7 +333,8 @@ export function liveCountsFor(
 ): LiveCount[] {
   const sides = [explanation.verdict.egress, explanation.verdict.ingress];
   return sides.flatMap((side) => {
-    if (side.pod === null || !side.isolated) return [];
+    if (side.pod === null) return [];
+    if (!side.isolated && side.clusterPolicies.length === 0) return [];
     // A shared IP's packets are counted by the chain of the pod it is enforced for.
     const chainPod = side.sharedIp?.enforced ?? side.pod;
     const pod = cluster.pods.find((p) => qualifiedName(p) === chainPod);
@@ -344,7 +357,9 @@ export function liveCountsFor(
 
 /** The live counts as text lines after explain's answer. */
 export function formatLiveCounts(counts: readonly LiveCount[]): string {
-  if (counts.length === 0) return 'live counts: neither pod is isolated; no chain counts them\n';
+  if (counts.length === 0) {
+    return "live counts: no pod chain counts this connection (no NetworkPolicy isolates the source's egress or the destination's ingress, and no ClusterNetworkPolicy applies to them)\n";
+  }
   const lines = counts.map((c) => {
     const where = c.node === null ? '' : ` (node ${c.node})`;
     if (c.allowedPackets === null && c.deniedPackets === null) {

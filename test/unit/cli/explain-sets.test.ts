@@ -6,6 +6,11 @@
  * matched), an egress numbered port (pods set), an egress named port (port
  * set, `ip . proto . port`), a named port on a rule without `to`, an ipBlock
  * (no set), and a denial (every pods peer of the rules whose ports match).
+ * Then the same cluster with ClusterNetworkPolicies: the Admin or Baseline
+ * rule that decided names its peer's set (`clusterPeerSet`) or, for an
+ * egress destinationNamedPort, its named-port set (`clusterNamedPortSet`),
+ * only the peer that matched, whether it accepted or denied; a networks
+ * peer, a rule that fails closed and a Pass name none.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -22,10 +27,22 @@ import {
   type DecidingSet,
 } from '../../../src/cli/explain-sets.js';
 import type { AddressSetObject, LiveSets } from '../../../src/cli/live-sets.js';
-import type { Policy, Protocol } from '../../../src/policy/model.js';
-import { namedPortSet, podsPeerSet } from '../../../src/policy/peer-sets.js';
+import type { Cluster, ClusterPeer, Policy, Protocol } from '../../../src/policy/model.js';
+import {
+  clusterNamedPortSet,
+  clusterPeerSet,
+  namedPortSet,
+  podsPeerSet,
+} from '../../../src/policy/peer-sets.js';
 import {
   cluster,
+  clusterNamedPort,
+  clusterNamespaces,
+  clusterNetworks,
+  clusterPods,
+  clusterPolicy,
+  clusterPort,
+  clusterRule,
   ipBlock,
   named,
   ns,
@@ -36,6 +53,7 @@ import {
   port,
   rule,
   sel,
+  withClusterPolicies,
 } from '../../support/builders.js';
 
 const WEB_IN = policy('a/web-in', {
@@ -81,7 +99,13 @@ const WEB_SET = podsSetOf(CLIENT_OUT, 'egress', 1, 0);
 const SQL_SET = namedPortSet(CLIENT_OUT, CLIENT_OUT.egress[0]!.peers![0]!, 'sql', 'TCP').id;
 const DNS_SET = namedPortSet(CLIENT_OUT, null, 'dns', 'UDP').id;
 
-function ask(from: string, to: string, p: number | string, protocol: Protocol = 'TCP') {
+function ask(
+  from: string,
+  to: string,
+  p: number | string,
+  protocol: Protocol = 'TCP',
+  within: Cluster = CLUSTER,
+) {
   const end = (text: string): Endpoint => {
     const [namespace = '', name = ''] = text.split('/');
     return { kind: 'pod', namespace, name };
@@ -95,7 +119,7 @@ function ask(from: string, to: string, p: number | string, protocol: Protocol = 
     family: null,
     output: 'text',
   };
-  return explainQuery(CLUSTER, options);
+  return explainQuery(within, options);
 }
 
 const ref = (policyName: string, direction: 'ingress' | 'egress', index: number) => ({
@@ -183,6 +207,154 @@ describe('decidingSetsOf', () => {
       assert.deepEqual(decidingSetsOf(CLUSTER, ask(...row.question)), row.want);
     });
   }
+});
+
+const NS_A = sel({ 'kubernetes.io/metadata.name': 'a' });
+const NS_B = sel({ 'kubernetes.io/metadata.name': 'b' });
+const FROM_CLIENT = clusterPods(NS_A, sel({ app: 'client' }));
+const ANY_POD = clusterNamespaces();
+const TO_DB = clusterPods(NS_B, sel({ app: 'db' }));
+const TIERED = withClusterPolicies(
+  CLUSTER,
+  clusterPolicy('web-guard', {
+    priority: 1,
+    subject: { namespaceSelector: NS_A, podSelector: sel({ app: 'web' }) },
+    ingress: [
+      // http: an ingress named port, resolved on web itself (8080).
+      clusterRule('Accept', [FROM_CLIENT], [clusterNamedPort('http')]),
+      clusterRule('Deny', [ANY_POD], [clusterPort(8080), clusterPort(9999)]),
+    ],
+  }),
+  clusterPolicy('client-guard', {
+    priority: 2,
+    subject: { podSelector: sel({ app: 'client' }) },
+    egress: [
+      clusterRule('Accept', [ANY_POD, TO_DB], [clusterNamedPort('sql'), clusterPort(6000)]),
+      clusterRule('Deny', [clusterNetworks('10.0.0.3/32')]),
+    ],
+  }),
+  clusterPolicy('db-floor', {
+    tier: 'Baseline',
+    subject: { namespaceSelector: NS_B },
+    ingress: [
+      clusterRule('Pass', [FROM_CLIENT], [clusterPort(5432)]),
+      clusterRule('Deny', [ANY_POD], null, { failClosed: 'peer 1: nodes is not supported' }),
+    ],
+  }),
+);
+const setOf = (peer: ClusterPeer): string => {
+  assert.ok(peer.kind === 'pods');
+  return clusterPeerSet(peer).id;
+};
+const portSetOf = (peer: ClusterPeer, name: string): string => {
+  assert.ok(peer.kind === 'pods');
+  return clusterNamedPortSet(peer, name).id;
+};
+
+describe('decidingSetsOf, when a ClusterNetworkPolicy rule decides', () => {
+  const rows: {
+    name: string;
+    question: Parameters<typeof ask>;
+    want: DecidingSet[];
+  }[] = [
+    {
+      name: "an Admin Accept by a pods peer on an ingress named port: that peer's set, beside the NetworkPolicy egress",
+      question: ['a/client', 'a/web', 'http', 'TCP', TIERED],
+      want: [
+        {
+          direction: 'egress',
+          rule: ref('a/client-out', 'egress', 1),
+          decided: 'allowed',
+          setId: WEB_SET,
+          member: '10.0.0.1',
+          memberInInput: true,
+        },
+        {
+          direction: 'ingress',
+          rule: ref('cnp:web-guard', 'ingress', 0),
+          decided: 'allowed',
+          setId: setOf(FROM_CLIENT),
+          member: '10.0.0.2',
+          memberInInput: true,
+        },
+      ],
+    },
+    {
+      name: 'an Admin Deny names the set of the peer that matched, as denied',
+      question: ['a/other', 'a/web', 9999, 'TCP', TIERED],
+      want: [
+        {
+          direction: 'ingress',
+          rule: ref('cnp:web-guard', 'ingress', 1),
+          decided: 'denied',
+          setId: setOf(ANY_POD),
+          member: '10.0.0.3',
+          memberInInput: true,
+        },
+      ],
+    },
+    {
+      name: 'an egress destinationNamedPort: the named-port set of each pods peer holding ip . proto . port',
+      question: ['a/client', 'b/db', 'sql', 'TCP', TIERED],
+      want: [ANY_POD, TO_DB].map((peer) => ({
+        direction: 'egress' as const,
+        rule: ref('cnp:client-guard', 'egress', 0),
+        decided: 'allowed' as const,
+        setId: portSetOf(peer, 'sql'),
+        member: '10.0.0.4 . tcp . 5432',
+        memberInInput: true,
+      })),
+    },
+    {
+      name: 'an egress numbered port of the same rule: the pods set of the peer that matched',
+      question: ['a/client', 'a/web', 6000, 'TCP', TIERED],
+      want: [
+        {
+          direction: 'egress',
+          rule: ref('cnp:client-guard', 'egress', 0),
+          decided: 'allowed',
+          setId: setOf(ANY_POD),
+          member: '10.0.0.1',
+          memberInInput: true,
+        },
+      ],
+    },
+    {
+      name: 'an Admin Deny by a networks peer names no set',
+      question: ['a/client', 'a/other', 80, 'TCP', TIERED],
+      want: [],
+    },
+    {
+      name: 'a Baseline rule that fails closed names no set',
+      question: ['a/other', 'b/db', 'sql', 'TCP', TIERED],
+      want: [],
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      assert.deepEqual(decidingSetsOf(TIERED, ask(...row.question)), row.want);
+    });
+  }
+
+  it("prints a tier rule's set as cnp:<name> <direction> rule <i>", () => {
+    const live: LiveSets = {
+      kind: 'listed',
+      slices: [slice(WEB_SET, 0, ['10.0.0.1']), slice(setOf(FROM_CLIENT), 0, [])],
+    };
+    const checks = liveSetChecksOf(
+      decidingSetsOf(TIERED, ask('a/client', 'a/web', 'http', 'TCP', TIERED)),
+      live,
+    );
+    assert.equal(
+      formatLiveSets(checks, live),
+      [
+        'live sets (AddressSets as the API holds them now):',
+        `  a/client-out egress rule 1: live set ${WEB_SET}: 10.0.0.1 is a member (slice ${WEB_SET}-0)`,
+        `  cnp:web-guard ingress rule 0: live set ${setOf(FROM_CLIENT)}: 10.0.0.2 is NOT a member yet: the controller has not written it, or the pod is not enforceable`,
+        '',
+      ].join('\n'),
+    );
+  });
 });
 
 function slice(setId: string, index: number, members: string[]): AddressSetObject {

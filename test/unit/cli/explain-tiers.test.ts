@@ -3,13 +3,21 @@
  * the tier, the policy (`cnp:<name>`), the rule's index and name, and the Pass
  * rules it went through; a rule that fails closed says so and why. The JSON
  * answer carries the same as `tier`, `decidedBy`, `passed` and
- * `clusterPolicies`. One row per kind of answer.
+ * `clusterPolicies`. One row per kind of answer. With a cluster to read,
+ * the live counts come from every pod chain that decides: a pod no
+ * NetworkPolicy isolates has one when ClusterNetworkPolicy rules apply to it.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { explainQuery, type ExplainOptions } from '../../../src/cli/commands/explain.js';
+import {
+  explainQuery,
+  formatLiveCounts,
+  liveCountsFor,
+  type ExplainOptions,
+} from '../../../src/cli/commands/explain.js';
 import { formatExplanationJson, formatExplanationText } from '../../../src/cli/format.js';
+import type { NodeFirewallObject } from '../../../src/cli/status-report.js';
 import type { ClusterPolicy, Policy } from '../../../src/policy/model.js';
 import {
   cluster,
@@ -222,4 +230,95 @@ describe('explain names the tier, policy and rule that decided', () => {
     assert.deepEqual(json.ingress['allowedBy'], []);
     assert.equal(json.egress['tier'], 'Default');
   });
+});
+
+describe('live counts when ClusterNetworkPolicies give a pod its chain', () => {
+  /** n1 (payments/api) and n2 (shop's pods) with per-pod counters, as executors report them. */
+  const NODES: NodeFirewallObject[] = [
+    {
+      metadata: { name: 'n1' },
+      status: {
+        counters: {
+          'payments/api': {
+            ingressAllowed: 40,
+            ingressDenied: 7,
+            egressAllowed: 0,
+            egressDenied: 0,
+          },
+        },
+      },
+    },
+    {
+      metadata: { name: 'n2' },
+      status: {
+        counters: {
+          'shop/frontend': {
+            ingressAllowed: 0,
+            ingressDenied: 0,
+            egressAllowed: 3,
+            egressDenied: 9,
+          },
+        },
+      },
+    },
+  ];
+  const HEADER = 'live counts (NodeFirewall status.counters, since each script was loaded):';
+  const API_INGRESS = [
+    '  denied packets on payments/api ingress: 7 (node n1)',
+    '  allowed packets on payments/api ingress: 40 (node n1)',
+  ];
+  const rows: {
+    name: string;
+    cnps: readonly ClusterPolicy[];
+    nps?: readonly Policy[];
+    nodes?: NodeFirewallObject[];
+    want: string[];
+  }[] = [
+    {
+      name: 'an Admin Accept on a pod no NetworkPolicy isolates: its ingress chain counts',
+      cnps: [guard],
+      want: [HEADER, ...API_INGRESS],
+    },
+    {
+      name: 'the default after a Baseline Pass: the chain ends in its default allow, which counts',
+      cnps: [floorPass],
+      want: [HEADER, ...API_INGRESS],
+    },
+    {
+      name: "an egress rule that fails closed: the source's egress chain counts",
+      cnps: [broken],
+      want: [
+        HEADER,
+        '  denied packets on shop/frontend egress: 9 (node n2)',
+        '  allowed packets on shop/frontend egress: 3 (node n2)',
+      ],
+    },
+    {
+      name: 'isolated by a NetworkPolicy, no CNP: counts as before',
+      cnps: [],
+      nps: [allowShop],
+      want: [HEADER, ...API_INGRESS],
+    },
+    {
+      name: 'a chain whose node reports no counters yet says so',
+      cnps: [guard],
+      nodes: [],
+      want: [HEADER, '  payments/api ingress: no counters reported yet (node n1)'],
+    },
+    {
+      name: 'no NetworkPolicy and no CNP: no chain counts it, in one line',
+      cnps: [],
+      want: [
+        "live counts: no pod chain counts this connection (no NetworkPolicy isolates the source's egress or the destination's ingress, and no ClusterNetworkPolicy applies to them)",
+      ],
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      const c = scene(row.cnps, row.nps ?? []);
+      const explanation = explainQuery(c, options('shop/frontend', 'payments/api'));
+      const counts = liveCountsFor(c, explanation, row.nodes ?? NODES);
+      assert.equal(formatLiveCounts(counts), [...row.want, ''].join('\n'));
+    });
+  }
 });
