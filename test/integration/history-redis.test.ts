@@ -134,24 +134,26 @@ describe('controller with the history in Redis', { skip: realServerSkip() }, () 
     assert.deepEqual(change?.causes, ['NetworkPolicy shop/allow-client']);
     assert.equal(change?.oldHash, before);
 
+    // web-1 is isolated on n1: its new IP changes n1's dispatch maps. (A peer's
+    // IP, such as client's, changes only its AddressSet, never n1's script.)
     await api.mergePatch(
       'pods',
-      'client',
-      { status: { podIP: '10.2.0.9', podIPs: [{ ip: '10.2.0.9' }] } },
+      'web-1',
+      { status: { podIP: '10.1.0.9', podIPs: [{ ip: '10.1.0.9' }] } },
       { namespace: 'shop', status: true },
     );
     await waitConverged(
       view,
       () =>
-        (view.get('pods', 'client', 'shop')?.['status'] as { podIP?: string } | undefined)
-          ?.podIP === '10.2.0.9',
+        (view.get('pods', 'web-1', 'shop')?.['status'] as { podIP?: string } | undefined)
+          ?.podIP === '10.1.0.9',
       'convergence after a pod IP change',
     );
     await eventually(
       async () => (await latest('n1'))?.newHash === writtenHashes(view).get('n1'),
       'the pod change recorded',
     );
-    assert.deepEqual((await latest('n1'))?.causes, ['Pod shop/client']);
+    assert.deepEqual((await latest('n1'))?.causes, ['Pod shop/web-1']);
   });
 
   /**
