@@ -46,11 +46,11 @@ check: build test ## Build, then everything `test` runs
 golden: deps ## Rewrite golden files from current output (review the diff!)
 	UPDATE_GOLDEN=1 $(NODE_TEST) $(unit_tests)
 
-bench: deps ## Benchmarks: translate+render, incremental, CLI input (12 MB), nft apply and member deltas (root); results in bench/results/
+bench: deps ## Benchmarks: translate+render, incremental, CLI input (12 MB), nft apply, member deltas and executor RSS (root); results in bench/results/
 	node --import tsx --expose-gc bench/translate.bench.ts
 	node --import tsx bench/load.bench.ts
 	@if [ -f bench/incremental.bench.ts ]; then node --import tsx --expose-gc bench/incremental.bench.ts; fi
-	@if [ "$$(id -u)" -eq 0 ]; then node --import tsx bench/apply.bench.ts && node --import tsx bench/members.bench.ts && node --import tsx bench/enforce.bench.ts; else echo "apply and enforce benchmarks skipped: need root"; fi
+	@if [ "$$(id -u)" -eq 0 ]; then node --import tsx bench/apply.bench.ts && node --import tsx bench/members.bench.ts && node --import tsx bench/executor-rss.bench.ts && node --import tsx bench/enforce.bench.ts; else echo "apply and enforce benchmarks skipped: need root"; fi
 
 demo: deps ## The whole product on the example cluster in network namespaces (root); offline render/explain otherwise
 	@bash scripts/demo.sh
