@@ -145,8 +145,8 @@ describe('controller with the history in Redis', { skip: realServerSkip() }, () 
     await waitConverged(
       view,
       () =>
-        (view.get('pods', 'web-1', 'shop')?.['status'] as { podIP?: string } | undefined)
-          ?.podIP === '10.1.0.9',
+        (view.get('pods', 'web-1', 'shop')?.['status'] as { podIP?: string } | undefined)?.podIP ===
+        '10.1.0.9',
       'convergence after a pod IP change',
     );
     await eventually(
