@@ -7,7 +7,6 @@
  * with the oracle, which evaluates the tiers from the API text; its spots pin
  * the point of the case on the kernel's own answers.
  */
-import { after, before, describe, it } from 'node:test';
 import type { ClusterPolicy, Cluster, Policy, Pod } from '../../src/policy/model.js';
 import {
   cluster,
@@ -19,47 +18,31 @@ import {
   clusterPort,
   clusterRule,
   named,
-  node,
   ns,
   pod,
   policy,
   rule,
   sel,
 } from '../support/builders.js';
-import { enforceAndProbe } from '../support/netns/enforce.js';
-import { dataplaneSkipReason } from '../support/netns/lifecycle.js';
-import { NetnsCluster } from '../support/netns/netns-cluster.js';
-import { summarizeReport } from '../support/netns/probe.js';
-import { assertSpots, type Spot } from '../support/netns/spots.js';
+import {
+  describeKernelCases,
+  KERNEL_NODES,
+  slotOn,
+  type KernelCase,
+} from '../support/netns/kernel-cases.js';
 
-const skip = dataplaneSkipReason();
-
-const NODES = [
-  node('n1', {
-    addresses: ['10.99.0.1', 'fd00:99::1'],
-    podCIDRs: ['10.100.1.0/24', 'fd00:100:0:1::/64'],
-  }),
-  node('n2', {
-    addresses: ['10.99.0.2', 'fd00:99::2'],
-    podCIDRs: ['10.100.2.0/24', 'fd00:100:0:2::/64'],
-  }),
-];
 const NAMESPACES = [ns('a', { team: 'red' }), ns('b', { team: 'blue' }), ns('c')];
-const slot = (n: number, h: number): Partial<Pod> => ({
-  nodeName: `n${n}`,
-  ips: [`10.100.${n}.${h}`, `fd00:100:0:${n}::${h}`],
-});
 const CAST: readonly Pod[] = [
-  pod('a/client', { app: 'client' }, slot(1, 2)),
-  pod('a/web', { app: 'web' }, { ...slot(1, 3), ports: [named('http', 8080)] }),
-  pod('b/other', { app: 'client' }, slot(1, 4)),
-  pod('a/web2', { app: 'web' }, { ...slot(2, 2), ports: [named('http', 8081)] }),
-  pod('b/db', { app: 'db' }, slot(2, 3)),
-  pod('c/tool', { app: 'tool' }, slot(2, 4)),
+  pod('a/client', { app: 'client' }, slotOn(1, 2)),
+  pod('a/web', { app: 'web' }, { ...slotOn(1, 3), ports: [named('http', 8080)] }),
+  pod('b/other', { app: 'client' }, slotOn(1, 4)),
+  pod('a/web2', { app: 'web' }, { ...slotOn(2, 2), ports: [named('http', 8081)] }),
+  pod('b/db', { app: 'db' }, slotOn(2, 3)),
+  pod('c/tool', { app: 'tool' }, slotOn(2, 4)),
 ];
 
 const world = (policies: readonly Policy[], cnps: readonly ClusterPolicy[]): Cluster => ({
-  ...cluster(NAMESPACES, CAST, policies, NODES),
+  ...cluster(NAMESPACES, CAST, policies, KERNEL_NODES),
   clusterPolicies: cnps,
 });
 
@@ -67,14 +50,7 @@ const inNamespace = (name: string) => sel({ 'kubernetes.io/metadata.name': name 
 const webs = { namespaceSelector: sel(), podSelector: sel({ app: 'web' }) };
 const everyone = clusterNamespaces();
 
-interface Case {
-  readonly name: string;
-  readonly cluster: Cluster;
-  readonly spots: readonly Spot[];
-  readonly extraPorts?: readonly number[];
-}
-
-const CASES: readonly Case[] = [
+const CASES: readonly KernelCase[] = [
   {
     name: 'an Admin Deny overrides a NetworkPolicy that allows everything',
     cluster: world(
@@ -231,28 +207,8 @@ const CASES: readonly Case[] = [
   },
 ];
 
-describe(
+describeKernelCases(
   'ClusterNetworkPolicy tiers on the kernel (dual-stack, 2 nodes, 6 pods)',
-  { skip: skip ?? false },
-  () => {
-    let nc: NetnsCluster;
-    before(async () => {
-      nc = await NetnsCluster.create();
-      await nc.sync(world([], []));
-    });
-    after(async () => {
-      await nc?.destroy();
-    });
-
-    for (const c of CASES)
-      it(c.name, async () => {
-        const report = await enforceAndProbe(
-          nc,
-          c.cluster,
-          c.extraPorts ? { extraPorts: c.extraPorts } : {},
-        );
-        console.log(`${c.name}: ${summarizeReport(report)}`);
-        assertSpots(report, c.spots);
-      });
-  },
+  world([], []),
+  CASES,
 );

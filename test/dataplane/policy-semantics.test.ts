@@ -7,14 +7,13 @@
  * on the kernel's own answers. The namespaces are built once and reused: each
  * case only re-applies the scripts.
  */
-import { after, before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import type { Cluster, Policy, Pod } from '../../src/policy/model.js';
 import {
   cluster,
   expr,
   ipBlock,
   named,
-  node,
   ns,
   nsPeer,
   pod,
@@ -25,27 +24,17 @@ import {
   sel,
 } from '../support/builders.js';
 import { enforceAndProbe } from '../support/netns/enforce.js';
-import { dataplaneSkipReason } from '../support/netns/lifecycle.js';
-import { NetnsCluster } from '../support/netns/netns-cluster.js';
+import {
+  describeKernelCases,
+  KERNEL_NODES,
+  slotOn,
+  type KernelCase,
+} from '../support/netns/kernel-cases.js';
 import { summarizeReport } from '../support/netns/probe.js';
 import { assertSpots, type Spot } from '../support/netns/spots.js';
 
-const skip = dataplaneSkipReason();
-
-const NODES = [
-  node('n1', {
-    addresses: ['10.99.0.1', 'fd00:99::1'],
-    podCIDRs: ['10.100.1.0/24', 'fd00:100:0:1::/64'],
-  }),
-  node('n2', {
-    addresses: ['10.99.0.2', 'fd00:99::2'],
-    podCIDRs: ['10.100.2.0/24', 'fd00:100:0:2::/64'],
-  }),
-];
 /** Three pod slots per node; a case puts a pod of its choosing on a slot. */
-const SLOTS = [1, 2].flatMap((n) =>
-  [2, 3, 4].map((h) => ({ nodeName: `n${n}`, ips: [`10.100.${n}.${h}`, `fd00:100:0:${n}::${h}`] })),
-);
+const SLOTS = ([1, 2] as const).flatMap((n) => [2, 3, 4].map((h) => slotOn(n, h)));
 const NAMESPACES = [ns('a', { team: 'red' }), ns('b', { team: 'blue' }), ns('c')];
 
 /** Pod `qualified` with `labels` on slot `i` (0–2 on n1, 3–5 on n2). */
@@ -74,18 +63,11 @@ const CAST: readonly Pod[] = [
 ];
 
 const world = (policies: readonly Policy[], pods: readonly Pod[] = CAST): Cluster =>
-  cluster(NAMESPACES, pods, policies, NODES);
-
-interface Case {
-  readonly name: string;
-  readonly cluster: Cluster;
-  readonly spots: readonly Spot[];
-  readonly extraPorts?: readonly number[];
-}
+  cluster(NAMESPACES, pods, policies, KERNEL_NODES);
 
 const webOnly = sel({ app: 'web' });
 
-const CASES: readonly Case[] = [
+const CASES: readonly KernelCase[] = [
   {
     name: 'a pod no policy selects is unrestricted, and ingress: [] allows nothing to the pods it isolates',
     cluster: world([policy('a/deny-web', { podSelector: webOnly, ingress: [] })]),
@@ -431,30 +413,11 @@ const CASES: readonly Case[] = [
   },
 ];
 
-describe(
+describeKernelCases(
   'NetworkPolicy semantics on the kernel (dual-stack, 2 nodes, 6 pods)',
-  { skip: skip ?? false },
-  () => {
-    let nc: NetnsCluster;
-    before(async () => {
-      nc = await NetnsCluster.create();
-      await nc.sync(world([]));
-    });
-    after(async () => {
-      await nc?.destroy();
-    });
-
-    for (const c of CASES)
-      it(c.name, async () => {
-        const report = await enforceAndProbe(
-          nc,
-          c.cluster,
-          c.extraPorts ? { extraPorts: c.extraPorts } : {},
-        );
-        console.log(`${c.name}: ${summarizeReport(report)}`);
-        assertSpots(report, c.spots);
-      });
-
+  world([]),
+  CASES,
+  (nc) => {
     it('a tightened policy and a deleted policy take effect when the scripts are re-applied', async () => {
       const allowAll = policy('a/web-in', { podSelector: webOnly, ingress: [rule()] });
       const tightened = policy('a/web-in', {
@@ -489,7 +452,7 @@ describe(
         ],
       ];
       for (const [label, c, spots] of steps) {
-        const report = await enforceAndProbe(nc, c);
+        const report = await enforceAndProbe(nc(), c);
         console.log(`policy change, ${label}: ${summarizeReport(report)}`);
         assertSpots(report, spots);
       }
