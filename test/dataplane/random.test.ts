@@ -58,7 +58,7 @@ describe(
         try {
           const report = await enforceAndProbe(nc, c, { extraPorts: RANDOM_PORTS });
           console.log(
-            `random ${i} (seed ${SEED + i}, ${c.policies.length} policies): ${summarizeReport(report)}`,
+            `random ${i} (seed ${SEED + i}, ${c.policies.length} policies, ${(c.clusterPolicies ?? []).length} CNPs): ${summarizeReport(report)}`,
           );
           const open = report.records.filter((r) => r.result.outcome === 'open').length;
           allowed += open;

@@ -3,10 +3,15 @@
  * pod slots (so the namespaces are built once), with random pod names,
  * namespaces, labels, named ports and which slots are used, and random
  * policies over them — selectors of every operator, every peer kind, ipBlocks
- * with except over pod and node IPs, numbered, ranged and named ports. The
- * same seed gives the same cluster, so a failure replays.
+ * with except over pod and node IPs, numbered, ranged and named ports — and
+ * up to two ClusterNetworkPolicies of either tier, every action, pods and
+ * networks peers, rules that fail closed. The same seed gives the same
+ * cluster, so a failure replays.
  */
 import type {
+  ClusterPeer,
+  ClusterPolicy,
+  ClusterRule,
   Cluster,
   ContainerPort,
   Direction,
@@ -21,6 +26,12 @@ import type {
 } from '../../../src/policy/model.js';
 import {
   cluster,
+  clusterNamedPort,
+  clusterNetworks,
+  clusterPods,
+  clusterPolicy,
+  clusterPort,
+  clusterRule,
   expr,
   ipBlock,
   named,
@@ -149,5 +160,38 @@ export function randomCluster(
       ...(policyTypes ? { policyTypes } : {}),
     });
   });
-  return cluster(namespaces, pods, policies, nodes);
+  // ClusterNetworkPolicies last, so the draws above stay what they were.
+  const nsSelector = (): LabelSelector =>
+    chance(0.5)
+      ? sel({ team: pick(TEAMS) })
+      : sel({ 'kubernetes.io/metadata.name': pick(NS_NAMES) });
+  const clusterPeer = (direction: Direction): ClusterPeer =>
+    direction === 'egress' && chance(0.25)
+      ? clusterNetworks(pick(BLOCKS)[0]!)
+      : clusterPods(chance(0.3) ? sel() : nsSelector(), chance(0.4) ? sel() : selector());
+  const clusterRules = (direction: Direction): ClusterRule[] =>
+    Array.from({ length: upTo(2) }, () => {
+      const peers = Array.from({ length: 1 + upTo(1) }, () => clusterPeer(direction));
+      const networks = peers.some((x) => x.kind === 'networks');
+      const ports = chance(0.4)
+        ? null
+        : [
+            networks || chance(0.7)
+              ? clusterPort(pick([80, 81, 8080]), pick(PROTOCOLS))
+              : clusterNamedPort(pick(PORT_NAMES)),
+          ];
+      return clusterRule(pick(['Accept', 'Deny', 'Pass'] as const), peers, ports, {
+        failClosed: chance(0.1) ? 'peer 0: nodes peers are not supported' : null,
+      });
+    });
+  const clusterPolicies: ClusterPolicy[] = Array.from({ length: upTo(2) }, (_, i) =>
+    clusterPolicy(`cnp${i}`, {
+      tier: chance(0.5) ? 'Admin' : 'Baseline',
+      priority: pick([0, 1, 1]),
+      subject: { namespaceSelector: chance(0.4) ? sel() : nsSelector(), podSelector: selector() },
+      ingress: clusterRules('ingress'),
+      egress: clusterRules('egress'),
+    }),
+  );
+  return { ...cluster(namespaces, pods, policies, nodes), clusterPolicies };
 }
