@@ -19,7 +19,6 @@
 import { formatIp, mergeRanges, parseCidr, type Range } from './cidr.js';
 import { mergeProtocolPorts, type ProtocolPorts } from './intervals.js';
 import type {
-  ClusterPeer,
   ClusterPolicy,
   ClusterRule,
   Direction,
@@ -54,8 +53,8 @@ const FAMILIES: readonly Family[] = ['ip', 'ip6'];
 
 /** Compiles rules into allow lines, remembering set ids per policy. */
 export class RuleCompiler {
-  private readonly ids = new WeakMap<Policy, Map<string, PeerSet>>();
-  private readonly clusterIds = new WeakMap<ClusterPolicy, Map<string, PeerSet>>();
+  /** Sets by policy (NetworkPolicy or ClusterNetworkPolicy object), then by what names them. */
+  private readonly ids = new WeakMap<Policy | ClusterPolicy, Map<string, PeerSet>>();
 
   /**
    * The allows one rule contributes to `pod`'s chain, in line order (numbered
@@ -73,17 +72,12 @@ export class RuleCompiler {
     sets: Map<string, SharedSetUse>,
   ): Allow[] {
     const base = { policy: qualifiedName(policy), rule: ruleIndex };
-    const out: Allow[] = [];
-    const seen = new Set<string>();
-    const push = (family: Family | null, peer: PeerMatch, ports: PortMatch): void => {
-      const key = JSON.stringify([family, peer, ports]);
-      if (seen.has(key)) return; // a peer repeated within the rule
-      seen.add(key);
-      out.push({ ...base, family, peer, ports });
-      if (family === null) return;
-      if (peer.kind === 'set') useSet(sets, peer.set, 'addr', family);
-      if (ports.kind === 'namedPort') useSet(sets, ports.set, 'addrPort', family);
-    };
+    const { out, push } = lines(sets, (family, peer, ports): Allow => ({
+      ...base,
+      family,
+      peer,
+      ports,
+    }));
     /** Lines for `ports` from each peer (or from anywhere when `peers` is null). */
     const fromPeers = (peers: readonly Peer[] | null, ports: PortMatch): void => {
       if (peers === null) {
@@ -97,11 +91,8 @@ export class RuleCompiler {
           ).id;
           for (const f of FAMILIES) if (families.has(f)) push(f, { kind: 'set', set: id }, ports);
         } else {
-          const ranges = blockRanges(peer);
-          for (const f of FAMILIES) {
-            const own = ranges.filter((r) => r.family === f);
-            if (families.has(f) && own.length > 0)
-              push(f, { kind: 'cidrs', ranges: own.map(addrRange) }, ports);
+          for (const [f, ranges] of rangesByFamily(blockRanges(peer), families)) {
+            push(f, { kind: 'cidrs', ranges }, ports);
           }
         }
       }
@@ -178,17 +169,14 @@ export class RuleCompiler {
         },
       ];
     }
-    const out: TierRule[] = [];
-    const seen = new Set<string>();
-    const push = (family: Family | null, peer: PeerMatch, ports: PortMatch): void => {
-      const key = JSON.stringify([family, peer, ports]);
-      if (seen.has(key)) return;
-      seen.add(key);
-      out.push({ ...base, action: rule.action, failClosed: false, family, peer, ports });
-      if (family === null) return;
-      if (peer.kind === 'set') useSet(sets, peer.set, 'addr', family);
-      if (ports.kind === 'namedPort') useSet(sets, ports.set, 'addrPort', family);
-    };
+    const { out, push } = lines(sets, (family, peer, ports): TierRule => ({
+      ...base,
+      action: rule.action,
+      failClosed: false,
+      family,
+      peer,
+      ports,
+    }));
     const numbered: ProtocolPorts[] = [];
     const named: string[] = [];
     for (const p of rule.ports ?? []) {
@@ -212,50 +200,30 @@ export class RuleCompiler {
           : null;
     for (const peer of rule.peers) {
       if (peer.kind === 'pods') {
-        const set = this.clusterSetOf(cnp, peer, null);
+        const set = this.setOf(cnp, `p ${JSON.stringify(peer)}`, () => clusterPeerSet(peer));
         for (const f of FAMILIES) {
           if (!families.has(f)) continue;
           if (inline !== null) push(f, { kind: 'set', set: set.id }, inline);
         }
         for (const name of named) {
-          const portSet = this.clusterSetOf(cnp, peer, name);
+          const portSet = this.setOf(cnp, `n ${name} ${JSON.stringify(peer)}`, () =>
+            clusterNamedPortSet(peer, name),
+          );
           for (const f of FAMILIES) {
             if (families.has(f)) push(f, { kind: 'all' }, { kind: 'namedPort', set: portSet.id });
           }
         }
       } else if (inline !== null) {
         const ranges = mergeRanges(peer.cidrs.map((c) => parseCidr(c)));
-        for (const f of FAMILIES) {
-          const own = ranges.filter((r) => r.family === f);
-          if (families.has(f) && own.length > 0) {
-            push(f, { kind: 'cidrs', ranges: own.map(addrRange) }, inline);
-          }
+        for (const [f, own] of rangesByFamily(ranges, families)) {
+          push(f, { kind: 'cidrs', ranges: own }, inline);
         }
       }
     }
     return out;
   }
 
-  private clusterSetOf(
-    cnp: ClusterPolicy,
-    peer: Extract<ClusterPeer, { kind: 'pods' }>,
-    namedPort: string | null,
-  ): PeerSet {
-    let byKey = this.clusterIds.get(cnp);
-    if (byKey === undefined) {
-      byKey = new Map();
-      this.clusterIds.set(cnp, byKey);
-    }
-    const key = `${namedPort ?? ''} ${JSON.stringify(peer)}`;
-    let set = byKey.get(key);
-    if (set === undefined) {
-      set = namedPort === null ? clusterPeerSet(peer) : clusterNamedPortSet(peer, namedPort);
-      byKey.set(key, set);
-    }
-    return set;
-  }
-
-  private setOf(policy: Policy, key: string, make: () => PeerSet): PeerSet {
+  private setOf(policy: Policy | ClusterPolicy, key: string, make: () => PeerSet): PeerSet {
     let byKey = this.ids.get(policy);
     if (byKey === undefined) {
       byKey = new Map();
@@ -268,6 +236,40 @@ export class RuleCompiler {
     }
     return set;
   }
+}
+
+/**
+ * The lines of one rule as they are pushed: each (family, peer, ports) once
+ * (a peer repeated within the rule adds nothing), made by `make`, and the
+ * shared sets a line uses recorded in `sets`.
+ */
+function lines<T>(
+  sets: Map<string, SharedSetUse>,
+  make: (family: Family | null, peer: PeerMatch, ports: PortMatch) => T,
+): { out: T[]; push: (family: Family | null, peer: PeerMatch, ports: PortMatch) => void } {
+  const out: T[] = [];
+  const seen = new Set<string>();
+  const push = (family: Family | null, peer: PeerMatch, ports: PortMatch): void => {
+    const key = JSON.stringify([family, peer, ports]);
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(make(family, peer, ports));
+    if (family === null) return;
+    if (peer.kind === 'set') useSet(sets, peer.set, 'addr', family);
+    if (ports.kind === 'namedPort') useSet(sets, ports.set, 'addrPort', family);
+  };
+  return { out, push };
+}
+
+/** `ranges` split by family, for the families the pod has, each non-empty, IPv4 first. */
+function rangesByFamily(
+  ranges: readonly Range[],
+  families: ReadonlySet<Family>,
+): [Family, AddrRange[]][] {
+  return FAMILIES.flatMap((f): [Family, AddrRange[]][] => {
+    const own = ranges.filter((r) => r.family === f);
+    return families.has(f) && own.length > 0 ? [[f, own.map(addrRange)]] : [];
+  });
 }
 
 /** Records that a line uses shared set `id` in `family` (keyed `id family`). */

@@ -153,7 +153,15 @@ function buildPlan(
           allows.push(...compiler.compile(policy, i, rule, direction, pod, families, sets));
         });
       }
-      const tiers = tierLines(source, compiler, pod, direction, families, selecting.length > 0);
+      const tiers = tierLines(
+        source,
+        compiler,
+        pod,
+        direction,
+        families,
+        selecting.length > 0,
+        sets,
+      );
       if (selecting.length === 0 && tiers === null) continue;
       for (const name of tiers?.clusterPolicies ?? []) policies.add(name);
       chains.push({
@@ -163,9 +171,8 @@ function buildPlan(
         ips: sortParsedIps(source.ips(pod), addresses),
         policies: selecting.map(qualifiedName),
         allows,
-        ...(tiers === null ? {} : tiers.lines),
+        ...(tiers ?? {}),
       });
-      tiers?.sets.forEach((use, key) => sets.set(key, use));
     }
   }
 
@@ -193,8 +200,9 @@ function buildPlan(
 /**
  * The ClusterNetworkPolicy lines of `pod`'s chain for `direction`: the
  * Admin tier, and the Baseline tier unless NetworkPolicy isolates the pod
- * (then the tier is never reached). Null when no ClusterNetworkPolicy adds
- * a line (the chain is then exactly what NetworkPolicy alone gives).
+ * (then the tier is never reached); the shared sets they use are added to
+ * `sets`. Null when no ClusterNetworkPolicy adds a line (the chain is then
+ * exactly what NetworkPolicy alone gives).
  */
 function tierLines(
   source: NodeSource,
@@ -203,14 +211,11 @@ function tierLines(
   direction: Direction,
   families: ReadonlySet<Family>,
   isolated: boolean,
+  sets: Map<string, SharedSetUse>,
 ): {
-  readonly lines: {
-    readonly admin?: TierRule[];
-    readonly baseline?: TierRule[];
-    readonly clusterPolicies: string[];
-  };
+  readonly admin?: TierRule[];
+  readonly baseline?: TierRule[];
   readonly clusterPolicies: string[];
-  readonly sets: Map<string, SharedSetUse>;
 } | null {
   const cnps = source.clusterPolicies();
   if (cnps.length === 0) return null;
@@ -218,7 +223,6 @@ function tierLines(
   const admin: TierRule[] = [];
   const baseline: TierRule[] = [];
   const names = new Set<string>();
-  const sets = new Map<string, SharedSetUse>();
   for (const cnp of cnps) {
     if (cnp.tier === 'Baseline' && isolated) continue;
     if (!matchesSelector(cnp.subject.namespaceSelector, nsLabels)) continue;
@@ -231,15 +235,10 @@ function tierLines(
     if (into.length > before) names.add(clusterPolicyName(cnp));
   }
   if (admin.length === 0 && baseline.length === 0) return null;
-  const clusterPolicies = [...names].sort(compareText);
   return {
-    lines: {
-      ...(admin.length > 0 ? { admin } : {}),
-      ...(baseline.length > 0 ? { baseline } : {}),
-      clusterPolicies,
-    },
-    clusterPolicies,
-    sets,
+    ...(admin.length > 0 ? { admin } : {}),
+    ...(baseline.length > 0 ? { baseline } : {}),
+    clusterPolicies: [...names].sort(compareText),
   };
 }
 
