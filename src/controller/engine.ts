@@ -441,7 +441,6 @@ export class Engine {
     if (next !== Infinity) {
       this.retireTimer = this.clock.setTimer(() => {
         this.retireTimer = null;
-        this.markSets([]);
         if (this.active && !this.stopped) this.schedule(this.clock.now());
       }, next - now);
     }

@@ -1,14 +1,16 @@
 /**
  * Engine coalescing, driven by a fake clock: no sleeps, time moves only when
  * the test says so. Checks the debounce, the max delay under a steady stream,
- * one batch at a time, inactivity while a follower, and removed nodes.
+ * one batch at a time, inactivity while a follower, and removed nodes; then
+ * the shared sets: retired only after the grace period, and handed over with
+ * the first chunk of a batch.
  */
 import { EMPTY_SUMMARY } from '../../../src/k8s/nodefirewall.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine, type Batch, type RenderNode } from '../../../src/controller/engine.js';
 import { ClusterSnapshot } from '../../../src/controller/snapshot.js';
-import { node } from '../../support/builders.js';
+import { node, podPeer, policy, rule, sel } from '../../support/builders.js';
 import { FakeClock, settle } from '../../support/fake-clock.js';
 
 const fakeRender: RenderNode = (_cluster, n) => ({
@@ -19,7 +21,10 @@ const fakeRender: RenderNode = (_cluster, n) => ({
   addressSets: [],
 });
 
-function setup(nodes: readonly string[] = ['n1', 'n2', 'n3']): {
+function setup(
+  nodes: readonly string[] = ['n1', 'n2', 'n3'],
+  over: { readonly setGraceMs?: number; readonly chunkNodes?: number } = {},
+): {
   clock: FakeClock;
   engine: Engine;
   batches: Batch[];
@@ -31,7 +36,7 @@ function setup(nodes: readonly string[] = ['n1', 'n2', 'n3']): {
   const batches: Batch[] = [];
   const engine = new Engine(
     snapshot,
-    { debounceMs: 100, maxDelayMs: 1000, clock, render: fakeRender },
+    { debounceMs: 100, maxDelayMs: 1000, clock, render: fakeRender, ...over },
     (b) => {
       batches.push(b);
       return Promise.resolve();
@@ -155,5 +160,62 @@ describe('Engine coalescing', () => {
     assert.deepEqual(renderedNodes(batches[0]), ['n1']);
     assert.deepEqual(batches[0]?.removed, ['gone']);
     assert.equal(engine.lastHash('n1'), 'sha256:n1');
+  });
+});
+
+describe('Engine: shared sets and chunks', () => {
+  const guard = (name: string, app: string) =>
+    policy(`a/${name}`, { ingress: [rule([podPeer(sel({ app }))])] });
+  const setIds = (batches: readonly Batch[]): string[] =>
+    batches.flatMap((b) => (b.sets ?? []).map((x) => x.id));
+  const retired = (batches: readonly Batch[]): string[] =>
+    batches.flatMap((b) => b.removedSets ?? []);
+
+  it('a set no policy defines is retired only after the grace period, and not if defined again', async () => {
+    const { clock, engine, batches, snapshot } = setup(['n1'], { setGraceMs: 5_000 });
+    engine.markDirty(snapshot.setPolicy(guard('one', 'web')));
+    await clock.advance(100);
+    const [web] = setIds(batches);
+    assert.ok(web !== undefined, 'the new set is written');
+    batches.length = 0;
+
+    engine.markDirty(snapshot.deletePolicy('a', 'one'));
+    await clock.advance(100); // the batch that finds the set undefined starts the grace
+    assert.deepEqual(retired(batches), [], 'kept during the grace period');
+    await clock.advance(4_999);
+    assert.deepEqual(retired(batches), [], 'not before the grace has passed');
+    await clock.advance(1);
+    await settle();
+    assert.deepEqual(retired(batches), [web], 'retired once the grace has passed');
+
+    batches.length = 0;
+    engine.markDirty(snapshot.setPolicy(guard('two', 'db')));
+    await clock.advance(100);
+    const [db] = setIds(batches);
+    engine.markDirty(snapshot.deletePolicy('a', 'two'));
+    await clock.advance(100);
+    engine.markDirty(snapshot.setPolicy(guard('three', 'db')));
+    await clock.advance(10_000);
+    await settle();
+    assert.deepEqual(retired(batches), [], `${db ?? ''} was defined again within the grace`);
+  });
+
+  it('a batch reaches the sink in chunks, the changed sets with the first', async () => {
+    const nodes = ['n1', 'n2', 'n3', 'n4', 'n5'];
+    const { clock, engine, batches, snapshot } = setup(nodes, { chunkNodes: 2 });
+    await clock.advance(100);
+    assert.deepEqual(
+      batches.map((b) => b.rendered.length),
+      [2, 2, 1],
+    );
+    batches.length = 0;
+    snapshot.setPolicy(guard('one', 'web'));
+    engine.markDirty(nodes);
+    await clock.advance(100);
+    assert.deepEqual(
+      batches.map((b) => (b.sets ?? []).length),
+      [1, 0, 0],
+      'sets go with the first chunk only',
+    );
   });
 });
