@@ -1,7 +1,8 @@
 /**
  * The pipeline under test, end to end on the netns cluster: for each node,
  * translateNode and renderScript from the same Cluster, with the members of
- * the shared peer sets added as the executor adds them (compose-plan.ts),
+ * the shared peer sets added as the executor adds them (src/nft/node-script.ts,
+ * as `nftpol render` prints them),
  * loaded into that node's namespace with `nft -f -`; then every probe
  * compared with the oracle. One call per test case; re-applying replaces each node's table
  * atomically, so cases (and policy changes) follow each other on the same
@@ -9,7 +10,7 @@
  */
 import type { Cluster } from '../../../src/policy/model.js';
 import type { TranslateOptions } from '../../../src/policy/translate.js';
-import { composedScripter } from '../compose-plan.js';
+import { nodeScripter } from '../../../src/nft/node-script.js';
 import type { NetnsCluster } from './netns-cluster.js';
 import { assertMatchesOracle, probeCluster, type ProbeOptions, type ProbeReport } from './probe.js';
 
@@ -25,7 +26,7 @@ export async function applyPolicies(
   options: TranslateOptions = {},
 ): Promise<ReadonlyMap<string, string>> {
   const scripts = new Map<string, string>();
-  const scriptFor = composedScripter(cluster);
+  const scriptFor = nodeScripter(cluster);
   await Promise.all(
     nc.nodes.map(async (n) => {
       const { script } = scriptFor(n.name, options);

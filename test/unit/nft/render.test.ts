@@ -26,7 +26,7 @@ import { formatSetType } from '../../../src/nft/syntax.js';
 import { listTable, applyScript } from '../../../src/nft/apply.js';
 import type { Cluster } from '../../../src/policy/model.js';
 import { assertGolden } from '../../support/golden.js';
-import { composedScriptFor } from '../../support/compose-plan.js';
+import { nodeScripter } from '../../../src/nft/node-script.js';
 import { NFT_SKIP_REASON, checkInNetns, withNetns } from '../../support/nft-check.js';
 import {
   cluster,
@@ -383,7 +383,7 @@ const SHOP: Cluster = cluster(
   ],
   [node('node-1', { podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'] })],
 );
-const SHOP_NODE_1 = composedScriptFor(SHOP, 'node-1', { failClosed: true });
+const SHOP_NODE_1 = nodeScripter(SHOP)('node-1', { failClosed: true });
 
 const TRANSLATED: readonly Case[] = [
   {
@@ -483,8 +483,11 @@ describe('the composed script of a translated cluster', () => {
     assertGolden('composed-translated-shop.nft', SHOP_NODE_1.script));
 
   it('is the rules script followed by add element lines only', () => {
-    assert.ok(SHOP_NODE_1.script.startsWith(SHOP_NODE_1.rules));
-    const added = SHOP_NODE_1.script.slice(SHOP_NODE_1.rules.length).split('\n').slice(0, -1);
+    assert.ok(SHOP_NODE_1.script.startsWith(SHOP_NODE_1.rules.script));
+    const added = SHOP_NODE_1.script
+      .slice(SHOP_NODE_1.rules.script.length)
+      .split('\n')
+      .slice(0, -1);
     assert.ok(added.length > 0);
     for (const line of added)
       assert.match(line, /^add element inet nftpol (pods|port)_[0-9a-f]{16}_[46] \{ .+ \}$/);
