@@ -125,7 +125,11 @@ export function startControllerInformers(
         {
           backoffMs: settings.backoffMs,
           maxBackoffMs: settings.maxBackoffMs,
-          onError: (err, retryInMs) => settings.onError(kind, err, retryInMs),
+          onError: (err, retryInMs) => {
+            // A missing ClusterNetworkPolicy CRD is said once, by the sink, not at every retry.
+            if (kind === 'ClusterNetworkPolicy' && statusCode(err) === 404) return;
+            settings.onError(kind, err, retryInMs);
+          },
           onHandlerError: (err, obj) =>
             settings.onHandlerError?.(kind, err, refOf(obj as KubernetesObject)),
         },

@@ -163,6 +163,11 @@ describe(
         1,
         'one line says the CRD is missing',
       );
+      assert.deepEqual(
+        logLines.filter((l) => l['kind'] === 'ClusterNetworkPolicy').map((l) => l['msg']),
+        [],
+        'and no informer error per retry',
+      );
       await installClusterPolicyCrd(api!);
       view = await watchResources(api!, [...ENFORCED_PLURALS, CLUSTER_POLICY_PLURAL, 'events']);
       await nc!.sync(clusterInView(view));
